@@ -71,8 +71,12 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     setup_logging(settings, log_dir(root))
     log.info(
         "start-up",
-        extra={"operation": "start_up", "version": VERSION, "data_dir": str(root),
-               "command": args.command or "serve"},
+        extra={
+            "operation": "start_up",
+            "version": VERSION,
+            "data_dir": str(root),
+            "command": args.command or "serve",
+        },
     )
     return root, settings
 
