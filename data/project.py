@@ -6,8 +6,16 @@ raw JIRA issues in the search response's shape, plus the `/status` and `/field` 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from configuration.settings import jira_configured
+
+SAMPLE_ISSUES = 1500
+SAMPLE_SEED = 42
 
 
 @dataclass(frozen=True)
@@ -25,3 +33,47 @@ class ProjectData:
     source: str = "sample"
     time_zone: str | None = None
     warnings: tuple[str, ...] = ()
+
+
+_sample_memo: dict[str, ProjectData] = {}
+_sample_guard = threading.Lock()
+
+
+def current_project(root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project to show: the JIRA cache when JIRA is configured, else the bundled sample.
+
+    JIRA configured but nothing cached yet gives an empty project with source "jira" (the page
+    then says "no data yet: click Update data"); a bad cache file is set aside and also gives
+    the empty project. Memoized: an unchanged cache or sample is never rebuilt.
+    """
+    if jira_configured(settings):
+        from data.cache_manager import load_project  # imports this module
+
+        project = load_project(root, settings)
+        if project is not None:
+            return project
+        return ProjectData(issues=[], source="jira", version="jira-empty")
+    return sample_project()
+
+
+def sample_project(now: datetime | None = None) -> ProjectData:
+    """The deterministic sample project for today's UTC date (built once per day)."""
+    from data import sample_project as sample
+
+    moment = now or datetime.now(UTC)
+    day = moment.astimezone(UTC).date()
+    version = f"sample-{day.isoformat()}-{SAMPLE_ISSUES}-{SAMPLE_SEED}"
+    with _sample_guard:
+        cached = _sample_memo.get(version)
+        if cached is None:
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            cached = ProjectData(
+                issues=sample.generate_issues(SAMPLE_ISSUES, SAMPLE_SEED, now=midnight),
+                statuses=sample.statuses(),
+                fields=sample.fields(),
+                version=version,
+                source="sample",
+            )
+            _sample_memo.clear()  # one day at a time
+            _sample_memo[version] = cached
+        return cached
