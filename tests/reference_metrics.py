@@ -54,16 +54,22 @@ def to_ms(moment: datetime) -> int:
 
 
 def parse_instant(value: Any, tz: ZoneInfo) -> int | None:
-    """A JIRA timestamp or date-only value as epoch ms; a date is its day's last ms in `tz`."""
+    """A JIRA timestamp or date-only value as epoch ms; a date is its day's last ms in `tz`.
+
+    Anything unparseable is missing (None).
+    """
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    if len(text) == 10:
-        day = date.fromisoformat(text)
-        return to_ms(datetime.combine(day, time(23, 59, 59, 999000), tzinfo=tz))
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return to_ms(datetime.combine(day, time(23, 59, 59, 999000), tzinfo=tz))
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # decision 20: a date-time without offset is UTC
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return to_ms(moment)
 
 
@@ -169,6 +175,14 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
+def _history_id(value: Any) -> int:
+    """A history id as a number for tie-breaks; a non-numeric id counts as 0."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class Reference:
     """Every metric computed by plain loops over the issues."""
 
@@ -203,6 +217,8 @@ class Reference:
                 if other in by_key:
                     by_key[other].links.add(item.key)
         self.by_key = by_key
+        self._deployments: dict[str, tuple[list[tuple[int, str | None]], list[int]]] = {}
+        self._version_times: dict[str, int] | None = None
 
     # -- mappings
 
@@ -235,17 +251,15 @@ class Reference:
         return "Active"
 
     def flow_type_of(self, type_name: str, labels: list[str]) -> str | None:
-        """Feature/Defect/Risk/Debt/Other, or None for non-flow types; a mapped label wins."""
+        """Feature/Defect/Risk/Debt/Other, or None for non-flow types; a label wins otherwise."""
+        if type_name in [t.lower() for t in self.m["non_flow_types"]]:
+            return None
         label_map = {k.lower(): v for k, v in self.m["flow_type_labels"].items()}
         for label in labels:
             if label.lower() in label_map:
                 return label_map[label.lower()]
         type_map = {k.lower(): v for k, v in self.m["flow_types"].items()}
-        if type_name in type_map:
-            return type_map[type_name]
-        if type_name in [t.lower() for t in self.m["non_flow_types"]]:
-            return None
-        return "Other"
+        return type_map.get(type_name, "Other")
 
     def field_value(self, item: Item, field_id: str | None) -> Any:
         """The raw value of a field, or None."""
@@ -274,7 +288,7 @@ class Reference:
                 rows.append(
                     (
                         when,
-                        int(history.get("id") or 0),
+                        _history_id(history.get("id")),
                         position,
                         self.state(entry.get("from"), entry.get("fromString")),
                         self.state(entry.get("to"), entry.get("toString")),
@@ -355,7 +369,7 @@ class Reference:
         spans.append((previous, None, state))
         active = waiting = 0
         for begin, end, span_state in spans:
-            lo = max(begin, item.work_start)
+            lo = max(begin, item.work_start, item.created)
             hi = item.completion if end is None else min(end, item.completion)
             if hi > lo:
                 if span_state == "Active":
@@ -398,19 +412,15 @@ class Reference:
 
     def deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[int]]:
         """All production deployments (time, issue key or None) and canceled deployment times."""
+        if source not in self._deployments:
+            self._deployments[source] = self._all_deployments(source)
+        return self._deployments[source]
+
+    def _all_deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[int]]:
         deployments: list[tuple[int, str | None]] = []
         canceled: list[int] = []
         if source == "fixversions":
-            earliest: dict[str, int] = {}
-            for item in self.items:
-                for version in item.fields.get("fixVersions") or []:
-                    if not version.get("released") or not version.get("releaseDate"):
-                        continue
-                    when = parse_instant(version["releaseDate"], self.tz)
-                    name = version.get("name")
-                    if when is not None and (name not in earliest or when < earliest[name]):
-                        earliest[name] = when
-            deployments = [(when, None) for when in earliest.values()]
+            deployments = [(when, None) for when in self.version_times().values()]
         else:
             for item in self.items:
                 when = self.deployment_issue_time(item)
@@ -423,6 +433,22 @@ class Reference:
         deployments.sort(key=lambda d: d[0])
         return deployments, canceled
 
+    def version_times(self) -> dict[str, int]:
+        """Released version name -> its earliest `releaseDate` over every issue (canceled too)."""
+        if self._version_times is not None:
+            return self._version_times
+        earliest: dict[str, int] = {}
+        for item in self.items:
+            for version in item.fields.get("fixVersions") or []:
+                if version.get("released") is not True:
+                    continue
+                when = parse_instant(version.get("releaseDate"), self.tz)
+                name = version.get("name")
+                if when is not None and (name not in earliest or when < earliest[name]):
+                    earliest[name] = when
+        self._version_times = earliest
+        return earliest
+
     def deployed_date(self, item: Item, source: str) -> int | None:
         """Mapped field, else earliest released fixVersion (fixVersion source), else linked
         production deployment issue, else resolutiondate."""
@@ -430,12 +456,12 @@ class Reference:
         if mapped is not None:
             return mapped
         if source == "fixversions":
+            times = self.version_times()
             dates = [
-                parse_instant(v.get("releaseDate"), self.tz)
+                times[v.get("name")]
                 for v in item.fields.get("fixVersions") or []
-                if v.get("released") and v.get("releaseDate")
+                if v.get("released") is True and v.get("name") in times
             ]
-            dates = [d for d in dates if d is not None]
             if dates:
                 return min(dates)
         linked = []
@@ -563,7 +589,7 @@ class Window:
                         break
             failed += is_failed
         values = {
-            "percent": r2(failed / total * 100) if total else None,
+            "percent": r2(100 * failed / total) if total else None,
             "failed": failed,
             "deployments": total,
         }
@@ -574,6 +600,7 @@ class Window:
         ref = self.ref
         durations: list[int] = []
         excluded = {"canceled": 0, "no_commit_date": 0, "negative": 0}
+        notes = {"start_not_recorded": 0}
         for item in ref.items:
             if not ref.is_change(item):
                 continue
@@ -590,7 +617,14 @@ class Window:
                 excluded["negative"] += 1
             else:
                 durations.append(deployed - commit)
-        return duration_values(durations, "hours"), len(durations), _counted(excluded), {}
+                mapped = ref.field_instant(item, ref.m.get("commit_date_field"))
+                notes["start_not_recorded"] += mapped is None and item.start_not_recorded
+        return (
+            duration_values(durations, "hours"),
+            len(durations),
+            _counted(excluded),
+            _counted(notes),
+        )
 
     def recovery_time(self) -> tuple[dict, int, dict, dict]:
         ref = self.ref
@@ -681,10 +715,10 @@ class Window:
                 continue
             active_total += active
             waiting_total += waiting
-            percents.append(active / (active + waiting) * 100)
+            percents.append(100 * active / (active + waiting))
         span = active_total + waiting_total
         values = {
-            "percent": r2(active_total / span * 100) if span else None,
+            "percent": r2(100 * active_total / span) if span else None,
             "median_item_percent": r2(float(np.percentile(np.array(percents), 50)))
             if percents
             else None,
@@ -733,7 +767,7 @@ class Window:
         counts: dict[str, int] = {}
         for item in done:
             counts[item.flow_type] = counts.get(item.flow_type, 0) + 1
-        shares = {kind: r2(count / len(done) * 100) for kind, count in counts.items()}
+        shares = {kind: r2(100 * count / len(done)) for kind, count in counts.items()}
         values: dict[str, Any] = {"shares": shares, "counts": counts}
         if reference:
             values["reference"] = {k: [lo, hi] for k, (lo, hi) in DISTRIBUTION_REFERENCE.items()}
@@ -742,6 +776,7 @@ class Window:
 
 # ----------------------------------------------------------------------------- report
 
+DORA_KEYS = METRIC_KEYS[:4]
 LABELS = {
     "deployment_frequency": ("Deployment frequency", "per_day", "per day"),
     "lead_time_for_changes": ("Lead time for changes", "median_days", "days"),
@@ -756,37 +791,43 @@ LABELS = {
 
 
 def _insufficient(ref: Reference, key: str, source: str) -> str | None:
-    """What the whole dataset lacks for a metric, as a sentence, or None."""
+    """What the whole dataset lacks for a metric (no non-canceled member, any time), or None."""
     deployments, _ = ref.deployments(source)
-    items = ref.items
-    if key == "deployment_frequency" and not deployments:
-        return "No deployments"
+    items = [item for item in ref.items if not item.canceled]
+    has_incidents = any(ref.is_incident(item) for item in items)
+    if key in ("deployment_frequency", "change_failure_rate") and not deployments:
+        return "No deployments in the dataset"
     if key == "change_failure_rate":
-        if not deployments:
-            return "No deployments"
-        has_incidents = any(ref.is_incident(i) and not i.canceled for i in items)
         has_success = source == "issues" and bool(ref.m.get("deployment_success_field"))
         if not has_incidents and not has_success:
-            return "No incidents and no deployment success field"
+            return "No incidents and no deployment success field in the dataset"
     if key == "lead_time_for_changes" and not any(
-        ref.is_change(i) and not i.canceled and ref.deployed_date(i, source) is not None
-        for i in items
+        ref.is_change(item) and ref.deployed_date(item, source) is not None for item in items
     ):
-        return "No changes with a deployed date"
-    if key == "recovery_time" and not any(ref.is_incident(i) and not i.canceled for i in items):
-        return "No incidents"
+        return "No changes with a deployed date in the dataset"
+    if key == "recovery_time" and not has_incidents:
+        return "No incidents in the dataset"
     if key in ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution") and not any(
-        i.flow_type is not None and not i.canceled and i.completion is not None for i in items
+        item.flow_type is not None and item.completion is not None for item in items
     ):
-        return "No completed flow items"
-    if key == "flow_load" and not any(i.flow_type is not None for i in items):
-        return "No flow items"
+        return "No completed flow items in the dataset"
+    if key == "flow_load" and not any(item.flow_type is not None for item in items):
+        return "No flow items in the dataset"
     return None
 
 
-def _tier(key: str, values: dict[str, Any], raw: dict[str, Any]) -> str | None:
+def _emptied(values: dict[str, Any]) -> dict[str, Any]:
+    """Values of an insufficient-data metric: null scalars, empty dicts, `reference` kept."""
+    return {
+        key: (value if key == "reference" else {}) if isinstance(value, dict) else None
+        for key, value in values.items()
+    }
+
+
+def _tier(key: str, values: dict[str, Any]) -> str | None:
+    """The DORA tier of the rounded values shown, or None without a value."""
     if key == "deployment_frequency":
-        return deployment_frequency_tier(raw["count"] / raw["days"])
+        return deployment_frequency_tier(values["per_day"])
     if key == "lead_time_for_changes" and values["median_hours"] is not None:
         return lead_time_tier(values["median_hours"])
     if key == "change_failure_rate" and values["percent"] is not None:
@@ -843,7 +884,7 @@ def reference_report(
         values, n, excluded, notes = getattr(main, key)()
         missing = _insufficient(ref, key, source)
         weekly = []
-        for monday, start, end in weeks:
+        for monday, start, end in [] if missing else weeks:
             week_values, week_n = _weekly_values(Window(ref, source, start, end), key)
             weekly.append({"week_start": monday.isoformat(), "n": week_n, "values": week_values})
         metric: dict[str, Any] = {
@@ -858,17 +899,12 @@ def reference_report(
             "notes": notes,
         }
         if missing is not None:
-            metric["status"], metric["message"] = "insufficient_data", missing
+            metric.update(status="insufficient_data", message=missing, n=0)
+            metric["values"] = _emptied(values)
         elif n == 0:
             metric["status"], metric["message"] = "none_in_period", "None in period"
-        if key in (
-            "deployment_frequency",
-            "lead_time_for_changes",
-            "change_failure_rate",
-            "recovery_time",
-        ):
-            raw = {"count": values.get("count"), "days": main.days}
-            metric["tier"] = None if missing else _tier(key, values, raw)
+        if key in DORA_KEYS:
+            metric["tier"] = None if missing else _tier(key, values)
         metric["weekly"] = weekly
         report[key] = metric
     return report
