@@ -68,8 +68,8 @@ def parse_instant(value: Any, tz: ZoneInfo) -> int | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:  # decision 20: a date-time without offset is UTC
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    if moment.tzinfo is None:  # decision 20: read in the configured zone
+        moment = moment.replace(tzinfo=tz)
     return to_ms(moment)
 
 
@@ -251,13 +251,13 @@ class Reference:
         return "Active"
 
     def flow_type_of(self, type_name: str, labels: list[str]) -> str | None:
-        """Feature/Defect/Risk/Debt/Other, or None for non-flow types; a label wins otherwise."""
-        if type_name in [t.lower() for t in self.m["non_flow_types"]]:
-            return None
+        """Feature/Defect/Risk/Debt/Other, or None for non-flow types; a mapped label wins."""
         label_map = {k.lower(): v for k, v in self.m["flow_type_labels"].items()}
         for label in labels:
             if label.lower() in label_map:
                 return label_map[label.lower()]
+        if type_name in [t.lower() for t in self.m["non_flow_types"]]:
+            return None
         type_map = {k.lower(): v for k, v in self.m["flow_types"].items()}
         return type_map.get(type_name, "Other")
 
@@ -369,7 +369,7 @@ class Reference:
         spans.append((previous, None, state))
         active = waiting = 0
         for begin, end, span_state in spans:
-            lo = max(begin, item.work_start, item.created)
+            lo = max(begin, item.work_start)
             hi = item.completion if end is None else min(end, item.completion)
             if hi > lo:
                 if span_state == "Active":
@@ -456,12 +456,12 @@ class Reference:
         if mapped is not None:
             return mapped
         if source == "fixversions":
-            times = self.version_times()
             dates = [
-                times[v.get("name")]
+                parse_instant(v.get("releaseDate"), self.tz)
                 for v in item.fields.get("fixVersions") or []
-                if v.get("released") is True and v.get("name") in times
+                if v.get("released") is True
             ]
+            dates = [d for d in dates if d is not None]
             if dates:
                 return min(dates)
         linked = []
@@ -589,7 +589,7 @@ class Window:
                         break
             failed += is_failed
         values = {
-            "percent": r2(100 * failed / total) if total else None,
+            "percent": r2(failed / total * 100) if total else None,
             "failed": failed,
             "deployments": total,
         }
@@ -715,10 +715,10 @@ class Window:
                 continue
             active_total += active
             waiting_total += waiting
-            percents.append(100 * active / (active + waiting))
+            percents.append(active / (active + waiting) * 100)
         span = active_total + waiting_total
         values = {
-            "percent": r2(100 * active_total / span) if span else None,
+            "percent": r2(active_total / span * 100) if span else None,
             "median_item_percent": r2(float(np.percentile(np.array(percents), 50)))
             if percents
             else None,
@@ -767,7 +767,7 @@ class Window:
         counts: dict[str, int] = {}
         for item in done:
             counts[item.flow_type] = counts.get(item.flow_type, 0) + 1
-        shares = {kind: r2(100 * count / len(done)) for kind, count in counts.items()}
+        shares = {kind: r2(count / len(done) * 100) for kind, count in counts.items()}
         values: dict[str, Any] = {"shares": shares, "counts": counts}
         if reference:
             values["reference"] = {k: [lo, hi] for k, (lo, hi) in DISTRIBUTION_REFERENCE.items()}
@@ -791,43 +791,36 @@ LABELS = {
 
 
 def _insufficient(ref: Reference, key: str, source: str) -> str | None:
-    """What the whole dataset lacks for a metric (no non-canceled member, any time), or None."""
+    """What the whole dataset lacks for a metric (decision 24), or None."""
     deployments, _ = ref.deployments(source)
     items = [item for item in ref.items if not item.canceled]
+    all_items = ref.items
     has_incidents = any(ref.is_incident(item) for item in items)
     if key in ("deployment_frequency", "change_failure_rate") and not deployments:
-        return "No deployments in the dataset"
+        return "No deployments"
     if key == "change_failure_rate":
         has_success = source == "issues" and bool(ref.m.get("deployment_success_field"))
         if not has_incidents and not has_success:
-            return "No incidents and no deployment success field in the dataset"
+            return "No incidents and no deployment success field"
     if key == "lead_time_for_changes" and not any(
         ref.is_change(item) and ref.deployed_date(item, source) is not None for item in items
     ):
-        return "No changes with a deployed date in the dataset"
+        return "No changes with a deployed date"
     if key == "recovery_time" and not has_incidents:
-        return "No incidents in the dataset"
+        return "No incidents"
     if key in ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution") and not any(
         item.flow_type is not None and item.completion is not None for item in items
     ):
-        return "No completed flow items in the dataset"
-    if key == "flow_load" and not any(item.flow_type is not None for item in items):
-        return "No flow items in the dataset"
+        return "No completed flow items"
+    if key == "flow_load" and not any(item.flow_type is not None for item in all_items):
+        return "No flow items"
     return None
 
 
-def _emptied(values: dict[str, Any]) -> dict[str, Any]:
-    """Values of an insufficient-data metric: null scalars, empty dicts, `reference` kept."""
-    return {
-        key: (value if key == "reference" else {}) if isinstance(value, dict) else None
-        for key, value in values.items()
-    }
-
-
-def _tier(key: str, values: dict[str, Any]) -> str | None:
-    """The DORA tier of the rounded values shown, or None without a value."""
+def _tier(key: str, values: dict[str, Any], days: float) -> str | None:
+    """The DORA tier: frequency of the unrounded rate, the others of the rounded values."""
     if key == "deployment_frequency":
-        return deployment_frequency_tier(values["per_day"])
+        return deployment_frequency_tier(values["count"] / days)
     if key == "lead_time_for_changes" and values["median_hours"] is not None:
         return lead_time_tier(values["median_hours"])
     if key == "change_failure_rate" and values["percent"] is not None:
@@ -884,7 +877,7 @@ def reference_report(
         values, n, excluded, notes = getattr(main, key)()
         missing = _insufficient(ref, key, source)
         weekly = []
-        for monday, start, end in [] if missing else weeks:
+        for monday, start, end in weeks:
             week_values, week_n = _weekly_values(Window(ref, source, start, end), key)
             weekly.append({"week_start": monday.isoformat(), "n": week_n, "values": week_values})
         metric: dict[str, Any] = {
@@ -899,12 +892,11 @@ def reference_report(
             "notes": notes,
         }
         if missing is not None:
-            metric.update(status="insufficient_data", message=missing, n=0)
-            metric["values"] = _emptied(values)
+            metric["status"], metric["message"] = "insufficient_data", missing
         elif n == 0:
             metric["status"], metric["message"] = "none_in_period", "None in period"
         if key in DORA_KEYS:
-            metric["tier"] = None if missing else _tier(key, values)
+            metric["tier"] = None if missing else _tier(key, values, main.days)
         metric["weekly"] = weekly
         report[key] = metric
     return report
