@@ -1,9 +1,27 @@
-"""The settings panel: JIRA connection, JQL and the button that opens the mapping dialog."""
+"""The settings panel: JIRA connection, JQL, "Test connection" and the mapping dialog's button.
+
+Component ids (the contract with `callbacks/settings.py` and the browser tests):
+`open-settings` (header button), `settings-panel` (the offcanvas), `conn-url`, `conn-auth`,
+`conn-email`, `conn-token` (type=password, never filled by the server), `conn-jql`,
+`conn-test`, `conn-save`, `conn-result` (test / save outcome), `open-mappings`,
+`mapping-warnings` (metrics the mappings cannot compute), and the dialog of
+`ui.mapping_dialog`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import html
+
+from ui.mapping_dialog import mapping_dialog
+
+AUTH_OPTIONS = [
+    {"label": "E-mail + API token (Cloud)", "value": "basic"},
+    {"label": "Personal access token (Data Center)", "value": "bearer"},
+]
 
 
 def settings_button() -> dbc.Button:
@@ -11,12 +29,138 @@ def settings_button() -> dbc.Button:
     return dbc.Button("Settings", id="open-settings", color="secondary", outline=True, size="sm")
 
 
+def _field(label: str, control: Any, help_text: str = "") -> html.Div:
+    children = [dbc.Label(label, html_for=getattr(control, "id", None)), control]
+    if help_text:
+        children.append(dbc.FormText(help_text))
+    return html.Div(children, className="mb-3")
+
+
+def connection_form() -> html.Div:
+    """URL, authentication, e-mail, token and JQL, with Test connection and Save."""
+    return html.Div(
+        [
+            html.H5("JIRA connection", className="mb-3"),
+            _field(
+                "JIRA URL",
+                dbc.Input(
+                    id="conn-url",
+                    type="url",
+                    placeholder="https://example.atlassian.net",
+                    autocomplete="off",
+                ),
+                "Leave empty to look at the bundled sample project.",
+            ),
+            _field("Authentication", dbc.RadioItems(id="conn-auth", options=AUTH_OPTIONS)),
+            _field(
+                "E-mail",
+                dbc.Input(id="conn-email", type="email", placeholder="you@example.com"),
+            ),
+            _field(
+                "Token",
+                dbc.Input(
+                    id="conn-token",
+                    type="password",
+                    autocomplete="new-password",
+                    placeholder="API token or personal access token",
+                ),
+                "Write-only: it is never shown again. Stored in settings.json (mode 0600), "
+                "or set $FLOWDASH_JIRA_TOKEN instead.",
+            ),
+            _field(
+                "JQL",
+                dbc.Textarea(
+                    id="conn-jql",
+                    placeholder="project = DEMO ORDER BY created",
+                    rows=2,
+                    spellcheck="false",
+                ),
+            ),
+            html.Div(
+                [
+                    dbc.Button("Test connection", id="conn-test", color="secondary", outline=True),
+                    dbc.Button("Save", id="conn-save", color="primary"),
+                ],
+                className="d-flex gap-2 mb-3",
+            ),
+            dbc.Spinner(html.Div(id="conn-result"), size="sm", color="secondary"),
+        ]
+    )
+
+
 def settings_panel() -> dbc.Offcanvas:
-    """The settings panel, closed until "open-settings" is clicked."""
+    """The settings panel, closed until "open-settings" is clicked; holds the mapping dialog."""
     return dbc.Offcanvas(
-        html.Div("Settings", id="settings-body"),
+        [
+            connection_form(),
+            html.Hr(),
+            html.H5("Metric mappings", className="mb-2"),
+            html.P(
+                "Which fields, statuses and issue types mean deployments, incidents, "
+                "changes and flow items.",
+                className="small text-muted",
+            ),
+            dbc.Button("Edit field mappings", id="open-mappings", color="secondary", outline=True),
+            html.Div(id="mapping-warnings", className="mt-3"),
+            html.Hr(),
+            html.P(
+                "The dashboard listens on 127.0.0.1 only, unless started with --host.",
+                className="small text-muted mb-0",
+            ),
+            mapping_dialog(),
+        ],
         id="settings-panel",
         title="Settings",
         placement="end",
         is_open=False,
+        style={"width": "32rem"},
+    )
+
+
+def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
+    """What "Test connection" found: server title, flavor, user and matching issues."""
+    flavor = {"cloud": "Cloud", "datacenter": "Data Center"}.get(
+        str(result.get("flavor")), str(result.get("flavor"))
+    )
+    matching = result.get("matching_issues")
+    rows = [
+        ("Server", result.get("server_title") or "-"),
+        ("Flavor", flavor),
+        ("User", result.get("user") or "-"),
+        ("Matching issues", f"{matching:,}" if isinstance(matching, int) else "unknown"),
+    ]
+    return dbc.Alert(
+        [
+            html.Strong("Connected."),
+            html.Dl(
+                [item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))],
+                className="connection-facts mb-0 mt-2",
+                id="conn-facts",
+            ),
+        ],
+        color="success",
+        class_name="mb-0",
+    )
+
+
+def message_view(text: str, color: str = "danger") -> dbc.Alert:
+    """A one-line outcome: an error (red) or a confirmation (green)."""
+    return dbc.Alert(text, color=color, class_name="mb-0")
+
+
+def warnings_view(warnings: Sequence[Mapping[str, str]]) -> dbc.Alert | None:
+    """The metrics the current mappings cannot compute, each with why; nothing when none."""
+    if not warnings:
+        return None
+    return dbc.Alert(
+        [
+            html.Strong("These metrics cannot be computed with the current mappings:"),
+            html.Ul(
+                [html.Li([html.B(w["label"]), f": {w['reason']}."]) for w in warnings],
+                className="mb-0 mt-1",
+            ),
+        ],
+        color="warning",
+        class_name="mb-0 small",
+        id="unavailable-metrics",
     )
