@@ -43,7 +43,7 @@ _B64_CHARS = r"A-Za-z0-9+/_\-"
 # A key whose value is a secret: the word may end a longer name (jira_token, x-api-key,
 # client_secret) but not start one (token_env, tokens, password_hint are not secrets).
 _SECRET_KEY = (
-    r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey"
+    r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|(?<!page)token|api[_-]?key|apikey"
     r"|access[_-]?key|private[_-]?key|session[_-]?id|cookie)"
 )
 _SECRET_KEY_NAME = re.compile(
@@ -97,7 +97,7 @@ _rule(
 # "key": "value" and 'key': 'value' (JSON, dict reprs), also with escaped quotes.
 _rule(
     rf"(?P<pre>(?P<q1>\\?[\"']){_SECRET_KEY}(?P=q1)\s*:\s*(?P<q2>\\?[\"']))"
-    r"(?P<val>.*?)(?P<post>(?P=q2))",
+    r"(?P<val>(?:\\.|.)*?)(?P<post>(?P=q2))",
     _keep_prefix("secret"),
     re.IGNORECASE,
 )
@@ -193,7 +193,9 @@ def _compile_exact() -> re.Pattern[str] | None:
     literals: set[str] = set()
     fragments: set[str] = set()
     for value in _secrets:
-        literals.update({value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]})
+        literals.update(
+            {value, quote(value), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+        )
         if len(value) >= 6:
             fragments |= _base64_fragments(value)
     ordered = sorted(literals, key=len, reverse=True)
