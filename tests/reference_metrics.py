@@ -8,6 +8,7 @@ integer milliseconds since the epoch (UTC); percentiles are `numpy.percentile` (
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 
 from configuration.metric_defaults import (
     DISTRIBUTION_REFERENCE,
@@ -900,3 +902,46 @@ def reference_report(
         metric["weekly"] = weekly
         report[key] = metric
     return report
+
+
+# ----------------------------------------------------------------------------- both engines
+
+
+def fast_engine_available() -> bool:
+    """True once the fast engine (`data.metrics_service`) exists in the tree."""
+    return importlib.util.find_spec("data.metrics_service") is not None
+
+
+def fast_report(
+    issues: list[dict[str, Any]],
+    statuses: list[dict[str, Any]] | None = None,
+    *,
+    mappings: dict[str, Any] | None = None,
+    period: str = "30d",
+    now: datetime,
+    tz: str = "UTC",
+    deployment_source: str | None = None,
+) -> dict[str, Any]:
+    """The fast engine's report for the same inputs as `reference_report`."""
+    from configuration.settings import default_settings
+    from data.metrics_service import report_for_project
+    from data.project import ProjectData
+
+    settings = default_settings()
+    settings["mappings"].update(mappings or {})
+    project = ProjectData(issues, list(statuses or []), version="t")
+    return report_for_project(
+        project, settings, period, now=now, tz=tz, deployment_source=deployment_source
+    )
+
+
+ENGINES = {"reference": reference_report, "fast": fast_report}
+#: `pytest.mark.parametrize("engine", ENGINE_PARAMS)`: every hand-worked test runs on both.
+ENGINE_PARAMS = [
+    pytest.param("reference", id="reference"),
+    pytest.param(
+        "fast",
+        id="fast",
+        marks=pytest.mark.skipif(not fast_engine_available(), reason="fast engine not in tree"),
+    ),
+]
