@@ -1,0 +1,127 @@
+"""Several processes writing the same log files across rotations: no line lost, none torn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from configuration.logging_config import setup_logging, shutdown_logging
+from configuration.settings import default_settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+LINES = 1500
+MAX_BYTES = 40_000
+BACKUPS = 60  # room for every line, so a missing line means a lost one
+SIZES = (str(MAX_BYTES), str(BACKUPS))
+
+WRITER = """
+import logging, sys, time
+from pathlib import Path
+from configuration.logging_config import setup_logging
+from configuration.settings import default_settings
+
+folder, name, lines, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+settings = default_settings()
+settings["logging"].update({"max_bytes": int(sys.argv[5]), "backups": int(sys.argv[6])})
+setup_logging(settings, folder)
+while not go.exists():
+    time.sleep(0.005)
+log = logging.getLogger("writer")
+for seq in range(lines):
+    log.info("line %d from %s %s", seq, name, "x" * (seq % 90),
+             extra={"writer": name, "seq": seq})
+    if seq % 100 == 0:
+        log.error("error %d from %s", seq, name, extra={"writer": name, "seq": seq})
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean() -> Iterator[None]:
+    shutdown_logging()
+    yield
+    shutdown_logging()
+
+
+def read_all(folder: Path, base: str) -> list[dict]:
+    """Every line of the file and its backups, each parsed (a torn line fails here)."""
+    entries = []
+    for path in folder.glob(f"{base}*"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                pytest.fail(f"{path.name} line {number + 1} is not one JSON object: {line[:120]}")
+    return entries
+
+
+def by_writer(entries: list[dict]) -> Counter:
+    return Counter((e["writer"], e["seq"]) for e in entries if "writer" in e)
+
+
+@pytest.mark.slow
+def test_two_processes_writing_across_rotations_lose_and_tear_no_line(tmp_path: Path):
+    folder = tmp_path / "logs"
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(folder), name, str(LINES), str(go), *SIZES],
+            cwd=PROJECT,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("cli", "server")
+    ]
+    time.sleep(0.5)  # both have set up logging and wait for the start signal
+    go.touch()
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+
+    app = read_all(folder, "app.log")
+    counts = by_writer(app)
+    expected = {(name, seq) for name in ("cli", "server") for seq in range(LINES)}
+    assert set(counts) == expected
+    assert max(counts.values()) <= 2  # an INFO line, and at most one ERROR line, per seq
+    assert len([e for e in app if "writer" in e]) == 2 * LINES + 2 * (LINES // 100)
+    assert len(list(folder.glob("app.log.*"))) >= 5, "the run must cross several rotations"
+    pids = {e["process"] for e in app if "writer" in e}
+    assert len(pids) == 2
+
+    errors = read_all(folder, "errors.log")
+    assert by_writer(errors) == Counter(
+        {(name, seq): 1 for name in ("cli", "server") for seq in range(0, LINES, 100)}
+    )
+
+
+def _child(count: int) -> None:
+    log = logging.getLogger("child")
+    for seq in range(count):
+        log.info("child line %d", seq, extra={"writer": "child", "seq": seq})
+
+
+@pytest.mark.slow
+def test_forked_child_like_a_background_callback_shares_the_files_safely(tmp_path: Path):
+    settings = default_settings()
+    settings["logging"].update({"max_bytes": MAX_BYTES, "backups": BACKUPS})
+    setup_logging(settings, tmp_path)
+    child = multiprocessing.get_context("fork").Process(target=_child, args=(LINES,))
+    child.start()
+    log = logging.getLogger("parent")
+    for seq in range(LINES):
+        log.info("parent line %d", seq, extra={"writer": "parent", "seq": seq})
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+    counts = by_writer(read_all(tmp_path, "app.log"))
+    assert counts == Counter(
+        {(name, seq): 1 for name in ("parent", "child") for seq in range(LINES)}
+    )
+    assert list(tmp_path.glob("app.log.*")), "the run must cross a rotation"
