@@ -1,0 +1,676 @@
+"""The normalized dataset every calculator reads: built once per data version.
+
+Two steps:
+
+1. `IssueRecord`: one raw issue normalized (dates parsed, statuses mapped, changelog sorted,
+   work start, completion, time in Active/Waiting, roles). Records are kept in a module-level
+   cache keyed by (key, `updated`, digest of the raw issue, mapping context), so a refresh
+   that changes K issues normalizes only those K again.
+2. `Dataset`: the records assembled into sorted NumPy columns per metric population, with the
+   cross-issue facts resolved by index (links, deployed dates, failure windows). A metric over
+   a window is then a `searchsorted` plus a small slice: O(log n + k).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import orjson
+
+from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper
+from data.jira_parser import instant_ms
+from data.performance_utils import timed
+from data.project import ProjectData
+
+log = logging.getLogger(__name__)
+
+#: Change, incident and flow-time codes: why an item has no value.
+OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED = 0, 1, 2, 3, 4
+FOREVER = np.iinfo(np.int64).max
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(slots=True)
+class IssueRecord:
+    """One issue, normalized; everything the calculators need, nothing re-parsed later."""
+
+    key: str
+    flow_type: str | None
+    canceled: bool
+    created: int | None
+    resolutiondate: int | None
+    work_start: int | None
+    start_not_recorded: bool
+    completion: int | None
+    active_ms: int
+    waiting_ms: int
+    #: (start, end, state) of Active/Waiting spans, no earlier than `created`; end FOREVER=open
+    load_spans: tuple[tuple[int, int, str], ...]
+    deploy_time: int | None  # production deployment issue with a deployment time
+    success_failed: bool
+    is_incident: bool
+    detected: int | None
+    resolved: int | None
+    commit_mapped: int | None
+    deployed_mapped: int | None
+    version_dates: tuple[tuple[str, int], ...]  # released fixVersions with a date
+    links: tuple[str, ...]
+    points: float | None
+    truncated: bool
+    unknown_statuses: tuple[str, ...] = ()
+
+
+def _transitions(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> list[tuple]:
+    """Status transitions (ms, from state, to state), sorted by (created, history id, position)."""
+    rows = []
+    for history in (raw.get("changelog") or {}).get("histories") or ():
+        items = history.get("items") or ()
+        when = None
+        for position, entry in enumerate(items):
+            if entry.get("field") != "status":
+                continue
+            if when is None:
+                when = instant_ms(history.get("created"), tz)
+                if when is None:
+                    break
+                try:
+                    hid = int(history.get("id") or 0)
+                except (TypeError, ValueError):
+                    hid = 0
+            rows.append(
+                (
+                    when,
+                    hid,
+                    position,
+                    mapper.state(entry.get("from"), entry.get("fromString")),
+                    mapper.state(entry.get("to"), entry.get("toString")),
+                )
+            )
+    rows.sort()
+    return rows
+
+
+def _spans(created: int | None, initial: str, rows: list[tuple]) -> list[tuple[int, int, str]]:
+    """Time-in-state spans: the initial state from `created`, each to-state until the next."""
+    spans = []
+    previous, state = created, initial
+    for row in rows:
+        if previous is not None:
+            spans.append((previous, row[0], state))
+        previous, state = row[0], row[4]
+    if previous is not None:
+        spans.append((previous, FOREVER, state))
+    return spans
+
+
+def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> IssueRecord:
+    """One raw JIRA issue as an IssueRecord (METRICS.md "Derived per-issue timestamps")."""
+    fields = raw.get("fields") or {}
+    m = mapper.mappings
+    type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
+    labels = tuple(str(label).lower() for label in fields.get("labels") or ())
+    status = fields.get("status") or {}
+    state_now = mapper.state(status.get("id"), status.get("name"))
+    created = instant_ms(fields.get("created"), tz)
+    rows = _transitions(raw, mapper, tz)
+    initial = rows[0][3] if rows else state_now
+    resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
+    canceled = mapper.is_canceled(state_now, resolution)
+
+    work_start = None
+    if initial in (ACTIVE, WAITING):
+        work_start = created
+    else:
+        for row in rows:
+            if row[4] in (ACTIVE, WAITING):
+                work_start = row[0]
+                break
+    start_not_recorded = False
+    if work_start is None and state_now != NEW:
+        work_start, start_not_recorded = created, True
+
+    resolutiondate = instant_ms(fields.get("resolutiondate"), tz)
+    completion = None
+    if state_now == DONE:
+        for row in rows:
+            if row[4] == DONE and row[3] != DONE:
+                completion = row[0]
+        if completion is None:
+            completion = resolutiondate
+
+    spans = _spans(created, initial, rows)
+    active = waiting = 0
+    if completion is not None and work_start is not None:
+        for begin, end, state in spans:
+            lo, hi = max(begin, work_start), min(end, completion)
+            if hi > lo:
+                if state == ACTIVE:
+                    active += hi - lo
+                elif state == WAITING:
+                    waiting += hi - lo
+    load_spans = ()
+    if created is not None:  # an item does not exist before it is created
+        load_spans = tuple(
+            (max(begin, created), end, state)
+            for begin, end, state in spans
+            if state in (ACTIVE, WAITING) and end > max(begin, created)
+        )
+
+    deploy_time = None
+    if type_name in mapper.deployment_types and mapper.is_production(fields):
+        deploy_time = instant_ms(fields.get(m["deployment_time_field"]), tz)
+    is_incident = type_name in mapper.incident_types or mapper.production_impact(fields)
+    detected = resolved = None
+    if is_incident:
+        detected = _field_ms(fields, m.get("incident_detected_field"), tz)
+        resolved = _field_ms(fields, m.get("incident_resolved_field"), tz)
+        detected = created if detected is None else detected
+        resolved = resolutiondate if resolved is None else resolved
+
+    version_dates = []
+    for version in fields.get("fixVersions") or ():
+        if version.get("released") and version.get("releaseDate"):
+            when = instant_ms(version["releaseDate"], tz)
+            if when is not None:
+                version_dates.append((version.get("name"), when))
+    links = []
+    for entry in fields.get("issuelinks") or ():
+        for side in ("outwardIssue", "inwardIssue"):
+            other = entry.get(side)
+            if isinstance(other, dict) and other.get("key"):
+                links.append(other["key"])
+    changelog = raw.get("changelog") or {}
+    histories = changelog.get("histories") or ()
+    truncated = isinstance(changelog.get("total"), int) and changelog["total"] > len(histories)
+    unknown: tuple[str, ...] = ()
+    if mapper.unknown_statuses:  # remembered per record: a reused record keeps its warning
+        names = {status.get("name") or ""}
+        for row in (raw.get("changelog") or {}).get("histories") or ():
+            for entry in row.get("items") or ():
+                if entry.get("field") == "status":
+                    names.update((entry.get("fromString") or "", entry.get("toString") or ""))
+        unknown = tuple(sorted(names & mapper.unknown_statuses))
+    return IssueRecord(
+        key=raw.get("key", ""),
+        flow_type=mapper.flow_type(type_name, labels),
+        canceled=canceled,
+        created=created,
+        resolutiondate=resolutiondate,
+        work_start=work_start,
+        start_not_recorded=start_not_recorded,
+        completion=completion,
+        active_ms=active,
+        waiting_ms=waiting,
+        load_spans=load_spans,
+        deploy_time=deploy_time,
+        success_failed=deploy_time is not None and mapper.success_failed(fields),
+        is_incident=is_incident,
+        detected=detected,
+        resolved=resolved,
+        commit_mapped=_field_ms(fields, m.get("commit_date_field"), tz),
+        deployed_mapped=_field_ms(fields, m.get("deployed_date_field"), tz),
+        version_dates=tuple(version_dates),
+        links=tuple(links),
+        points=mapper.story_points(fields),
+        truncated=truncated,
+        unknown_statuses=unknown,
+    )
+
+
+def _field_ms(fields: dict[str, Any], field_id: str | None, tz: ZoneInfo) -> int | None:
+    return instant_ms(fields.get(field_id), tz) if field_id else None
+
+
+# ----------------------------------------------------------------------------- columns
+
+
+@dataclass
+class Deployments:
+    """Production deployments sorted by time (stable: input order on ties), failed flags."""
+
+    times: np.ndarray
+    failed: np.ndarray  # int64 0/1, for prefix sums
+    failed_cum: np.ndarray  # failed_cum[i] = failed deployments among the first i
+    canceled_times: np.ndarray  # sorted: canceled deployment issues that would have counted
+
+
+@dataclass
+class Changes:
+    """Changes (incl. canceled) with a deployed date, sorted by it; lead ms valid where OK."""
+
+    deployed: np.ndarray
+    lead: np.ndarray
+    code: np.ndarray  # OK / NO_COMMIT_DATE / NEGATIVE / CANCELED
+    start_not_recorded: np.ndarray  # bool: commit date is a fallback work start
+
+
+@dataclass
+class Incidents:
+    """Incidents with a resolved time sorted by it; detected times of live incidents."""
+
+    resolved: np.ndarray
+    recovery: np.ndarray
+    code: np.ndarray  # OK / NEGATIVE / CANCELED / SKIPPED (no detected time)
+    detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
+
+
+@dataclass
+class Completed:
+    """Flow items (incl. canceled) with a completion, sorted by it."""
+
+    times: np.ndarray
+    type_code: np.ndarray
+    canceled: np.ndarray  # bool
+    flow_time: np.ndarray
+    flow_code: np.ndarray  # OK / NEGATIVE / SKIPPED (no work start)
+    start_not_recorded: np.ndarray  # bool
+    active: np.ndarray
+    waiting: np.ndarray
+    item_percent: np.ndarray  # float64, active / (active + waiting) * 100, NaN without either
+    points: np.ndarray  # float64, NaN = no points
+    order: np.ndarray  # input position, for summing points in input order
+    type_names: tuple[str, ...]
+
+
+@dataclass
+class Load:
+    """Active/Waiting spans of flow items: sorted starts and ends per state (and canceled)."""
+
+    starts: dict[str, np.ndarray]
+    ends: dict[str, np.ndarray]
+
+    def count(self, state: str, moment: int) -> int:
+        """Spans holding `moment` (start <= T < end); spans of one item never overlap."""
+        starts, ends = self.starts[state], self.ends[state]
+        return int(
+            np.searchsorted(starts, moment, "right") - np.searchsorted(ends, moment, "right")
+        )
+
+
+@dataclass
+class Dataset:
+    """Sorted columns per population plus what the whole dataset has (for insufficient data)."""
+
+    version: str
+    issues: int
+    source: str
+    deployment_source: str
+    mappings_hash: str
+    time_zone: str
+    deployments: Deployments
+    changes: Changes
+    incidents: Incidents
+    completed: Completed
+    load: Load
+    has_deployments: bool
+    has_incidents: bool
+    has_changes: bool
+    has_completed: bool
+    has_flow_items: bool
+    success_field: bool
+    story_points: bool
+    warnings: list[str] = field(default_factory=list)
+    records_built: int = 0
+
+
+def _i64(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64) if values else _EMPTY.copy()
+
+
+def _sorted_by(keys: list[int], *columns: list[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+    key_array = _i64(keys)
+    order = np.argsort(key_array, kind="stable")
+    return key_array[order], [np.asarray(col)[order] for col in columns]
+
+
+def _assemble(
+    records: list[IssueRecord], mapper: FieldMapper
+) -> tuple[Deployments, Changes, Incidents, Completed, Load, dict[str, bool]]:
+    m = mapper.mappings
+    source = m.get("deployment_source") or "issues"
+    by_key = {rec.key: rec for rec in records}
+    graph: dict[str, set[str]] = {}
+    for rec in records:
+        for other in rec.links:
+            graph.setdefault(rec.key, set()).add(other)
+            if other in by_key:
+                graph.setdefault(other, set()).add(rec.key)
+
+    # incidents
+    live_incident_keys = set()
+    detected_live = []
+    inc_resolved, inc_recovery, inc_code = [], [], []
+    for rec in records:
+        if not rec.is_incident:
+            continue
+        if not rec.canceled:
+            live_incident_keys.add(rec.key)
+            if rec.detected is not None:
+                detected_live.append(rec.detected)
+        if rec.resolved is None:
+            continue
+        inc_resolved.append(rec.resolved)
+        if rec.canceled:
+            inc_code.append(CANCELED)
+            inc_recovery.append(0)
+        elif rec.detected is None:
+            inc_code.append(SKIPPED)
+            inc_recovery.append(0)
+        else:
+            recovery = rec.resolved - rec.detected
+            inc_code.append(NEGATIVE if recovery < 0 else OK)
+            inc_recovery.append(recovery)
+    resolved_sorted, (recovery_col, code_col) = _sorted_by(inc_resolved, inc_recovery, inc_code)
+    detected_sorted = np.sort(_i64(detected_live))
+    incidents = Incidents(
+        resolved_sorted, recovery_col.astype(np.int64), code_col.astype(np.int8), detected_sorted
+    )
+
+    # deployments
+    dep_times: list[int] = []
+    dep_keys: list[str | None] = []
+    canceled_dep: list[int] = []
+    if source == "fixversions":
+        earliest: dict[str, int] = {}
+        for rec in records:
+            for name, when in rec.version_dates:
+                if name not in earliest or when < earliest[name]:
+                    earliest[name] = when
+        dep_times = list(earliest.values())
+        dep_keys = [None] * len(dep_times)
+    else:
+        for rec in records:
+            if rec.deploy_time is None:
+                continue
+            if rec.canceled:
+                canceled_dep.append(rec.deploy_time)
+            else:
+                dep_times.append(rec.deploy_time)
+                dep_keys.append(rec.key)
+    times = _i64(dep_times)
+    order = np.argsort(times, kind="stable")
+    times = times[order]
+    failed = np.zeros(len(times), dtype=np.int64)
+    use_success = source != "fixversions" and bool(m.get("deployment_success_field"))
+    for position, index in enumerate(order.tolist()):
+        key = dep_keys[index]
+        if key is None:
+            continue
+        rec = by_key[key]
+        if (use_success and rec.success_failed) or (graph.get(key, set()) & live_incident_keys):
+            failed[position] = 1
+    if m.get("failure_by_time_window", True) and len(times) and len(detected_sorted):
+        next_times = np.append(times[1:], FOREVER)
+        after = np.searchsorted(detected_sorted, times, "right")
+        before_next = np.searchsorted(detected_sorted, next_times, "left")
+        failed |= (before_next > after).astype(np.int64)
+    deployments = Deployments(
+        times, failed, np.concatenate(([0], np.cumsum(failed))), np.sort(_i64(canceled_dep))
+    )
+
+    # changes
+    ch_deployed, ch_lead, ch_code, ch_snr = [], [], [], []
+    has_changes = False
+    for rec in records:
+        if rec.flow_type not in ("Feature", "Defect") or rec.is_incident:
+            continue
+        deployed = rec.deployed_mapped
+        if deployed is None and source == "fixversions" and rec.version_dates:
+            deployed = min(when for _, when in rec.version_dates)
+        if deployed is None:
+            linked = [
+                by_key[other].deploy_time
+                for other in graph.get(rec.key, ())
+                if other in by_key
+                and not by_key[other].canceled
+                and by_key[other].deploy_time is not None
+            ]
+            deployed = min(linked) if linked else rec.resolutiondate
+        if deployed is None:
+            continue
+        ch_deployed.append(deployed)
+        commit = rec.commit_mapped if rec.commit_mapped is not None else rec.work_start
+        snr = rec.commit_mapped is None and rec.start_not_recorded
+        lead = 0
+        if rec.canceled:
+            code = CANCELED
+        elif commit is None:
+            code = NO_COMMIT_DATE
+        else:
+            lead = deployed - commit
+            code = NEGATIVE if lead < 0 else OK
+        has_changes = has_changes or not rec.canceled
+        ch_lead.append(lead)
+        ch_code.append(code)
+        ch_snr.append(snr)
+    deployed_sorted, (lead_col, ch_code_col, snr_col) = _sorted_by(
+        ch_deployed, ch_lead, ch_code, ch_snr
+    )
+    changes = Changes(
+        deployed_sorted,
+        lead_col.astype(np.int64),
+        ch_code_col.astype(np.int8),
+        snr_col.astype(bool),
+    )
+
+    # completed flow items and load
+    type_names: list[str] = []
+    type_index: dict[str, int] = {}
+    c_times, c_type, c_cancel, c_ft, c_code, c_snr, c_act, c_wait, c_pts, c_order = (
+        [] for _ in range(10)
+    )
+    spans: dict[str, tuple[list[int], list[int]]] = {
+        ACTIVE: ([], []),
+        WAITING: ([], []),
+        CANCELED_LOAD: ([], []),
+    }
+    has_flow_items = False
+    for position, rec in enumerate(records):
+        if rec.flow_type is None:
+            continue
+        has_flow_items = True
+        for begin, end, state in rec.load_spans:
+            bucket = spans[CANCELED_LOAD if rec.canceled else state]
+            bucket[0].append(begin)
+            bucket[1].append(end)
+        if rec.completion is None:
+            continue
+        if rec.flow_type not in type_index:
+            type_index[rec.flow_type] = len(type_names)
+            type_names.append(rec.flow_type)
+        c_times.append(rec.completion)
+        c_type.append(type_index[rec.flow_type])
+        c_cancel.append(rec.canceled)
+        if rec.work_start is None:
+            c_ft.append(0)
+            c_code.append(SKIPPED)
+        else:
+            flow_time = rec.completion - rec.work_start
+            c_ft.append(flow_time)
+            c_code.append(NEGATIVE if flow_time < 0 else OK)
+        c_snr.append(rec.start_not_recorded)
+        c_act.append(rec.active_ms)
+        c_wait.append(rec.waiting_ms)
+        c_pts.append(np.nan if rec.points is None else rec.points)
+        c_order.append(position)
+    comp_times, cols = _sorted_by(
+        c_times, c_type, c_cancel, c_ft, c_code, c_snr, c_act, c_wait, c_pts, c_order
+    )
+    active = cols[5].astype(np.int64)
+    waiting = cols[6].astype(np.int64)
+    span_total = active + waiting
+    with np.errstate(divide="ignore", invalid="ignore"):
+        item_percent = np.where(span_total > 0, active / span_total * 100, np.nan)
+    completed = Completed(
+        times=comp_times,
+        type_code=cols[0].astype(np.int64),
+        canceled=cols[1].astype(bool),
+        flow_time=cols[2].astype(np.int64),
+        flow_code=cols[3].astype(np.int8),
+        start_not_recorded=cols[4].astype(bool),
+        active=active,
+        waiting=waiting,
+        item_percent=item_percent.astype(np.float64),
+        points=cols[7].astype(np.float64),
+        order=cols[8].astype(np.int64),
+        type_names=tuple(type_names),
+    )
+    load = Load(
+        starts={state: np.sort(_i64(pair[0])) for state, pair in spans.items()},
+        ends={state: np.sort(_i64(pair[1])) for state, pair in spans.items()},
+    )
+    has = {
+        "deployments": len(times) > 0,
+        "incidents": bool(live_incident_keys),
+        "changes": has_changes,
+        "completed": bool((~completed.canceled).any()) if len(comp_times) else False,
+        "flow_items": has_flow_items,
+    }
+    return deployments, changes, incidents, completed, load, has
+
+
+#: The load bucket of canceled flow items (counted as excluded).
+CANCELED_LOAD = "canceled"
+
+
+# ----------------------------------------------------------------------------- building
+
+_lock = threading.Lock()
+#: (key, updated, raw digest, context digest) -> record; holds the records of the last build.
+_records: dict[tuple[Any, ...], IssueRecord] = {}
+#: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
+_datasets: OrderedDict[str, Dataset] = OrderedDict()
+_DATASETS_KEPT = 4
+#: Identity fast path: the last (project, mappings hash, zone) built and its dataset version.
+_last: dict[str, Any] = {}
+
+
+def _record_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
+    """What records depend on besides the issue: mappings (less the cross-issue ones), zone,
+    status categories."""
+    m = {
+        k: v
+        for k, v in mapper.mappings.items()
+        if k not in ("deployment_source", "failure_by_time_window")
+    }
+    payload = orjson.dumps(
+        [m, tz.key, mapper.cat_by_id, mapper.cat_by_name, mapper.cat_from_issues],
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+    )
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def _digest(raw: dict[str, Any]) -> bytes | None:
+    try:
+        return hashlib.blake2b(orjson.dumps(raw), digest_size=16).digest()
+    except TypeError:
+        return None
+
+
+def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
+    """The normalized dataset of a project under the given mappings and zone.
+
+    Re-normalizes only issues whose (key, `updated`, content) or mapping context changed since
+    the last build; returns a cached dataset when nothing changed.
+    """
+    with _lock:
+        mapper = FieldMapper(mappings, project.statuses, project.issues)
+        last = _last.get("entry")
+        if (
+            last is not None
+            and last[0] is project
+            and last[1] == mapper.hash
+            and last[2] == tz.key
+            and last[3] in _datasets
+        ):
+            return _datasets[last[3]]
+        with timed("normalize", issues=len(project.issues)) as timer:
+            dataset = _build(project, mapper, tz)
+            timer.fields["rebuilt"] = dataset.records_built
+        _last["entry"] = (project, mapper.hash, tz.key, dataset.version)
+        return dataset
+
+
+def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
+    context = _record_context(mapper, tz)
+    records: list[IssueRecord] = []
+    keep: dict[tuple[Any, ...], IssueRecord] = {}
+    version = hashlib.blake2b(digest_size=16)
+    version.update(orjson.dumps([mapper.hash, tz.key, context]))
+    built = 0
+    for raw in project.issues:
+        digest = _digest(raw)
+        record = None
+        cache_key = None
+        if digest is not None:
+            updated = (raw.get("fields") or {}).get("updated")
+            cache_key = (raw.get("key"), updated, digest, context)
+            record = _records.get(cache_key)
+            version.update(digest)
+        else:
+            version.update(repr(raw).encode())
+        if record is None:
+            record = normalize_issue(raw, mapper, tz)
+            built += 1
+        if cache_key is not None:
+            keep[cache_key] = record
+        records.append(record)
+    _records.clear()
+    _records.update(keep)
+    content_version = version.hexdigest()
+    cached = _datasets.get(content_version)
+    if cached is not None:
+        _datasets.move_to_end(content_version)
+        cached.records_built = built
+        return cached
+    deployments, changes, incidents, completed, load, has = _assemble(records, mapper)
+    warnings = list(project.warnings)
+    unknown = sorted({name for rec in records for name in rec.unknown_statuses})
+    warnings += [
+        f"Status {name!r} has no known category: treated as in progress" for name in unknown
+    ]
+    truncated = sum(rec.truncated for rec in records)
+    if truncated:
+        warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
+    m = mapper.mappings
+    dataset = Dataset(
+        version=content_version,
+        issues=len(records),
+        source=project.source,
+        deployment_source=m.get("deployment_source") or "issues",
+        mappings_hash=mapper.hash,
+        time_zone=tz.key,
+        deployments=deployments,
+        changes=changes,
+        incidents=incidents,
+        completed=completed,
+        load=load,
+        has_deployments=has["deployments"],
+        has_incidents=has["incidents"],
+        has_changes=has["changes"],
+        has_completed=has["completed"],
+        has_flow_items=has["flow_items"],
+        success_field=bool(m.get("deployment_success_field")),
+        story_points=bool(m.get("story_points_field")),
+        warnings=warnings,
+        records_built=built,
+    )
+    _datasets[content_version] = dataset
+    while len(_datasets) > _DATASETS_KEPT:
+        _datasets.popitem(last=False)
+    return dataset
+
+
+def clear_caches() -> None:
+    """Forget every cached record and dataset (tests, or after a mappings reset)."""
+    with _lock:
+        _records.clear()
+        _datasets.clear()
+        _last.clear()

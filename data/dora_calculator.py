@@ -1,0 +1,81 @@
+"""The four DORA metrics over the normalized dataset, for one window `[start, end)`.
+
+Each function returns `(values, n, excluded, notes)`; the metrics service adds status, tier
+and the weekly series. Every window is a `searchsorted` on sorted columns plus a small slice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from data.dataset import CANCELED, NEGATIVE, NO_COMMIT_DATE, OK, Dataset
+from data.statistics import MS_DAY, counted, duration_values, r2, r4
+
+Result = tuple[dict[str, Any], int, dict[str, int], dict[str, int]]
+
+
+def window(times: np.ndarray, start: int, end: int) -> slice:
+    """The slice of a sorted time column inside `[start, end)`."""
+    lo = int(np.searchsorted(times, start, "left"))
+    hi = int(np.searchsorted(times, end, "left"))
+    return slice(lo, hi)
+
+
+def _canceled_deployments(ds: Dataset, start: int, end: int) -> int:
+    part = window(ds.deployments.canceled_times, start, end)
+    return part.stop - part.start
+
+
+def deployment_frequency(ds: Dataset, start: int, end: int) -> Result:
+    """Production deployments in the window, per day and per week."""
+    part = window(ds.deployments.times, start, end)
+    count = part.stop - part.start
+    days = (end - start) / MS_DAY
+    values = {"count": count, "per_day": r4(count / days), "per_week": r4(count / (days / 7))}
+    return values, count, counted({"canceled": _canceled_deployments(ds, start, end)}), {}
+
+
+def change_failure_rate(ds: Dataset, start: int, end: int) -> Result:
+    """Failed production deployments / production deployments in the window x 100."""
+    dep = ds.deployments
+    part = window(dep.times, start, end)
+    total = part.stop - part.start
+    failed = int(dep.failed_cum[part.stop] - dep.failed_cum[part.start])
+    values = {
+        "percent": r2(failed / total * 100) if total else None,
+        "failed": failed,
+        "deployments": total,
+    }
+    return values, total, counted({"canceled": _canceled_deployments(ds, start, end)}), {}
+
+
+def lead_time_for_changes(ds: Dataset, start: int, end: int) -> Result:
+    """Deployed minus commit date for changes deployed in the window, median and p85."""
+    ch = ds.changes
+    part = window(ch.deployed, start, end)
+    codes = ch.code[part]
+    ok = codes == OK
+    durations = ch.lead[part][ok]
+    excluded = {
+        "canceled": int(np.count_nonzero(codes == CANCELED)),
+        "no_commit_date": int(np.count_nonzero(codes == NO_COMMIT_DATE)),
+        "negative": int(np.count_nonzero(codes == NEGATIVE)),
+    }
+    notes = {"start_not_recorded": int(np.count_nonzero(ch.start_not_recorded[part][ok]))}
+    values = duration_values(durations, hours=True)
+    return values, len(durations), counted(excluded), counted(notes)
+
+
+def recovery_time(ds: Dataset, start: int, end: int) -> Result:
+    """Resolved minus detected for incidents resolved in the window, median and p85."""
+    inc = ds.incidents
+    part = window(inc.resolved, start, end)
+    codes = inc.code[part]
+    durations = inc.recovery[part][codes == OK]
+    excluded = {
+        "canceled": int(np.count_nonzero(codes == CANCELED)),
+        "negative": int(np.count_nonzero(codes == NEGATIVE)),
+    }
+    return duration_values(durations, hours=True), len(durations), counted(excluded), {}

@@ -1,0 +1,192 @@
+"""The user's mappings pre-indexed: status -> state, type/labels -> flow type, field values.
+
+Built once per (mappings, `/status` list, issues' current statuses); every lookup afterwards is
+one dict access. Names compare case-insensitively (mappings hold lower-case names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from configuration.metric_defaults import WAITING_PREFIX, WAITING_WORDS, default_mappings
+
+NEW, ACTIVE, WAITING, DONE = "New", "Active", "Waiting", "Done"
+#: Texts of a success field that mean the deployment failed (spec decision 5).
+FAILED_TEXTS = frozenset({"failed", "failure", "false", "no", "unsuccessful"})
+#: Texts of a production-impact field that mean true.
+TRUE_TEXTS = frozenset({"true", "yes"})
+
+_WORDS = re.compile(r"\w+")
+_WAITING = frozenset(WAITING_WORDS)
+
+
+def full_mappings(mappings: dict[str, Any] | None) -> dict[str, Any]:
+    """The defaults updated by the given mappings (top-level keys)."""
+    return {**default_mappings(), **(mappings or {})}
+
+
+def mappings_hash(mappings: dict[str, Any]) -> str:
+    """A short stable digest of the mappings, for cache keys and the report's settings."""
+    payload = orjson.dumps(mappings, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def default_state(category: str, name: str) -> str:
+    """The state of a status by the default rule: its category, and waiting words."""
+    if category == "new":
+        return NEW
+    if category == "done":
+        return DONE
+    lname = name.lower()
+    if lname.startswith(WAITING_PREFIX) or any(w in _WAITING for w in _WORDS.findall(lname)):
+        return WAITING
+    return ACTIVE
+
+
+def value_texts(value: Any) -> list[str]:
+    """The texts of a field value: a string, an option's `value`/`name`, a list's elements,
+    `true`/`false` for a boolean."""
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        inner = value.get("value", value.get("name"))
+        return [inner] if isinstance(inner, str) else []
+    if isinstance(value, list):
+        return [text for part in value for text in value_texts(part)]
+    return []
+
+
+def _lower_set(values: Iterable[str] | None) -> frozenset[str]:
+    return frozenset(str(v).lower() for v in values or ())
+
+
+class FieldMapper:
+    """Indexed mappings for one project: every question the normalizer asks, answered fast."""
+
+    def __init__(
+        self,
+        mappings: dict[str, Any],
+        statuses: list[dict[str, Any]],
+        issues: list[dict[str, Any]],
+    ) -> None:
+        self.mappings = full_mappings(mappings)
+        m = self.mappings
+        self.hash = mappings_hash(m)
+        self.explicit_states = {str(k).lower(): v for k, v in (m["status_states"] or {}).items()}
+        self.canceled_resolutions = _lower_set(m["canceled_resolutions"])
+        self.type_flow = {str(k).lower(): v for k, v in (m["flow_types"] or {}).items()}
+        self.label_flow = {str(k).lower(): v for k, v in (m["flow_type_labels"] or {}).items()}
+        self.non_flow = _lower_set(m["non_flow_types"])
+        self.deployment_types = _lower_set(m["deployment_types"])
+        self.incident_types = _lower_set(m["incident_types"])
+        self.production_values = _lower_set(m["production_values"])
+        self.cat_by_id: dict[str, str] = {}
+        self.cat_by_name: dict[str, str] = {}
+        for status in statuses or []:
+            cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
+            if status.get("id") is not None:
+                self.cat_by_id[str(status["id"])] = cat
+            if status.get("name"):
+                self.cat_by_name.setdefault(status["name"].lower(), cat)
+        self.cat_from_issues: dict[str, str] = {}
+        for raw in issues:
+            status = (raw.get("fields") or {}).get("status") or {}
+            name = status.get("name")
+            if name:
+                lname = name.lower()
+                if lname not in self.cat_from_issues:
+                    cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
+                    if cat:
+                        self.cat_from_issues[lname] = cat
+        self.unknown_statuses: set[str] = set()
+        self._state_cache: dict[tuple[Any, Any], str] = {}
+        self._flow_cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+    def category(self, sid: Any, name: str | None) -> str:
+        """A status's category: `/status` by id, by name, then issues' statuses, else
+        indeterminate (remembered for the dataset's warnings)."""
+        if sid is not None and str(sid) in self.cat_by_id:
+            return self.cat_by_id[str(sid)]
+        lname = (name or "").lower()
+        if lname in self.cat_by_name:
+            return self.cat_by_name[lname]
+        if lname in self.cat_from_issues:
+            return self.cat_from_issues[lname]
+        self.unknown_statuses.add(name or "")
+        return "indeterminate"
+
+    def state(self, sid: Any, name: str | None) -> str:
+        """New / Active / Waiting / Done for a status id and name (memoized)."""
+        key = (sid, name)
+        found = self._state_cache.get(key)
+        if found is None:
+            lname = (name or "").lower()
+            found = self.explicit_states.get(lname)
+            if found is None:
+                found = default_state(self.category(sid, name), lname)
+            self._state_cache[key] = found
+        return found
+
+    def flow_type(self, type_name: str, labels: tuple[str, ...]) -> str | None:
+        """Feature/Defect/Risk/Debt/Other, or None for a non-flow type; a mapped label wins."""
+        key = (type_name, labels)
+        if key in self._flow_cache:
+            return self._flow_cache[key]
+        found: str | None = None
+        for label in labels:
+            if label in self.label_flow:
+                found = self.label_flow[label]
+                break
+        else:
+            if type_name in self.type_flow:
+                found = self.type_flow[type_name]
+            elif type_name not in self.non_flow:
+                found = "Other"
+        self._flow_cache[key] = found
+        return found
+
+    def is_canceled(self, state_now: str, resolution: str) -> bool:
+        """Done with a canceling resolution (Won't Do, Duplicate, ...)."""
+        return state_now == DONE and resolution in self.canceled_resolutions
+
+    def is_production(self, fields: dict[str, Any]) -> bool:
+        """Without an environment field every deployment is production; with one, an empty
+        value is not."""
+        env = self.mappings.get("environment_field")
+        if not env:
+            return True
+        return any(
+            t.strip().lower() in self.production_values for t in value_texts(fields.get(env))
+        )
+
+    def success_failed(self, fields: dict[str, Any]) -> bool:
+        """The mapped success field says the deployment failed."""
+        field_id = self.mappings.get("deployment_success_field")
+        if not field_id:
+            return False
+        return any(t.strip().lower() in FAILED_TEXTS for t in value_texts(fields.get(field_id)))
+
+    def production_impact(self, fields: dict[str, Any]) -> bool:
+        """The mapped production-impact field is true."""
+        field_id = self.mappings.get("production_impact_field")
+        if not field_id:
+            return False
+        value = fields.get(field_id)
+        return value is True or any(t.strip().lower() in TRUE_TEXTS for t in value_texts(value))
+
+    def story_points(self, fields: dict[str, Any]) -> float | None:
+        """Story points when the mapped field holds a JSON number, else None."""
+        field_id = self.mappings.get("story_points_field")
+        value = fields.get(field_id) if field_id else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)

@@ -1,0 +1,299 @@
+"""One call from a raw project to the full report of `specs/metrics-dashboard.md`.
+
+Inputs are validated first (zone, period, deployment source, an empty project), so a bad
+input costs no computation. The normalized dataset is shared by every metric; finished
+reports are cached by (dataset version, mappings hash, period, zone): switching back to a
+period already seen is a cache hit. `now` from the clock is rounded down to the minute for
+the period (and so for the cache key); a given `now` is used exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from configuration.metric_defaults import (
+    change_failure_rate_tier,
+    deployment_frequency_tier,
+    lead_time_tier,
+    recovery_time_tier,
+)
+from data import dora_calculator, flow_calculator
+from data.dataset import Dataset, build_dataset
+from data.errors import UserError
+from data.field_mapper import full_mappings, mappings_hash
+from data.performance_utils import timed
+from data.periods import (
+    Period,
+    iso_text,
+    parse_now,
+    parse_period,
+    resolve_time_zone,
+    weeks_for_period,
+)
+from data.project import ProjectData
+from data.statistics import r4
+
+__all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project"]
+
+log = logging.getLogger(__name__)
+
+DEPLOYMENT_SOURCES = ("issues", "fixversions")
+DORA_KEYS = (
+    "deployment_frequency",
+    "lead_time_for_changes",
+    "change_failure_rate",
+    "recovery_time",
+)
+FLOW_KEYS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
+METRIC_KEYS = DORA_KEYS + FLOW_KEYS
+
+#: key -> (label, headline, unit)
+LABELS: dict[str, tuple[str, str | None, str]] = {
+    "deployment_frequency": ("Deployment frequency", "per_day", "per day"),
+    "lead_time_for_changes": ("Lead time for changes", "median_days", "days"),
+    "change_failure_rate": ("Change failure rate", "percent", "%"),
+    "recovery_time": ("Failed deployment recovery time", "median_hours", "hours"),
+    "flow_velocity": ("Flow velocity", "per_week", "items per week"),
+    "flow_time": ("Flow time", "median_days", "days"),
+    "flow_efficiency": ("Flow efficiency", "percent", "%"),
+    "flow_load": ("Flow load", "at_end", "items"),
+    "flow_distribution": ("Flow distribution", None, "%"),
+}
+
+Calculator = Callable[..., tuple[dict[str, Any], int, dict[str, int], dict[str, int]]]
+CALCULATORS: dict[str, Calculator] = {
+    "deployment_frequency": dora_calculator.deployment_frequency,
+    "lead_time_for_changes": dora_calculator.lead_time_for_changes,
+    "change_failure_rate": dora_calculator.change_failure_rate,
+    "recovery_time": dora_calculator.recovery_time,
+    "flow_velocity": flow_calculator.flow_velocity,
+    "flow_time": flow_calculator.flow_time,
+    "flow_efficiency": flow_calculator.flow_efficiency,
+    "flow_load": flow_calculator.flow_load,
+    "flow_distribution": flow_calculator.flow_distribution,
+}
+#: Keyword arguments for the weekly points (no weekly average, no reference ranges).
+WEEKLY_OPTIONS: dict[str, dict[str, bool]] = {
+    "flow_load": {"weekly_average": False},
+    "flow_distribution": {"reference": False},
+}
+
+_REPORTS_KEPT = 64
+_reports: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_reports_lock = threading.Lock()
+_stats = {"hits": 0, "misses": 0}
+
+
+def _insufficient(ds: Dataset, key: str) -> str | None:
+    """What the whole dataset lacks for a metric (spec decision 24), or None."""
+    if key in ("deployment_frequency", "change_failure_rate") and not ds.has_deployments:
+        return "No deployments"
+    if key == "change_failure_rate":
+        has_success = ds.deployment_source != "fixversions" and ds.success_field
+        if not ds.has_incidents and not has_success:
+            return "No incidents and no deployment success field"
+    if key == "lead_time_for_changes" and not ds.has_changes:
+        return "No changes with a deployed date"
+    if key == "recovery_time" and not ds.has_incidents:
+        return "No incidents"
+    completed_keys = ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution")
+    if key in completed_keys and not ds.has_completed:
+        return "No completed flow items"
+    if key == "flow_load" and not ds.has_flow_items:
+        return "No flow items"
+    return None
+
+
+def _tier(key: str, values: dict[str, Any], period: Period) -> str | None:
+    if key == "deployment_frequency":
+        return deployment_frequency_tier(values["count"] / period.days)
+    if key == "lead_time_for_changes" and values["median_hours"] is not None:
+        return lead_time_tier(values["median_hours"])
+    if key == "change_failure_rate" and values["percent"] is not None:
+        return change_failure_rate_tier(values["percent"])
+    if key == "recovery_time" and values["median_hours"] is not None:
+        return recovery_time_tier(values["median_hours"])
+    return None
+
+
+def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str, Any]:
+    """One metric object: period values, status, tier and the weekly series."""
+    label, headline, unit = LABELS[key]
+    calculate = CALCULATORS[key]
+    with timed("metric", metric=key, period=period.label, weeks=len(weeks)) as timer:
+        values, n, excluded, notes = calculate(ds, period.start_ms, period.end_ms)
+        options = WEEKLY_OPTIONS.get(key, {})
+        weekly = []
+        for week in weeks:
+            week_values, week_n, _, _ = calculate(ds, week.start_ms, week.end_ms, **options)
+            weekly.append({"week_start": week.start, "n": week_n, "values": week_values})
+        timer.fields["n"] = n
+    missing = _insufficient(ds, key)
+    metric: dict[str, Any] = {
+        "label": label,
+        "status": "ok",
+        "message": None,
+        "values": values,
+        "headline": headline,
+        "unit": unit,
+        "n": n,
+        "excluded": excluded,
+        "notes": notes,
+    }
+    if missing is not None:
+        metric["status"], metric["message"] = "insufficient_data", missing
+    elif n == 0:
+        metric["status"], metric["message"] = "none_in_period", "None in period"
+    if key in DORA_KEYS:
+        metric["tier"] = None if missing else _tier(key, values, period)
+    metric["weekly"] = weekly
+    return metric
+
+
+def _clock_now() -> datetime:
+    """The clock, rounded down to the minute: "last 30 days" stays one cache entry per minute."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def report_for_project(
+    project: ProjectData,
+    settings: dict[str, Any],
+    period: str,
+    *,
+    now: datetime | None = None,
+    tz: str | None = None,
+    deployment_source: str | None = None,
+) -> dict[str, Any]:
+    """The full report (nine metrics, period, settings, dataset) of a project for a period.
+
+    Raises UserError, before any work, for an unknown zone, a bad period, an unknown
+    deployment source or a project without issues. The returned dict is shared with the
+    cache: treat it as read-only.
+    """
+    zone = resolve_time_zone(tz or settings.get("time_zone"))
+    per = parse_period(period, now if now is not None else _clock_now(), zone)
+    if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
+        raise UserError(
+            f"Unknown deployment source {deployment_source!r}: use issues or fixversions."
+        )
+    if not project.issues:
+        raise UserError("No issues to compute metrics from: fetch data or use another input.")
+    mappings = full_mappings(settings.get("mappings"))
+    if deployment_source:
+        mappings["deployment_source"] = deployment_source
+    if mappings.get("deployment_source") not in DEPLOYMENT_SOURCES:
+        raise UserError("Deployment source in the mappings must be issues or fixversions.")
+    digest = mappings_hash(mappings)
+    dataset = build_dataset(project, mappings, zone)
+    key = (dataset.version, digest, zone.key, per.start_ms, per.end_ms, per.label)
+    with _reports_lock:
+        cached = _reports.get(key)
+        if cached is not None:
+            _reports.move_to_end(key)
+            _stats["hits"] += 1
+    if cached is not None:
+        log.info(
+            "metric cache hit",
+            extra={"operation": "report", "cache": "hit", "period": per.label},
+        )
+        return cached
+    with timed("report", period=per.label, issues=dataset.issues, cache="miss"):
+        report = _report(dataset, mappings, digest, per, zone)
+    with _reports_lock:
+        _stats["misses"] += 1
+        _reports[key] = report
+        while len(_reports) > _REPORTS_KEPT:
+            _reports.popitem(last=False)
+    return report
+
+
+def _report(
+    ds: Dataset, mappings: dict[str, Any], digest: str, per: Period, zone: ZoneInfo
+) -> dict[str, Any]:
+    weeks = weeks_for_period(per, zone)
+    report: dict[str, Any] = {
+        "period": {
+            "start": iso_text(per.start_ms, zone),
+            "end": iso_text(per.end_ms, zone),
+            "days": r4(per.days),
+            "label": per.label,
+            "time_zone": zone.key,
+        },
+        "settings": {
+            "deployment_source": ds.deployment_source,
+            "time_zone": zone.key,
+            "mappings_hash": digest,
+            "failure_by_time_window": bool(mappings.get("failure_by_time_window", True)),
+        },
+        "dataset": {
+            "issues": ds.issues,
+            "source": ds.source,
+            "version": ds.version,
+            "warnings": list(ds.warnings),
+        },
+    }
+    for key in METRIC_KEYS:
+        report[key] = _metric(ds, key, per, weeks)
+    return report
+
+
+def report_cache_stats() -> dict[str, int]:
+    """Report cache hits and misses since start (for tests and the performance log)."""
+    with _reports_lock:
+        return {**_stats, "entries": len(_reports)}
+
+
+def clear_report_cache() -> None:
+    """Forget every cached report."""
+    with _reports_lock:
+        _reports.clear()
+        _stats.update(hits=0, misses=0)
+
+
+def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
+    """`python app.py metrics`: the report of `--input FILE` or of the cache, as JSON or CSV."""
+    from data.export import report_to_csv, report_to_json
+
+    zone = resolve_time_zone(args.tz or settings.get("time_zone"))
+    now = parse_now(args.now, zone)
+    parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
+    if args.input:
+        from data.jira_parser import read_input_file
+
+        payload = read_input_file(Path(args.input))
+        project = ProjectData(
+            issues=payload["issues"],
+            statuses=payload["statuses"],
+            fields=payload["fields"],
+            source="file",
+        )
+    else:
+        project = _cached_project(root, settings)
+    report = report_for_project(
+        project,
+        settings,
+        args.period,
+        now=now,
+        tz=zone.key,
+        deployment_source=args.deployments,
+    )
+    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
+    no_data = "no cached data: run `python app.py fetch` first or pass --input"
+    try:
+        from data.cache_manager import load_project
+    except ImportError:
+        raise UserError(no_data) from None
+    project = load_project(root, settings)
+    if project is None:
+        raise UserError(no_data)
+    return project

@@ -1,0 +1,179 @@
+"""Periods (`7d`, `30d`, `90d`, any `Nd`, `YYYY-MM-DD:YYYY-MM-DD`), time zones and ISO weeks.
+
+A period is the half-open interval `[start_ms, end_ms)` in epoch milliseconds. "Last N days"
+is `[now - N x 24 h, now)`; a custom range covers its first and last day in full, in the zone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from data.errors import UserError
+from data.jira_parser import EPOCH, to_ms
+
+MS_DAY = 86_400_000
+#: ISO weeks shown at least, even for a shorter period.
+MIN_WEEKS = 12
+
+_LAST_N_DAYS = re.compile(r"(\d+)\s*d", re.IGNORECASE)
+_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*:\s*(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class Period:
+    """`[start_ms, end_ms)` with the label shown, the zone's name and the exact length in days."""
+
+    start_ms: int
+    end_ms: int
+    label: str
+    time_zone: str
+    days: float
+
+
+@dataclass(frozen=True)
+class Week:
+    """One ISO week `[start_ms, end_ms)` in a zone; `start` is its Monday as `YYYY-MM-DD`."""
+
+    start: str
+    start_ms: int
+    end_ms: int
+
+
+def _local_zone_name() -> str:
+    """The machine's IANA zone: `$TZ`, /etc/localtime's target, /etc/timezone, else UTC."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    if env and _is_zone(env):
+        return env
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        name = target.split("zoneinfo/", 1)[1]
+        if _is_zone(name):
+            return name
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+    except OSError:
+        name = ""
+    return name if name and _is_zone(name) else "UTC"
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def resolve_time_zone(name: str | None) -> ZoneInfo:
+    """The zone for `name`, or the machine's local zone for None/empty; UserError if unknown."""
+    if name is None or not str(name).strip():
+        return ZoneInfo(_local_zone_name())
+    try:
+        return ZoneInfo(str(name).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"Unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC."
+        ) from None
+
+
+def zone_name(tz: ZoneInfo) -> str:
+    """The IANA name of a zone, as shown in reports."""
+    return tz.key
+
+
+def parse_now(text: str | None, tz: ZoneInfo) -> datetime | None:
+    """`--now` as an aware datetime (no offset: read in `tz`); None when not given."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"Cannot read --now {text!r}: use ISO 8601, e.g. 2024-05-31T12:00:00+02:00."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def local_midnight_ms(day: date, tz: ZoneInfo) -> int:
+    """Epoch ms of 00:00 on `day` in `tz`."""
+    return to_ms(datetime.combine(day, time(0, 0), tzinfo=tz))
+
+
+def local_date(ms: int, tz: ZoneInfo) -> date:
+    """The calendar day of an instant in `tz`."""
+    return (EPOCH + timedelta(milliseconds=ms)).astimezone(tz).date()
+
+
+def iso_text(ms: int, tz: ZoneInfo) -> str:
+    """An instant as ISO 8601 with the zone's offset."""
+    return (EPOCH + timedelta(milliseconds=ms)).astimezone(tz).isoformat()
+
+
+def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
+    """Parse `Nd` or `YYYY-MM-DD:YYYY-MM-DD` into a Period; UserError for anything else."""
+    raw = (text or "").strip()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=tz)
+    match = _LAST_N_DAYS.fullmatch(raw)
+    if match:
+        n_days = int(match.group(1))
+        if n_days < 1:
+            raise UserError(f"Period {raw!r} is empty: use at least 1d.")
+        end = to_ms(now)
+        return Period(end - n_days * MS_DAY, end, f"Last {n_days} days", tz.key, float(n_days))
+    match = _RANGE.fullmatch(raw)
+    if not match:
+        raise UserError(
+            f"Unknown period {raw!r}: use 7d, 30d, 90d, any Nd, or YYYY-MM-DD:YYYY-MM-DD."
+        )
+    try:
+        first, last = (date.fromisoformat(part) for part in match.groups())
+    except ValueError:
+        raise UserError(f"Period {raw!r} holds an impossible date.") from None
+    if last < first:
+        raise UserError(f"Period {raw!r} ends before it starts: put the earlier date first.")
+    start = local_midnight_ms(first, tz)
+    end = local_midnight_ms(last + timedelta(days=1), tz)
+    label = f"{first.isoformat()} to {last.isoformat()}"
+    return Period(start, end, label, tz.key, (end - start) / MS_DAY)
+
+
+def week_start_day(ms: int, tz: ZoneInfo) -> date:
+    """The Monday (in `tz`) of the ISO week holding an instant."""
+    day = local_date(ms, tz)
+    return day - timedelta(days=day.weekday())
+
+
+def weeks_for_period(period: Period, tz: ZoneInfo) -> list[Week]:
+    """Every ISO week overlapping the period, oldest first; at least 12, ending with the week
+    holding the period's last instant."""
+    last_monday = week_start_day(period.end_ms - 1, tz)
+    first_monday = week_start_day(period.start_ms, tz)
+    count = max(MIN_WEEKS, (last_monday - first_monday).days // 7 + 1)
+    mondays = [last_monday - timedelta(days=7 * index) for index in range(count - 1, -1, -1)]
+    edges = [local_midnight_ms(day, tz) for day in [*mondays, last_monday + timedelta(days=7)]]
+    return [
+        Week(monday.isoformat(), edges[index], edges[index + 1])
+        for index, monday in enumerate(mondays)
+    ]
+
+
+def week_ends_in(start_ms: int, end_ms: int, tz: ZoneInfo) -> list[int]:
+    """Week ends (Monday 00:00 in `tz`) inside `[start_ms, end_ms)`, oldest first."""
+    monday = week_start_day(start_ms, tz)
+    ends = []
+    while True:
+        moment = local_midnight_ms(monday, tz)
+        if moment >= end_ms:
+            return ends
+        if moment >= start_ms:
+            ends.append(moment)
+        monday += timedelta(days=7)
