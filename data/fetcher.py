@@ -298,6 +298,7 @@ def _fetch_locked(
         summary.api_calls = stats["calls"]
         summary.bytes = stats["bytes"]
         summary.retries = stats["retries"]
+        summary.changelogs_completed = stats["changelogs"]
         summary.seconds = round(time.perf_counter() - started, 3)
         summary.flavor = client.flavor
         timer.fields.update(issues=summary.issues, fetched=summary.fetched)

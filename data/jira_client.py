@@ -230,6 +230,7 @@ class RequestStats:
     calls: int = 0
     bytes: int = 0
     retries: int = 0
+    changelogs: int = 0
     waited_s: float = 0.0
     by_status: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -247,6 +248,11 @@ class RequestStats:
             self.retries += 1
             self.waited_s += waited
 
+    def add_changelogs(self, count: int) -> None:
+        """Count changelogs completed from their own endpoint."""
+        with self._lock:
+            self.changelogs += count
+
     def snapshot(self) -> dict[str, Any]:
         """A plain copy for summaries and logs."""
         with self._lock:
@@ -254,6 +260,7 @@ class RequestStats:
                 "calls": self.calls,
                 "bytes": self.bytes,
                 "retries": self.retries,
+                "changelogs": self.changelogs,
                 "waited_s": round(self.waited_s, 3),
                 "by_status": dict(self.by_status),
             }
@@ -635,13 +642,14 @@ class JiraClient:
         guaranteed on Data Center (pages after the first run in parallel).
         """
         wanted = list(dict.fromkeys(fields))
-        sink = on_page or (lambda _page: None)
-        if expand_changelog:
-            inner = sink
+        deliver = on_page or (lambda _page: None)
+        lock = threading.Lock()
 
-            def sink(page: list[dict[str, Any]]) -> None:
+        def sink(page: list[dict[str, Any]]) -> None:
+            if expand_changelog:
                 self.complete_changelogs(page)
-                inner(page)
+            with lock:  # pages may arrive from several threads; the receiver sees one at a time
+                deliver(page)
 
         if self.flavor == CLOUD:
             return self._search_cloud(jql, wanted, expand_changelog, sink, page_size)
@@ -654,23 +662,35 @@ class JiraClient:
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
         if expand:
             body["expand"] = "changelog"
-        token: str | None = None
-        while True:
-            if token:
-                body["nextPageToken"] = token
-            result, response = self.request(
-                "POST", "/rest/api/3/search/jql", body=body, jql=jql, page=outcome.pages + 1
+
+        def fetch(token: str | None, number: int) -> tuple[Any, requests.Response]:
+            page_body = {**body, "nextPageToken": token} if token else body
+            return self.request(
+                "POST", "/rest/api/3/search/jql", body=page_body, jql=jql, page=number
             )
-            if outcome.server_date is None:
-                outcome.server_date = parse_http_date(response.headers.get("Date"))
-            issues = list((result or {}).get("issues") or [])
-            outcome.pages += 1
-            outcome.issues += len(issues)
-            if issues:
-                sink(issues)
-            token = (result or {}).get("nextPageToken")
-            if (result or {}).get("isLast", not token) or not token or not issues:
-                return outcome
+
+        # the next page is asked for while this one's changelogs are completed and written
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-page") as ahead:
+            result, response = fetch(None, 1)
+            outcome.server_date = parse_http_date(response.headers.get("Date"))
+            while True:
+                result = result or {}
+                issues = list(result.get("issues") or [])
+                outcome.pages += 1
+                outcome.issues += len(issues)
+                token = result.get("nextPageToken")
+                last = bool(result.get("isLast", not token)) or not token or not issues
+                upcoming = None if last else ahead.submit(fetch, token, outcome.pages + 1)
+                try:
+                    if issues:
+                        sink(issues)
+                except BaseException:
+                    if upcoming is not None:
+                        upcoming.cancel()
+                    raise
+                if upcoming is None:
+                    return outcome
+                result, _ = upcoming.result()
 
     def _dc_page(
         self, jql: str, fields: list[str], expand: bool, start: int, size: int
@@ -716,11 +736,11 @@ class JiraClient:
         def one(start: int) -> None:
             page, _ = self._dc_page(jql, fields, expand, start, step)
             got = list(page.get("issues") or [])
-            with lock:  # the sink writes files: one page at a time
+            with lock:
                 outcome.pages += 1
                 outcome.issues += len(got)
-                if got:
-                    sink(got)
+            if got:
+                sink(got)
 
         self._run_parallel(one, starts)
         return outcome
@@ -794,6 +814,7 @@ class JiraClient:
             }
 
         self._run_parallel(one, todo)
+        self.stats.add_changelogs(len(todo))
         return len(todo)
 
     # -- listings and counts ------------------------------------------------------------------
