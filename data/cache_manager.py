@@ -80,6 +80,7 @@ import psutil
 
 from configuration.settings import cache_dir
 from data.errors import UserError
+from data.performance_utils import timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
 
@@ -345,62 +346,65 @@ class IssueCache:
     # -- reading
 
     def load(self) -> CachedIssues | None:
-        """The validated cache, or None (no file, or a bad file, which is set aside)."""
-        cached, _ = self._load_with_signature()
-        return cached
+        """The validated cache, or None (no file, or a bad file, which is set aside).
 
-    def _load_with_signature(self) -> tuple[CachedIssues | None, _FileSignature | None]:
-        started = time.perf_counter()
-        try:
-            with open(self.path, "rb") as handle:
-                signature = _signature(os.fstat(handle.fileno()))
-                raw = handle.read()
-        except FileNotFoundError:
-            return None, None
-        except OSError as exc:
-            log.warning(
-                "issue cache unreadable",
-                extra={
-                    "operation": "cache_load",
-                    "file": self.path.name,
-                    "reason": exc.__class__.__name__,
-                },
-            )
-            return None, None
-        try:
-            cached = _parse_cache(raw, self.key)
-        except _Invalid as exc:
-            self._set_aside(str(exc), signature)
-            return None, None
-        log.info(
-            "issue cache loaded",
-            extra={
-                "operation": "cache_load",
-                "file": self.path.name,
-                "issues": len(cached.issues),
-                "bytes": len(raw),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return cached, signature
+        Memoized like `load_project`: an unchanged file is not read again.
+        """
+        entry = _load_entry(self)
+        return None if entry is None else entry.cached
+
+    def _read_and_validate(self) -> tuple[CachedIssues | None, _FileSignature | None]:
+        with timed("cache_load", file=self.path.name) as timer:
+            try:
+                with open(self.path, "rb") as handle:
+                    signature = _signature(os.fstat(handle.fileno()))
+                    raw = handle.read()
+            except FileNotFoundError:
+                timer.fields["outcome"] = "absent"
+                return None, None
+            except OSError as exc:
+                timer.fields["outcome"] = "unreadable"
+                log.warning(
+                    "issue cache unreadable",
+                    extra={
+                        "operation": "cache_load",
+                        "file": self.path.name,
+                        "reason": exc.__class__.__name__,
+                    },
+                )
+                return None, None
+            timer.fields["bytes"] = len(raw)
+            try:
+                cached = _parse_cache(raw, self.key)
+            except _Invalid as exc:
+                timer.fields["outcome"] = "set_aside"
+                self._set_aside(str(exc), signature)
+                return None, None
+            timer.fields.update(outcome="loaded", issues=len(cached.issues))
+            return cached, signature
 
     def read_meta(self) -> dict[str, Any] | None:
         """The metadata alone, read from the file's head; None when absent or unreadable.
 
         Cheap (it does not parse the issues) and unvalidated: `load` is the judge of a file.
         """
+        return self._read_meta_with_signature()[0]
+
+    def _read_meta_with_signature(self) -> tuple[dict[str, Any] | None, _FileSignature | None]:
         try:
             with open(self.path, "rb") as handle:
+                signature = _signature(os.fstat(handle.fileno()))
                 head = handle.read(_META_PREFIX_BYTES)
         except OSError:
-            return None
+            return None, None
         if not head.startswith(_HEADER):
-            return None
+            return None, None
         with contextlib.suppress(ValueError):
             text = head.decode("utf-8", errors="replace")
             meta, _ = json.JSONDecoder().raw_decode(text, len(_HEADER))
-            return meta if isinstance(meta, dict) else None
-        return None
+            if isinstance(meta, dict):
+                return meta, signature
+        return None, None
 
     def _set_aside(self, reason: str, signature: _FileSignature) -> None:
         """Rename a bad file `*.corrupt-<timestamp>` unless a writer replaced it meanwhile."""
@@ -497,7 +501,7 @@ class IssueCache:
         atomic_write_bytes(self.path, payload)
         cached = CachedIssues(meta=meta, issues=issues, statuses=statuses, fields=fields)
         with contextlib.suppress(OSError):
-            _remember(self.path, _signature(os.stat(self.path)), cached.to_project())
+            _remember(self.path, _signature(os.stat(self.path)), cached)
         return cached
 
 
@@ -513,7 +517,6 @@ class CacheUpdate:
         self._handle = open(self.staging_path, "xb")  # noqa: SIM115 - closed by commit/abort
         self._removed: set[str] = set()
         self.staged_count = 0
-        self._started = time.perf_counter()
 
     def __enter__(self) -> CacheUpdate:
         return self
@@ -578,52 +581,46 @@ class CacheUpdate:
         handle = self._require_open()
         handle.close()
         try:
-            staged = self._staged()
-            base = self.cache.load() if self.mode == "incremental" else None
-            if self.mode == "incremental" and base is None:
-                raise CacheError(
-                    "There is no valid cache to update incrementally; run a full update."
+            with timed("cache_commit", mode=self.mode, file=self.cache.path.name) as timer:
+                staged = self._staged()
+                base = self.cache.load() if self.mode == "incremental" else None
+                if self.mode == "incremental" and base is None:
+                    raise CacheError(
+                        "There is no valid cache to update incrementally; run a full update."
+                    )
+                now = _iso(_utc_now())
+                if base is None:
+                    issues = [issue for key, issue in staged.items() if key not in self._removed]
+                    created, syncs = now, 1
+                    statuses, fields = statuses or [], fields or []
+                else:
+                    issues = _merge(base.issues, staged, self._removed)
+                    created = base.meta.get("created", now)
+                    syncs = int(base.meta.get("syncs", 1)) + 1
+                    statuses = base.statuses if statuses is None else statuses
+                    fields = base.fields if fields is None else fields
+                meta = {
+                    "schema_version": SCHEMA_VERSION,
+                    "key": self.cache.key,
+                    "created": created,
+                    "updated": now,
+                    "sync_cursor": _iso(sync_cursor),
+                    "sync_mode": self.mode,
+                    "syncs": syncs,
+                    "site": self.cache.site,
+                    "jql": self.cache.jql,
+                    "fetched_fields": self.cache.fields,
+                    "user_time_zone": user_time_zone,
+                    "warnings": list(warnings),
+                }
+                cached = self.cache._write(issues, statuses, fields, meta)
+                timer.fields.update(
+                    issues=len(cached.issues),
+                    staged=self.staged_count,
+                    removed=len(self._removed),
                 )
-            now = _iso(_utc_now())
-            if base is None:
-                issues = [issue for key, issue in staged.items() if key not in self._removed]
-                created, syncs = now, 1
-                statuses, fields = statuses or [], fields or []
-            else:
-                issues = _merge(base.issues, staged, self._removed)
-                created = base.meta.get("created", now)
-                syncs = int(base.meta.get("syncs", 1)) + 1
-                statuses = base.statuses if statuses is None else statuses
-                fields = base.fields if fields is None else fields
-            meta = {
-                "schema_version": SCHEMA_VERSION,
-                "key": self.cache.key,
-                "created": created,
-                "updated": now,
-                "sync_cursor": _iso(sync_cursor),
-                "sync_mode": self.mode,
-                "syncs": syncs,
-                "site": self.cache.site,
-                "jql": self.cache.jql,
-                "fetched_fields": self.cache.fields,
-                "user_time_zone": user_time_zone,
-                "warnings": list(warnings),
-            }
-            cached = self.cache._write(issues, statuses, fields, meta)
         finally:
             self._discard()
-        log.info(
-            "issue cache committed",
-            extra={
-                "operation": "cache_commit",
-                "mode": self.mode,
-                "file": self.cache.path.name,
-                "issues": len(cached.issues),
-                "staged": self.staged_count,
-                "removed": len(self._removed),
-                "duration_ms": round((time.perf_counter() - self._started) * 1000, 1),
-            },
-        )
         return cached
 
     def abort(self) -> None:
@@ -796,64 +793,114 @@ def is_fetch_running(root: Path) -> bool:
 # ---------------------------------------------------------------------------------------------
 # the in-memory layer
 
-_memo: OrderedDict[str, tuple[_FileSignature, ProjectData]] = OrderedDict()
+
+@dataclass(frozen=True)
+class _Entry:
+    """A validated cache file held in memory, and the file it came from."""
+
+    signature: _FileSignature
+    cached: CachedIssues
+    project: ProjectData
+
+
+_memo: OrderedDict[str, _Entry] = OrderedDict()
 _memo_guard = threading.Lock()
-_memo_stats = {"loads": 0, "hits": 0, "misses": 0}
+_memo_stats = {"loads": 0, "hits": 0, "misses": 0, "refreshes": 0}
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _remember(path: Path, signature: _FileSignature, project: ProjectData) -> None:
+def _remember(path: Path, signature: _FileSignature, cached: CachedIssues) -> _Entry:
+    entry = _Entry(signature, cached, cached.to_project())
     with _memo_guard:
-        _memo[str(path)] = (signature, project)
+        _memo[str(path)] = entry
         _memo.move_to_end(str(path))
         while len(_memo) > _MEMO_ENTRIES:
             _memo.popitem(last=False)
+    return entry
+
+
+def _forget(path: Path) -> None:
+    with _memo_guard:
+        _memo.pop(str(path), None)
+
+
+def _load_entry(cache: IssueCache) -> _Entry | None:
+    """The memoized content of a cache file, read and validated only when the file changed.
+
+    One reader per file and process at a time, so concurrent callers share one read.
+    """
+    with _memo_guard:
+        path_lock = _thread_locks.setdefault(f"memo:{cache.path}", threading.Lock())
+    with path_lock:
+        try:
+            signature = _signature(os.stat(cache.path))
+        except OSError:
+            _forget(cache.path)
+            return None
+        with _memo_guard:
+            entry = _memo.get(str(cache.path))
+            if entry is not None and entry.cached.meta.get("key") != cache.key:
+                entry = None  # a 16-character file name prefix shared by two keys
+            if entry is not None and entry.signature == signature:
+                _memo_stats["hits"] += 1
+                _memo.move_to_end(str(cache.path))
+                return entry
+        if entry is not None:
+            refreshed = _same_content(cache, entry)
+            if refreshed is not None:
+                return refreshed
+        with _memo_guard:
+            _memo_stats["misses"] += 1
+            _memo_stats["loads"] += 1
+        cached, read_signature = cache._read_and_validate()
+        if cached is None or read_signature is None:
+            _forget(cache.path)
+            return None
+        return _remember(cache.path, read_signature, cached)
+
+
+def _same_content(cache: IssueCache, entry: _Entry) -> _Entry | None:
+    """A rewritten file whose head names the content already in memory (a sync that changed
+    nothing, written by another process): take its new metadata, keep the parsed issues."""
+    meta, signature = cache._read_meta_with_signature()
+    if meta is None or signature is None:
+        return None
+    old = entry.cached.meta
+    if any(
+        meta.get(name) != old.get(name)
+        for name in ("schema_version", "key", "checksum", "version", "issue_count", "issues_bytes")
+    ):
+        return None
+    with _memo_guard:
+        _memo_stats["refreshes"] += 1
+    cached = CachedIssues(
+        meta=meta,
+        issues=entry.cached.issues,
+        statuses=entry.cached.statuses,
+        fields=entry.cached.fields,
+    )
+    return _remember(cache.path, signature, cached)
 
 
 def load_project(root: Path, settings: Mapping[str, Any]) -> ProjectData | None:
     """The cached JIRA project for these settings, or None when there is no valid cache.
 
     Memoized by the file's (path, mtime_ns, size, inode): an unchanged file is never read or
-    parsed twice; callers share the returned object.
+    parsed twice, and callers share the returned object.
     """
-    cache = IssueCache.for_settings(root, settings)
-    key = str(cache.path)
-    # one reader per process at a time: concurrent callers share one read
-    with _memo_guard:
-        path_lock = _thread_locks.setdefault(f"memo:{key}", threading.Lock())
-    with path_lock:
-        try:
-            signature = _signature(os.stat(cache.path))
-        except OSError:
-            with _memo_guard:
-                _memo.pop(key, None)
-            return None
-        with _memo_guard:
-            entry = _memo.get(key)
-            if entry is not None and entry[0] == signature:
-                _memo_stats["hits"] += 1
-                _memo.move_to_end(key)
-                return entry[1]
-            _memo_stats["misses"] += 1
-            _memo_stats["loads"] += 1
-        cached, read_signature = cache._load_with_signature()
-        if cached is None or read_signature is None:
-            with _memo_guard:
-                _memo.pop(key, None)
-            return None
-        project = cached.to_project()
-        _remember(cache.path, read_signature, project)
-        return project
+    entry = _load_entry(IssueCache.for_settings(root, settings))
+    return None if entry is None else entry.project
 
 
 def project_cache_stats() -> dict[str, int]:
-    """File reads (`loads`), memo `hits` and `misses` of `load_project` in this process."""
+    """Issue cache reads in this process: `loads` (file parsed), memo `hits`, `misses`, and
+    `refreshes` (rewritten file with unchanged content: only its head was read)."""
     with _memo_guard:
         return {**_memo_stats, "entries": len(_memo)}
 
 
 def clear_memory() -> None:
-    """Forget every memoized project and reset the counters."""
+    """Forget every memoized project and reset the counters (as a new process would be)."""
     with _memo_guard:
         _memo.clear()
         for name in _memo_stats:
