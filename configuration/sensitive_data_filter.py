@@ -41,28 +41,35 @@ MIN_SECRET_LENGTH = 4
 _B64_CHARS = r"A-Za-z0-9+/_\-"
 
 # A key whose value is a secret: the word may end a longer name (jira_token, x-api-key,
-# client_secret) but not start one (token_env, tokens, password_hint are not secrets).
-_SECRET_KEY = (
-    r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|(?<!page)token|api[_-]?key|apikey"
-    r"|access[_-]?key|private[_-]?key|session[_-]?id|cookie)"
-)
+# client_secret) but not start one (token_env, tokens, password_hint are not secrets), and a
+# page cursor (nextPageToken) is not one.
 _SECRET_KEY_NAME = re.compile(
-    rf"(?:{_SECRET_KEY}|(?:proxy-)?authorization|set-cookie)", re.IGNORECASE
+    r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|(?<!page)token|api[_-]?key"
+    r"|apikey|access[_-]?key|private[_-]?key|session[_-]?id|cookie|authorization)",
+    re.IGNORECASE,
 )
+# Lower-case words, one of which any secret-named key holds (a cheap test before the rules).
+_SECRET_WORDS = (
+    "pass", "pwd", "secret", "token", "key", "session", "cookie", "authorization",
+)  # fmt: skip
 
-_PATTERNS: list[tuple[re.Pattern[str], Any]] = []
+#: Each rule: (substrings of the lower-cased text, one of which must be present; pattern;
+#: replacement). The substring test skips a rule on the usual line at almost no cost.
+_RULES: list[tuple[tuple[str, ...], re.Pattern[str], Any]] = []
 
 
-def _rule(pattern: str, replacement: Any, flags: int = 0) -> None:
-    _PATTERNS.append((re.compile(pattern, flags), replacement))
+def _rule(needles: tuple[str, ...], pattern: str, replacement: Any, flags: int = 0) -> None:
+    _RULES.append((needles, re.compile(pattern, flags), replacement))
 
 
-def _keep_prefix(kind: str) -> Any:
+def _keep_prefix(kind: str, *, named: bool = False) -> Any:
+    """Replace group `val` by a marker, keep `pre` and `post`; with `named`, only secret keys."""
     mark = MARK.format(kind)
 
     def replace(match: re.Match[str]) -> str:
-        value = match.group("val")
-        if value.startswith("[REDACTED"):
+        if match.group("val").startswith("[REDACTED"):
+            return match.group(0)
+        if named and not _SECRET_KEY_NAME.fullmatch(match.group("key")):
             return match.group(0)
         return match.group("pre") + mark + (match.groupdict().get("post") or "")
 
@@ -71,12 +78,14 @@ def _keep_prefix(kind: str) -> Any:
 
 # Order matters: whole blocks and headers first, then URL credentials before e-mails.
 _rule(
+    ("private key",),
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
     r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     MARK.format("private_key"),
     re.DOTALL,
 )
 _rule(
+    ("authorization",),
     r"(?P<pre>\b(?:proxy-)?authorization\\?[\"']?\s*[:=]\s*\\?[\"']?"
     r"(?:(?:basic|bearer|token|digest|negotiate|jwt|sso-jwt)\s+)?)"
     r"(?P<val>[^\s\"',;}\]\\]+)",
@@ -84,37 +93,41 @@ _rule(
     re.IGNORECASE,
 )
 _rule(
+    ("basic", "bearer"),
     r"(?P<pre>\b(?:Basic|Bearer)\s+)"
     r"(?P<val>(?=[A-Za-z0-9._~+/-]*[0-9+/=])[A-Za-z0-9._~+/-]{8,}=*)",
     _keep_prefix("auth"),
 )
-_rule(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", MARK.format("jwt"))
+_rule(("eyj",), r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", MARK.format("jwt"))
 _rule(
+    ("@",),
     r"(?P<pre>\b[a-z][a-z0-9+.-]*://)(?P<val>[^\s/:@\"']+:[^\s/@\"']*)(?P<post>@)",
     _keep_prefix("credentials"),
     re.IGNORECASE,
 )
 # "key": "value" and 'key': 'value' (JSON, dict reprs), also with escaped quotes.
 _rule(
-    rf"(?P<pre>(?P<q1>\\?[\"']){_SECRET_KEY}(?P=q1)\s*:\s*(?P<q2>\\?[\"']))"
+    _SECRET_WORDS,
+    r"(?P<pre>(?P<q1>\\?[\"'])(?P<key>[A-Za-z0-9_.-]+)(?P=q1)\s*:\s*(?P<q2>\\?[\"']))"
     r"(?P<val>(?:\\.|.)*?)(?P<post>(?P=q2))",
-    _keep_prefix("secret"),
-    re.IGNORECASE,
+    _keep_prefix("secret", named=True),
 )
 # key=value, ?key=value&..., key = "value"
 _rule(
-    rf"(?P<pre>(?<![A-Za-z0-9_.-]){_SECRET_KEY}\s*=\s*)"
+    _SECRET_WORDS,
+    r"(?P<pre>(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z0-9_.-]+)\s*=\s*)"
     r"(?P<val>\"[^\"]*\"|'[^']*'|[^\s&;,'\")}\]]+)",
-    _keep_prefix("secret"),
-    re.IGNORECASE,
+    _keep_prefix("secret", named=True),
 )
 _rule(
+    ("api-key", "auth-token", "access-token", "private-token", "cookie"),
     r"(?P<pre>\b(?:x-api-key|api-key|x-auth-token|x-access-token|private-token|cookie"
     r"|set-cookie)\s*:\s*)(?P<val>[^\r\n,'\"}]+)",
     _keep_prefix("secret"),
     re.IGNORECASE,
 )
 _rule(
+    ("atatt3", "atctt3", "atstt3", "atoat3", "atbb", "gh", "glpat-", "xox", "akia"),
     r"\b(?:(?:ATATT|ATCTT|ATSTT|ATOAT)3[A-Za-z0-9_=-]{20,}|ATBB[A-Za-z0-9]{20,}"
     r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}\b)",
@@ -128,6 +141,8 @@ def _looks_random(text: str) -> bool:
     Base64 and alphanumeric tokens switch between upper, lower and digit about every second
     character; words, CamelCase names, paths and hex hashes switch far less often.
     """
+    if text.islower() or text.isupper():  # one case only: paths, hex hashes, constants
+        return False
     upper = lower = digits = switches = length = 0
     previous = 0
     for char in text:
@@ -154,14 +169,13 @@ def _generic_token(match: re.Match[str]) -> str:
     return MARK.format("token") if _looks_random(text) else text
 
 
-_rule(
-    rf"(?<![{_B64_CHARS}%])[{_B64_CHARS}]{{24,}}={{0,2}}(?![{_B64_CHARS}=@])",
-    _generic_token,
+_LONG_RUN = re.compile(rf"[{_B64_CHARS}]{{24}}")
+_GENERIC_TOKEN = re.compile(
+    rf"(?<![{_B64_CHARS}%])[{_B64_CHARS}]{{24,}}={{0,2}}(?![{_B64_CHARS}=@])"
 )
-_rule(
+_EMAIL = re.compile(
     r"(?<![\w.+%-])[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b",
-    MARK.format("email"),
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b"
 )
 
 _lock = threading.Lock()
@@ -237,8 +251,16 @@ def redact_text(text: str) -> str:
     exact = _exact
     if exact is not None:
         text = exact.sub(MARK.format("token"), text)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    low = text.lower()
+    for needles, pattern, replacement in _RULES:
+        for needle in needles:
+            if needle in low:
+                text = pattern.sub(replacement, text)
+                break
+    if _LONG_RUN.search(text):
+        text = _GENERIC_TOKEN.sub(_generic_token, text)
+    if "@" in text or "%40" in text:
+        text = _EMAIL.sub(MARK.format("email"), text)
     return text
 
 
