@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 import orjson
 
 from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper
-from data.jira_parser import instant_ms
+from data.jira_parser import instant_ms, parse_many
 from data.performance_utils import timed
 from data.project import ProjectData
 
@@ -67,31 +68,55 @@ class IssueRecord:
     unknown_statuses: tuple[str, ...] = ()
 
 
-def _transitions(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> list[tuple]:
-    """Status transitions (ms, from state, to state), sorted by (created, history id, position)."""
+def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The changelog's status items as raw tuples: (created, history id, position, from id,
+    from name, to id, to name). Everything a record reads from the changelog."""
     rows = []
     for history in (raw.get("changelog") or {}).get("histories") or ():
-        items = history.get("items") or ()
-        when = None
+        items = history.get("items")
+        if not items:
+            continue
         for position, entry in enumerate(items):
-            if entry.get("field") != "status":
-                continue
-            if when is None:
-                when = instant_ms(history.get("created"), tz)
-                if when is None:
-                    break
-                try:
-                    hid = int(history.get("id") or 0)
-                except (TypeError, ValueError):
-                    hid = 0
-            rows.append(
-                (
-                    when,
-                    hid,
-                    position,
-                    mapper.state(entry.get("from"), entry.get("fromString")),
-                    mapper.state(entry.get("to"), entry.get("toString")),
+            if entry.get("field") == "status":
+                rows.append(
+                    (
+                        history.get("created"),
+                        history.get("id"),
+                        position,
+                        entry.get("from"),
+                        entry.get("fromString"),
+                        entry.get("to"),
+                        entry.get("toString"),
+                    )
                 )
+    return rows
+
+
+def issue_time_texts(fields: dict[str, Any], items: list[tuple[Any, ...]]) -> list[Any]:
+    """The time values every record parses: created, resolutiondate, each item's created."""
+    return [fields.get("created"), fields.get("resolutiondate"), *(item[0] for item in items)]
+
+
+def _history_id(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _transitions(
+    items: list[tuple[Any, ...]], times: list[int | None], mapper: FieldMapper
+) -> list[tuple]:
+    """Status transitions (ms, history id, position, from state, to state), sorted by
+    (created, numeric history id, position); `times` are the items' parsed `created`."""
+    rows = []
+    state = mapper.state
+    for when, (_, hid, position, from_id, from_name, to_id, to_name) in zip(
+        times, items, strict=True
+    ):
+        if when is not None:
+            rows.append(
+                (when, _history_id(hid), position, state(from_id, from_name), state(to_id, to_name))
             )
     rows.sort()
     return rows
@@ -110,16 +135,29 @@ def _spans(created: int | None, initial: str, rows: list[tuple]) -> list[tuple[i
     return spans
 
 
-def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> IssueRecord:
-    """One raw JIRA issue as an IssueRecord (METRICS.md "Derived per-issue timestamps")."""
+def normalize_issue(
+    raw: dict[str, Any],
+    mapper: FieldMapper,
+    tz: ZoneInfo,
+    items: list[tuple[Any, ...]] | None = None,
+    times: list[int | None] | None = None,
+) -> IssueRecord:
+    """One raw JIRA issue as an IssueRecord (METRICS.md "Derived per-issue timestamps").
+
+    `items` are its `status_items` and `times` the parsed `[created, resolutiondate, *item
+    created]` when the caller has them already (the builder parses them in bulk)."""
     fields = raw.get("fields") or {}
+    if items is None:
+        items = status_items(raw)
+    if times is None:
+        times = [instant_ms(v, tz) for v in issue_time_texts(fields, items)]
     m = mapper.mappings
     type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
     labels = tuple(str(label).lower() for label in fields.get("labels") or ())
     status = fields.get("status") or {}
     state_now = mapper.state(status.get("id"), status.get("name"))
-    created = instant_ms(fields.get("created"), tz)
-    rows = _transitions(raw, mapper, tz)
+    created = times[0]
+    rows = _transitions(items, times[2:], mapper)
     initial = rows[0][3] if rows else state_now
     resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
     canceled = mapper.is_canceled(state_now, resolution)
@@ -136,7 +174,7 @@ def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> I
     if work_start is None and state_now != NEW:
         work_start, start_not_recorded = created, True
 
-    resolutiondate = instant_ms(fields.get("resolutiondate"), tz)
+    resolutiondate = times[1]
     completion = None
     if state_now == DONE:
         for row in rows:
@@ -192,10 +230,8 @@ def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> I
     unknown: tuple[str, ...] = ()
     if mapper.unknown_statuses:  # remembered per record: a reused record keeps its warning
         names = {status.get("name") or ""}
-        for row in (raw.get("changelog") or {}).get("histories") or ():
-            for entry in row.get("items") or ():
-                if entry.get("field") == "status":
-                    names.update((entry.get("fromString") or "", entry.get("toString") or ""))
+        for item in items:
+            names.update((item[4] or "", item[6] or ""))
         unknown = tuple(sorted(names & mapper.unknown_statuses))
     return IssueRecord(
         key=raw.get("key", ""),
@@ -543,8 +579,9 @@ CANCELED_LOAD = "canceled"
 # ----------------------------------------------------------------------------- building
 
 _lock = threading.Lock()
-#: (key, updated, raw digest, context digest) -> record; holds the records of the last build.
+#: (key, updated, fingerprint) -> record, for the records of the last build and its context.
 _records: dict[tuple[Any, ...], IssueRecord] = {}
+_records_context: dict[str, str] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
 _datasets: OrderedDict[str, Dataset] = OrderedDict()
 _DATASETS_KEPT = 4
@@ -567,11 +604,14 @@ def _record_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
-def _digest(raw: dict[str, Any]) -> bytes | None:
+def _fingerprint(fields: dict[str, Any], items: list[tuple[Any, ...]], raw: dict[str, Any]) -> int:
+    """A digest of everything a record reads from an issue: its fields, its status items and
+    its changelog's total (for the truncation warning)."""
+    total = (raw.get("changelog") or {}).get("total")
     try:
-        return hashlib.blake2b(orjson.dumps(raw), digest_size=16).digest()
+        return zlib.crc32(orjson.dumps(items), zlib.crc32(orjson.dumps([fields, total])))
     except TypeError:
-        return None
+        return zlib.crc32(repr((fields, items, total)).encode())
 
 
 def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
@@ -600,28 +640,39 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
 
 def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     context = _record_context(mapper, tz)
+    if _records_context.get("value") != context:  # other mappings, zone or categories
+        _records.clear()
+        _records_context["value"] = context
     records: list[IssueRecord] = []
     keep: dict[tuple[Any, ...], IssueRecord] = {}
     version = hashlib.blake2b(digest_size=16)
     version.update(orjson.dumps([mapper.hash, tz.key, context]))
-    built = 0
+    prints = []
+    pending: list[tuple[int, dict[str, Any], list[tuple[Any, ...]], list[Any]]] = []
+    texts: list[Any] = []
     for raw in project.issues:
-        digest = _digest(raw)
-        record = None
-        cache_key = None
-        if digest is not None:
-            updated = (raw.get("fields") or {}).get("updated")
-            cache_key = (raw.get("key"), updated, digest, context)
-            record = _records.get(cache_key)
-            version.update(digest)
-        else:
-            version.update(repr(raw).encode())
+        fields = raw.get("fields") or {}
+        items = status_items(raw)
+        fingerprint = _fingerprint(fields, items, raw)
+        prints.append(fingerprint)
+        cache_key = (raw.get("key"), fields.get("updated"), fingerprint)
+        record = _records.get(cache_key)
         if record is None:
-            record = normalize_issue(raw, mapper, tz)
-            built += 1
-        if cache_key is not None:
+            own = issue_time_texts(fields, items)
+            pending.append((len(records), raw, items, cache_key))
+            texts.extend(own)
+        else:
             keep[cache_key] = record
         records.append(record)
+    parsed = parse_many(texts, tz)
+    cursor = 0
+    for position, raw, items, cache_key in pending:
+        count = 2 + len(items)
+        record = normalize_issue(raw, mapper, tz, items, parsed[cursor : cursor + count])
+        cursor += count
+        keep[cache_key] = records[position] = record
+    built = len(pending)
+    version.update(np.array(prints, dtype=np.uint32).tobytes())
     _records.clear()
     _records.update(keep)
     content_version = version.hexdigest()
@@ -672,5 +723,6 @@ def clear_caches() -> None:
     """Forget every cached record and dataset (tests, or after a mappings reset)."""
     with _lock:
         _records.clear()
+        _records_context.clear()
         _datasets.clear()
         _last.clear()
