@@ -1,0 +1,170 @@
+"""The dashboard page in Chromium: cards equal the CLI report, periods, custom range, banner.
+
+Every test runs the real app in-process on the bundled sample project with "now" fixed at
+today 00:00 UTC, and compares the page with `python app.py metrics` on the same data and
+period. Each test also asserts the browser console stayed free of errors.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from data.persistence import load_settings, save_settings
+from tests.browser.conftest import DashboardPage, sample_now
+from ui.cards import ALL_METRICS, DEFINITIONS
+from ui.formatting import INSUFFICIENT_DATA, format_counts, format_number, format_value
+
+pytestmark = pytest.mark.browser
+
+
+def assert_cards_equal(dash_page: DashboardPage, report: dict[str, Any]) -> None:
+    """Each card's headline, unit, tier, `n` and exclusions equal the report's metric."""
+    for key in ALL_METRICS:
+        metric = report[key]
+        card = dash_page.card(key)
+        expect(card.locator("[data-role=headline]")).to_have_text(format_value(metric))
+        expect(card.locator("[data-role=n]")).to_have_text(f"n = {format_number(metric['n'])}")
+        expect(card).to_have_attribute("data-status", metric["status"])
+        expect(card).to_have_attribute("data-tier", metric.get("tier") or "")
+        if metric.get("tier"):
+            expect(card.locator("[data-role=tier]")).to_have_text(metric["tier"])
+        if metric["excluded"]:
+            expect(card.locator("[data-role=excluded]")).to_have_text(
+                f"Excluded: {format_counts(metric['excluded'])}"
+            )
+        else:
+            expect(card.locator("[data-role=excluded]")).to_have_count(0)
+
+
+def headlines(dash_page: DashboardPage) -> dict[str, str]:
+    return {key: dash_page.headline(key) for key in ALL_METRICS}
+
+
+def test_page_shows_nine_cards_equal_to_the_cli_report(dash_page: DashboardPage, cli_report):
+    report = cli_report("30d")
+
+    expect(dash_page.page.locator("[data-metric]")).to_have_count(9)
+    assert_cards_equal(dash_page, report)
+    for key in ("deployment_frequency", "lead_time_for_changes", "flow_time", "flow_load"):
+        unit = dash_page.card(key).locator("[data-role=unit]").inner_text().strip()
+        assert unit == report[key]["unit"]
+    assert "Last 30 days" in dash_page.period_label()
+    assert dash_page.console.errors == []
+
+
+def test_switching_the_period_recomputes_every_card(dash_page: DashboardPage, cli_report):
+    before = headlines(dash_page)
+
+    dash_page.choose_period("Last 7 days")
+    assert_cards_equal(dash_page, cli_report("7d"))
+    after_week = headlines(dash_page)
+
+    dash_page.choose_period("Last 90 days")
+    assert_cards_equal(dash_page, cli_report("90d"))
+
+    assert after_week != before
+    assert headlines(dash_page) != after_week
+    assert dash_page.console.errors == []
+
+
+def test_custom_range_shows_the_numbers_of_that_range(dash_page: DashboardPage, cli_report):
+    now = sample_now().date()
+    start, end = (now - timedelta(days=60)).isoformat(), (now - timedelta(days=20)).isoformat()
+
+    dash_page.choose_period("Custom range")
+    expect(dash_page.page.locator("#custom-start")).to_be_visible()
+    dash_page.apply_custom(start, end)
+
+    expect(dash_page.page.locator("#period-label")).to_contain_text(start, timeout=30_000)
+    assert_cards_equal(dash_page, cli_report(f"{start}:{end}"))
+    assert dash_page.console.errors == []
+
+
+def test_custom_range_ending_before_it_starts_says_so_and_keeps_the_numbers(
+    dash_page: DashboardPage,
+):
+    shown = headlines(dash_page)
+    label = dash_page.period_label()
+
+    dash_page.choose_period("Custom range")
+    # choosing "Custom range" applies the pre-filled range; wait for it before the bad one
+    expect(dash_page.page.locator("#period-label")).not_to_have_text(label, timeout=30_000)
+    shown = headlines(dash_page)
+    label = dash_page.period_label()
+    dash_page.apply_custom("2026-03-10", "2026-03-01")
+
+    alert = dash_page.page.locator("#metrics-error")
+    expect(alert).to_be_visible(timeout=30_000)
+    assert "before" in alert.inner_text().lower() or "after" in alert.inner_text().lower()
+    assert headlines(dash_page) == shown
+    assert dash_page.period_label() == label
+    assert dash_page.console.errors == []
+
+
+def test_sample_project_banner_says_so_and_how_to_connect_jira(dash_page: DashboardPage):
+    banner = dash_page.page.locator("#sample-banner")
+
+    expect(banner).to_be_visible()
+    text = banner.inner_text()
+    assert "sample project" in text.lower()
+    assert "Settings" in text and "JIRA" in text and "Update data" in text
+
+
+def test_each_card_tooltip_shows_its_definition(dash_page: DashboardPage):
+    for key in ("lead_time_for_changes", "flow_efficiency"):
+        dash_page.card(key).locator("[data-role=info]").hover()
+        expect(dash_page.page.get_by_role("tooltip")).to_have_text(DEFINITIONS[key])
+        dash_page.page.mouse.move(0, 0)
+        expect(dash_page.page.get_by_role("tooltip")).to_have_count(0)
+    assert dash_page.console.errors == []
+
+
+def test_each_metric_has_a_weekly_trend_chart_of_its_series(dash_page: DashboardPage, cli_report):
+    report = cli_report("30d")
+    for key in ALL_METRICS:
+        graph = dash_page.page.locator(f"#trend-{key} .js-plotly-plot")
+        expect(graph).to_have_count(1)
+        weeks = len(report[key]["weekly"])
+        expect(graph.locator(".xtick")).not_to_have_count(0, timeout=30_000)
+        lengths = graph.evaluate("el => el.data.map(trace => trace.x.length)")
+        assert lengths and all(length == weeks for length in lengths), key
+    sparkline = dash_page.card("flow_load").locator("[data-role=sparkline]")
+    expect(sparkline).to_have_attribute("data-weeks", str(len(report["flow_load"]["weekly"])))
+    assert dash_page.console.errors == []
+
+
+def test_distribution_shows_reference_ranges_beside_actual_shares(
+    dash_page: DashboardPage, cli_report
+):
+    values = cli_report("30d")["flow_distribution"]["values"]
+    rows = dash_page.card("flow_distribution").locator("[data-role=share]")
+
+    for name, (low, high) in values["reference"].items():
+        row = rows.and_(dash_page.page.locator(f'[data-type="{name}"]'))
+        expect(row).to_contain_text(f"ref {low}–{high} %")
+        if name in values["shares"]:
+            expect(row).to_contain_text(f"{values['shares'][name]:.1f} %")
+
+
+def test_a_metric_without_data_says_insufficient_data_and_names_what_is_missing(
+    dash_page: DashboardPage, cli_report, data_dir
+):
+    settings = load_settings(data_dir)
+    settings["mappings"]["incident_types"] = ["no-such-type"]
+    save_settings(data_dir, settings)
+    report = cli_report("30d")
+    assert report["recovery_time"]["status"] == "insufficient_data"
+
+    dash_page.open()
+    card = dash_page.card("recovery_time")
+
+    expect(card.locator("[data-role=headline]")).to_have_text(INSUFFICIENT_DATA)
+    expect(card.locator("[data-role=message]")).to_have_text(report["recovery_time"]["message"])
+    expect(card.locator("[data-role=tier]")).to_have_count(0)
+    expect(card.locator("[data-role=unit]")).to_have_text("")
+    assert_cards_equal(dash_page, report)
+    assert dash_page.console.errors == []

@@ -1,0 +1,373 @@
+"""The metric cards: one per DORA and Flow metric, built from the report's metric objects.
+
+Every card carries stable attributes for tests and tools: `data-metric` (the report key),
+`data-status`, `data-tier` on the card; `data-role` on its parts (`headline`, `unit`, `tier`,
+`n`, `message`, `excluded`, `notes`, `sparkline`, `detail`, `share`). Builders only arrange
+what the report holds; they never compute a metric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from ui.formatting import (
+    INSUFFICIENT_DATA,
+    NONE_IN_PERIOD,
+    format_counts,
+    format_number,
+    format_percent,
+    format_value,
+    ordered_types,
+)
+
+DORA_METRICS = (
+    "deployment_frequency",
+    "lead_time_for_changes",
+    "change_failure_rate",
+    "recovery_time",
+)
+FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
+ALL_METRICS = DORA_METRICS + FLOW_METRICS
+
+#: Short definitions (from METRICS.md) shown in each card's tooltip.
+DEFINITIONS: dict[str, str] = {
+    "deployment_frequency": (
+        "Production deployments with a time in the period, divided by the period's length."
+    ),
+    "lead_time_for_changes": (
+        "For each change (Feature or Defect, not an incident) deployed in the period: deployed "
+        "date minus commit date. Items without a commit date and negative values are left out."
+    ),
+    "change_failure_rate": (
+        "Failed production deployments / production deployments in the period x 100. Failed: "
+        "the success field says so, an incident links to it, or an incident was detected "
+        "before the next deployment."
+    ),
+    "recovery_time": (
+        "Failed deployment recovery time: for incidents resolved in the period, resolved minus "
+        "detected. Negative values are left out."
+    ),
+    "flow_velocity": (
+        "Flow items completed in the period: the count, and the count per week, by flow type."
+    ),
+    "flow_time": (
+        "For flow items completed in the period: completion minus work start (median and p85)."
+    ),
+    "flow_efficiency": (
+        "Total Active time / (Active + Waiting time) between work start and completion, summed "
+        "over the items completed in the period."
+    ),
+    "flow_load": (
+        "Flow items in an Active or Waiting state: the count at the period's end, and the "
+        "average of the counts at the end of each week."
+    ),
+    "flow_distribution": (
+        "Share of each flow type among the flow items completed in the period, beside the "
+        "reference ranges of a balanced portfolio."
+    ),
+}
+
+#: Names used when the report is missing a label (it never should be).
+TITLES: dict[str, str] = {
+    "deployment_frequency": "Deployment frequency",
+    "lead_time_for_changes": "Lead time for changes",
+    "change_failure_rate": "Change failure rate",
+    "recovery_time": "Recovery time",
+    "flow_velocity": "Flow velocity",
+    "flow_time": "Flow time",
+    "flow_efficiency": "Flow efficiency",
+    "flow_load": "Flow load",
+    "flow_distribution": "Flow distribution",
+}
+
+#: Bootstrap colour name of each DORA tier badge.
+TIER_COLORS: dict[str, str] = {
+    "Elite": "success",
+    "High": "info",
+    "Medium": "warning",
+    "Low": "danger",
+}
+
+FLOW_TYPE_CLASSES: dict[str, str] = {
+    "Feature": "type-feature",
+    "Defect": "type-defect",
+    "Risk": "type-risk",
+    "Debt": "type-debt",
+    "Other": "type-other",
+}
+
+
+def _attrs(**pairs: Any) -> dict[str, Any]:
+    """`data_metric="x"` -> `{"data-metric": "x"}` (Dash takes data-* props as keywords)."""
+    return {f"data-{key.replace('_', '-')}": value for key, value in pairs.items()}
+
+
+def _detail(stat: str, text: str) -> html.Div:
+    return html.Div(text, className="metric-detail", **_attrs(role="detail", stat=stat))
+
+
+def _details(key: str, values: dict[str, Any]) -> list[html.Div]:
+    """The small lines under the headline: the statistics the card does not show large."""
+    num = format_number
+    if key == "deployment_frequency":
+        return [
+            _detail("count", f"{num(values.get('count'))} deployments"),
+            _detail("per_week", f"{num(values.get('per_week'))} per week"),
+        ]
+    if key in ("lead_time_for_changes", "recovery_time"):
+        return [
+            _detail("p85_days", f"p85 {num(values.get('p85_days'))} days"),
+            _detail(
+                "median_hours",
+                f"median {num(values.get('median_hours'))} h · "
+                f"p85 {num(values.get('p85_hours'))} h",
+            ),
+        ]
+    if key == "change_failure_rate":
+        return [
+            _detail(
+                "failed",
+                f"{num(values.get('failed'))} failed of "
+                f"{num(values.get('deployments'))} deployments",
+            )
+        ]
+    if key == "flow_velocity":
+        lines = [_detail("total", f"{num(values.get('total'))} completed")]
+        for name, per_type in ordered_types(values.get("by_type") or {}):
+            lines.append(
+                _detail(
+                    f"by_type.{name}",
+                    f"{name} {num(per_type.get('count'))} ({num(per_type.get('per_week'))}/week)",
+                )
+            )
+        if values.get("points_total") is not None:
+            lines.append(
+                _detail(
+                    "points_per_week",
+                    f"{num(values.get('points_total'))} points · "
+                    f"{num(values.get('points_per_week'))} per week",
+                )
+            )
+        return lines
+    if key == "flow_time":
+        return [_detail("p85_days", f"p85 {num(values.get('p85_days'))} days")]
+    if key == "flow_efficiency":
+        return [
+            _detail(
+                "median_item_percent",
+                f"per-item median {format_percent(values.get('median_item_percent'))}",
+            ),
+            _detail(
+                "active_days",
+                f"active {num(values.get('active_days'))} d · "
+                f"waiting {num(values.get('waiting_days'))} d",
+            ),
+        ]
+    if key == "flow_load":
+        states = values.get("by_state") or {}
+        return [
+            _detail("weekly_average", f"weekly average {num(values.get('weekly_average'))}"),
+            _detail(
+                "by_state",
+                " · ".join(f"{state} {num(count)}" for state, count in states.items()),
+            ),
+        ]
+    return []
+
+
+def sparkline(metric: dict[str, Any]) -> html.Div | None:
+    """A weekly trend as a row of CSS bars: light to render, readable at a glance.
+
+    The bar height is the week's headline value relative to the highest week; a week without
+    a value is an empty slot (never a zero bar).
+    """
+    headline = metric.get("headline")
+    weekly = metric.get("weekly") or []
+    if headline is None or not weekly:
+        return None
+    points = [(week["week_start"], (week.get("values") or {}).get(headline)) for week in weekly]
+    top = max((value for _, value in points if value is not None), default=0) or 1
+    bars = []
+    for week_start, value in points:
+        if value is None:
+            bars.append(html.Div(className="spark-gap", title=f"week of {week_start}: no value"))
+            continue
+        height = max(4.0, 100.0 * value / top)
+        bars.append(
+            html.Div(
+                className="spark-bar",
+                style={"height": f"{height:.1f}%"},
+                title=f"week of {week_start}: {format_number(value)}",
+            )
+        )
+    return html.Div(bars, className="sparkline", **_attrs(role="sparkline", weeks=len(points)))
+
+
+def _distribution_body(values: dict[str, Any]) -> list[Any]:
+    """Actual shares as bars, each beside its reference range (a shaded band on the same scale)."""
+    shares = values.get("shares") or {}
+    counts = values.get("counts") or {}
+    reference = values.get("reference") or {}
+    rows = []
+    for name, _ in ordered_types({**reference, **shares}):
+        share = shares.get(name)
+        low_high = reference.get(name)
+        band = (
+            html.Div(
+                className="dist-band",
+                style={"left": f"{low_high[0]}%", "width": f"{low_high[1] - low_high[0]}%"},
+            )
+            if low_high
+            else None
+        )
+        bar = html.Div(
+            className=f"dist-bar {FLOW_TYPE_CLASSES.get(name, 'type-other')}",
+            style={"width": f"{min(share or 0, 100)}%"},
+        )
+        reference_text = f"ref {low_high[0]}–{low_high[1]} %" if low_high else "no reference"
+        in_range = (
+            low_high is not None and share is not None and low_high[0] <= share <= low_high[1]
+        )
+        rows.append(
+            html.Div(
+                [
+                    html.Span(name, className="dist-name"),
+                    html.Div([band, bar], className="dist-track"),
+                    html.Span(
+                        format_percent(share) if share is not None else "–",
+                        className="dist-share" + (" in-range" if in_range else ""),
+                        title=f"{format_number(counts.get(name, 0))} items",
+                    ),
+                    html.Span(reference_text, className="dist-ref"),
+                ],
+                className="dist-row",
+                **_attrs(role="share", type=name, share=share, in_range=str(in_range).lower()),
+            )
+        )
+    return rows
+
+
+def _headline(key: str, metric: dict[str, Any]) -> html.Div:
+    """The large value and its unit, or the words saying why there is none."""
+    text = format_value(metric)
+    has_value = text not in (INSUFFICIENT_DATA, NONE_IN_PERIOD)
+    if key == "flow_distribution" and metric.get("status") != "insufficient_data":
+        shares = (metric.get("values") or {}).get("shares") or {}
+        if shares:
+            parts: list[Any] = []
+            for index, (name, share) in enumerate(ordered_types(shares)):
+                if index:
+                    parts.append(html.Span(" · ", className="sep"))
+                parts.append(
+                    html.Span(
+                        f"{name} {format_number(share)}",
+                        className=f"chip {FLOW_TYPE_CLASSES.get(name, 'type-other')}",
+                    )
+                )
+            return html.Div(
+                [
+                    html.Span(
+                        parts, className="headline headline-small", **_attrs(role="headline")
+                    ),
+                    html.Span(" %", className="unit", **_attrs(role="unit")),
+                ],
+                className="headline-row",
+            )
+    unit = metric.get("unit") or ""
+    return html.Div(
+        [
+            html.Span(
+                text,
+                className="headline" if has_value else "headline headline-missing",
+                **_attrs(role="headline"),
+            ),
+            html.Span(
+                f" {unit}" if has_value and unit else "", className="unit", **_attrs(role="unit")
+            ),
+        ],
+        className="headline-row",
+    )
+
+
+def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
+    """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions."""
+    status = metric.get("status", "ok")
+    tier = metric.get("tier")
+    values = metric.get("values") or {}
+    tip_id = f"tip-{key}"
+    title_row = html.Div(
+        [
+            html.Span(metric.get("label") or TITLES.get(key, key), className="card-title-text"),
+            html.Span("i", id=tip_id, className="info-icon", **_attrs(role="info")),
+            html.Span(
+                tier,
+                className=f"badge text-bg-{TIER_COLORS.get(tier, 'secondary')} ms-auto tier-badge",
+                **_attrs(role="tier"),
+            )
+            if tier
+            else None,
+        ],
+        className="d-flex align-items-center gap-1 card-title-row",
+    )
+    body: list[Any] = [title_row, _headline(key, metric)]
+    body.append(
+        html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n"))
+    )
+    if metric.get("message"):
+        body.append(
+            html.Div(metric["message"], className="metric-message", **_attrs(role="message"))
+        )
+    if status != "insufficient_data":
+        if key == "flow_distribution":
+            body.extend(_distribution_body(values))
+        else:
+            body.extend(_details(key, values))
+        spark = sparkline(metric) if key != "flow_distribution" else None
+        if spark is not None:
+            body.append(spark)
+    if metric.get("excluded"):
+        body.append(
+            html.Div(
+                f"Excluded: {format_counts(metric['excluded'])}",
+                className="metric-excluded",
+                **_attrs(role="excluded"),
+            )
+        )
+    if metric.get("notes"):
+        body.append(
+            html.Div(
+                f"Flagged: {format_counts(metric['notes'])}",
+                className="metric-notes",
+                **_attrs(role="notes"),
+            )
+        )
+    body.append(dbc.Tooltip(DEFINITIONS.get(key, ""), target=tip_id, placement="top"))
+    return html.Div(
+        html.Div(body, className="card-body"),
+        className=f"card metric-card h-100 status-{status.replace('_', '-')}",
+        **_attrs(metric=key, status=status, tier=tier or ""),
+    )
+
+
+def metric_cards(report: dict[str, Any]) -> html.Div:
+    """The DORA row (4 cards) and the Flow row (5 cards) of one report."""
+
+    def row(keys: tuple[str, ...], title: str, section: str) -> html.Section:
+        return html.Section(
+            [
+                html.H2(title, className="section-title"),
+                html.Div(
+                    [
+                        html.Div(metric_card(key, report[key]), className="card-cell")
+                        for key in keys
+                    ],
+                    className=f"card-grid card-grid-{len(keys)}",
+                ),
+            ],
+            **_attrs(section=section),
+        )
+
+    return html.Div([row(DORA_METRICS, "DORA", "dora"), row(FLOW_METRICS, "Flow", "flow")])
