@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir
+from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, settings_path
 from data.errors import UserError
 
 log = logging.getLogger("app")
@@ -75,6 +75,7 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
             "operation": "start_up",
             "version": VERSION,
             "data_dir": str(root),
+            "settings_path": str(settings_path(root)),
             "command": args.command or "serve",
         },
     )

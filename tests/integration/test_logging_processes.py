@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import subprocess
 import sys
 import time
@@ -125,3 +126,58 @@ def test_forked_child_like_a_background_callback_shares_the_files_safely(tmp_pat
         {(name, seq): 1 for name in ("parent", "child") for seq in range(LINES)}
     )
     assert list(tmp_path.glob("app.log.*")), "the run must cross a rotation"
+
+
+def run_app(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_start_up_logs_version_paths_and_log_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("FLOWDASH_JIRA_TOKEN", "cli-token-Zx81Qw")
+    out = tmp_path / "sample.json"
+    done = run_app(
+        "sample",
+        "--issues",
+        "5",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(tmp_path / "d"),
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+
+    entries = read_all(tmp_path / "d" / "logs", "app.log")
+    [start] = [e for e in entries if e["message"] == "start-up"]
+    assert start["version"] and start["command"] == "sample"
+    assert start["data_dir"] == str(tmp_path / "d")
+    assert start["settings_path"] == str(tmp_path / "d" / "settings.json")
+    [configured] = [e for e in entries if e["message"] == "logging configured"]
+    assert configured["folder"] == str(tmp_path / "d" / "logs")
+    assert configured["log_level"] == "INFO" and configured["backups"] == 5
+    assert "cli-token-Zx81Qw" not in (tmp_path / "d" / "logs" / "app.log").read_text()
+    assert json.loads(out.read_text())  # the command itself did its work
+
+
+def test_cli_with_an_unwritable_log_folder_still_runs_and_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FLOWDASH_LOG_DIR", str(blocker / "logs"))
+    out = tmp_path / "sample.json"
+    done = run_app("sample", "--issues", "5", "--out", str(out), env=dict(os.environ))
+
+    assert done.returncode == 0
+    assert done.stderr.count("cannot be written") == 1
+    assert "logging to the console only" in done.stderr
+    assert out.exists()
