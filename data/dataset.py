@@ -354,6 +354,15 @@ class Dataset:
     story_points: bool
     warnings: list[str] = field(default_factory=list)
     records_built: int = 0
+    #: the per-issue records, in input order (for inspection: tests, diagnostics)
+    records: list[IssueRecord] = field(default_factory=list, repr=False)
+
+    def record(self, key: str) -> IssueRecord:
+        """The normalized record of one issue key (KeyError if absent)."""
+        for rec in self.records:
+            if rec.key == key:
+                return rec
+        raise KeyError(key)
 
 
 def _i64(values: list[int]) -> np.ndarray:
@@ -646,7 +655,9 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     records: list[IssueRecord] = []
     keep: dict[tuple[Any, ...], IssueRecord] = {}
     version = hashlib.blake2b(digest_size=16)
-    version.update(orjson.dumps([mapper.hash, tz.key, context]))
+    version.update(
+        orjson.dumps([mapper.hash, tz.key, context, project.source, list(project.warnings)])
+    )
     prints = []
     pending: list[tuple[int, dict[str, Any], list[tuple[Any, ...]], list[Any]]] = []
     texts: list[Any] = []
@@ -712,6 +723,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         story_points=bool(m.get("story_points_field")),
         warnings=warnings,
         records_built=built,
+        records=records,
     )
     _datasets[content_version] = dataset
     while len(_datasets) > _DATASETS_KEPT:

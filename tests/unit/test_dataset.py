@@ -1,0 +1,239 @@
+"""The normalized dataset: per-issue derivations, populations, and incremental rebuilds."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from configuration.metric_defaults import default_mappings
+from data import dataset as dataset_module
+from data.dataset import build_dataset
+from data.project import ProjectData
+from tests.issue_builder import issue, link, statuses
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def t(day: int, hour: int = 9) -> str:
+    return f"2024-01-{day:02d}T{hour:02d}:00:00.000+0000"
+
+
+def build(issues: list[dict], mappings: dict | None = None, **kwargs: object):
+    project = ProjectData(issues, statuses(), version="test", **kwargs)
+    return build_dataset(project, mappings or default_mappings(), UTC_ZONE)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    dataset_module.clear_caches()
+
+
+def test_work_start_is_the_first_move_into_active_and_completion_the_last_into_done() -> None:
+    story = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[
+            (t(2), "To Do", "In Progress"),
+            (t(3), "In Progress", "Blocked"),
+            (t(5), "Blocked", "In Progress"),
+            (t(6), "In Progress", "Done"),
+        ],
+        resolution="Done",
+        newest_first=True,
+    )
+    rec = build([story]).record("D-1")
+    assert rec.work_start == ms(t(2))
+    assert rec.completion == ms(t(6))
+    assert not rec.start_not_recorded
+    assert rec.active_ms == 2 * 86_400_000  # 2nd-3rd and 5th-6th
+    assert rec.waiting_ms == 2 * 86_400_000  # 3rd-5th
+
+
+def test_an_item_created_in_progress_starts_at_creation() -> None:
+    story = issue("D-1", "Story", created=t(1), transitions=[(t(4), "In Progress", "Done")])
+    rec = build([story]).record("D-1")
+    assert rec.work_start == ms(t(1))
+    assert rec.active_ms == 3 * 86_400_000
+
+
+def test_reopened_item_is_complete_only_when_done_again() -> None:
+    reopened = [
+        (t(2), "To Do", "In Progress"),
+        (t(3), "In Progress", "Done"),
+        (t(4), "Done", "In Progress"),
+    ]
+    open_again = issue("D-1", "Story", created=t(1), transitions=reopened)
+    done_again = issue(
+        "D-2", "Story", created=t(1), transitions=[*reopened, (t(8), "In Progress", "Done")]
+    )
+    ds = build([open_again, done_again])
+    assert ds.record("D-1").completion is None
+    assert ds.record("D-2").completion == ms(t(8))
+
+
+def test_done_to_closed_does_not_move_completion() -> None:
+    closed = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[
+            (t(2), "To Do", "In Progress"),
+            (t(3), "In Progress", "Done"),
+            (t(9), "Done", "Closed"),
+        ],
+    )
+    assert build([closed]).record("D-1").completion == ms(t(3))
+
+
+def test_issue_without_transitions_falls_back_to_created_and_resolutiondate() -> None:
+    imported = issue("D-1", "Story", created=t(1), status="Done", resolutiondate=t(7))
+    untouched = issue("D-2", "Story", created=t(1))  # still To Do
+    ds = build([imported, untouched])
+    rec = ds.record("D-1")
+    assert rec.work_start == ms(t(1))
+    assert rec.start_not_recorded
+    assert rec.completion == ms(t(7))
+    assert ds.record("D-2").work_start is None
+    assert ds.record("D-2").completion is None
+
+
+def test_changelog_ties_are_broken_by_numeric_history_id() -> None:
+    same_time = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[(t(2), "To Do", "In Progress", "10"), (t(2), "In Progress", "Done", "9")],
+        newest_first=True,
+    )
+    rec = build([same_time]).record("D-1")
+    # history 9 sorts first: the initial status is its `from`, In Progress, so work started
+    # at creation (in list order it would be To Do, and work would start on the 2nd)
+    assert rec.work_start == ms(t(1))
+    assert rec.completion == ms(t(2))
+
+
+def test_canceled_items_are_kept_apart_from_every_population() -> None:
+    wont_do = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[(t(2), "To Do", "In Progress"), (t(3), "In Progress", "Done")],
+        resolution="Won't Do",
+    )
+    ds = build([wont_do])
+    assert ds.record("D-1").canceled
+    assert not ds.has_completed
+    assert ds.completed.canceled.tolist() == [True]
+
+
+def test_deployments_fail_by_linked_incident_or_incident_in_their_window() -> None:
+    def deploy(key: str, day: int, links: tuple = ()) -> dict:
+        return issue(
+            key,
+            "Deployment",
+            created=t(day, 8),
+            status="Done",
+            resolutiondate=t(day),
+            resolution="Done",
+            links=list(links),
+        )
+
+    incident = issue(
+        "INC-1", "Incident", created=t(3), status="Done", resolution="Done", resolutiondate=t(4)
+    )
+    ds = build(
+        [
+            deploy("DEP-1", 1, [link("INC-1")]),  # linked: failed whatever the time
+            deploy("DEP-2", 2),  # INC-1 detected on the 3rd, before DEP-3: failed
+            deploy("DEP-3", 5),  # nothing after it
+            incident,
+        ]
+    )
+    assert ds.deployments.failed.tolist() == [1, 1, 0]
+    assert ds.deployments.failed_cum.tolist() == [0, 1, 2, 2]
+
+
+def test_unknown_statuses_and_truncated_changelogs_become_warnings() -> None:
+    odd = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[(t(2), "To Do", "Triage"), (t(3), "Triage", "In Progress")],
+    )
+    odd["changelog"]["total"] = 250
+    ds = build([odd])
+    assert any("Triage" in warning for warning in ds.warnings)
+    assert any("1 issues have truncated changelogs" in warning for warning in ds.warnings)
+
+
+def sample(count: int) -> list[dict]:
+    return [
+        issue(
+            f"D-{i}",
+            "Story",
+            created=t(1),
+            transitions=[(t(2), "To Do", "In Progress"), (t(3 + i % 20), "In Progress", "Done")],
+            resolution="Done",
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_refresh_that_changes_k_issues_normalizes_only_those_k() -> None:
+    issues = sample(50)
+    first = build(issues)
+    assert first.records_built == 50
+    refreshed = copy.deepcopy(issues)  # what a cache reload hands over: new dicts
+    for index in (4, 17, 31):
+        refreshed[index]["fields"]["updated"] = t(28)
+        refreshed[index]["fields"]["labels"] = ["tech-debt"]
+    second = build(refreshed)
+    assert second.records_built == 3
+    assert second.record("D-17").flow_type == "Debt"
+    assert second.version != first.version
+
+
+def test_same_key_and_updated_with_other_content_is_normalized_again() -> None:
+    issues = sample(5)
+    build(issues)
+    changed = copy.deepcopy(issues)
+    changed[2]["changelog"]["histories"][0]["items"][0]["toString"] = "Blocked"
+    changed[2]["changelog"]["histories"][0]["items"][0]["to"] = "5"
+    ds = build(changed)
+    assert ds.records_built == 1
+    assert ds.record("D-2").waiting_ms > 0
+
+
+def test_other_mappings_or_zone_normalize_everything_again() -> None:
+    issues = sample(10)
+    build(issues)
+    mappings = {**default_mappings(), "status_states": {"in progress": "Waiting"}}
+    assert build(issues, mappings).records_built == 10
+    project = ProjectData(issues, statuses(), version="test")
+    assert build_dataset(project, mappings, ZoneInfo("Asia/Tokyo")).records_built == 10
+
+
+def test_the_same_project_object_returns_the_same_dataset_without_work() -> None:
+    project = ProjectData(sample(10), statuses(), version="test")
+    first = build_dataset(project, default_mappings(), UTC_ZONE)
+    assert build_dataset(project, default_mappings(), UTC_ZONE) is first
+
+
+def test_sample_project_dataset_has_every_population() -> None:
+    from data.sample_project import generate_issues
+    from data.sample_project import statuses as sample_statuses
+
+    issues = generate_issues(300, 3, now=datetime(2024, 6, 1, tzinfo=UTC))
+    ds = build_dataset(ProjectData(issues, sample_statuses()), default_mappings(), UTC_ZONE)
+    assert ds.issues == 300
+    assert ds.has_deployments and ds.has_incidents and ds.has_changes and ds.has_completed
+    for column in (ds.deployments.times, ds.changes.deployed, ds.completed.times):
+        assert (column[:-1] <= column[1:]).all()  # sorted for searchsorted
