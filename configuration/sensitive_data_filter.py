@@ -22,6 +22,7 @@ import base64
 import json
 import logging
 import re
+import string
 import threading
 import traceback
 from typing import Any
@@ -166,7 +167,7 @@ def _looks_random(text: str) -> bool:
 
 def _generic_token(match: re.Match[str]) -> str:
     text = match.group(0)
-    return MARK.format("token") if _looks_random(text) else text
+    return MARK.format("token") if _looks_random(text[:256]) else text
 
 
 _LONG_RUN = re.compile(rf"[{_B64_CHARS}]{{24}}")
@@ -212,12 +213,43 @@ def _compile_exact() -> re.Pattern[str] | None:
         )
         if len(value) >= 6:
             fragments |= _base64_fragments(value)
-    ordered = sorted(literals, key=len, reverse=True)
-    alternatives = [re.escape(v) for v in ordered]
+    alternatives = [re.escape(v) for v in sorted(literals, key=len, reverse=True)]
     if fragments:
         inner = "|".join(re.escape(f) for f in sorted(fragments, key=len, reverse=True))
-        alternatives.insert(0, rf"[{_B64_CHARS}]*(?:{inner})[{_B64_CHARS}]*=*")
+        alternatives.insert(0, f"(?P<b64>{inner})")
     return re.compile("|".join(alternatives))
+
+
+_BASE64_SET = frozenset(string.ascii_letters + string.digits + "+/_-")
+
+
+def _redact_exact(text: str, pattern: re.Pattern[str]) -> str:
+    """Mask every registered value; a base64 fragment masks the whole blob around it.
+
+    The blob is widened by hand rather than by the pattern: a pattern starting with a
+    repeated character class would be quadratic on a long base64 body.
+    """
+    spans: list[list[int]] = []
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if match.lastgroup == "b64":
+            while start > 0 and text[start - 1] in _BASE64_SET:
+                start -= 1
+            while end < len(text) and (text[end] in _BASE64_SET or text[end] == "="):
+                end += 1
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    if not spans:
+        return text
+    mark = MARK.format("token")
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], mark]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def register_secret(value: str) -> None:
@@ -250,7 +282,7 @@ def redact_text(text: str) -> str:
     """`text` with every secret and e-mail address replaced by a marker."""
     exact = _exact
     if exact is not None:
-        text = exact.sub(MARK.format("token"), text)
+        text = _redact_exact(text, exact)
     low = text.lower()
     for needles, pattern, replacement in _RULES:
         for needle in needles:
