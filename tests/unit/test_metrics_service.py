@@ -1,0 +1,216 @@
+"""The report service: report shape, result cache, validation before work, timing logs, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from configuration.settings import default_settings
+from data import dataset as dataset_module
+from data import metrics_service
+from data.errors import UserError
+from data.metrics_service import METRIC_KEYS, metrics_report_for_cli, report_for_project
+from data.project import ProjectData
+from tests.issue_builder import issue, search_response, statuses
+
+NOW = datetime(2024, 1, 31, 12, tzinfo=UTC)
+
+
+def t(day: int, hour: int = 9) -> str:
+    return f"2024-01-{day:02d}T{hour:02d}:00:00.000+0000"
+
+
+def small_project() -> ProjectData:
+    issues = [
+        issue(
+            f"D-{i}",
+            "Story" if i % 3 else "Bug",
+            created=t(1 + i % 5),
+            transitions=[
+                (t(6 + i % 5), "To Do", "In Progress"),
+                (t(12 + i % 9), "In Progress", "Done"),
+            ],
+            resolution="Done",
+        )
+        for i in range(12)
+    ]
+    issues.append(
+        issue(
+            "DEP-1",
+            "Deployment",
+            created=t(20),
+            status="Done",
+            resolutiondate=t(22),
+            resolution="Done",
+        )
+    )
+    return ProjectData(issues, statuses(), version="v1")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    dataset_module.clear_caches()
+    metrics_service.clear_report_cache()
+
+
+def settings(time_zone: str = "UTC") -> dict:
+    return {**default_settings(), "time_zone": time_zone}
+
+
+def test_report_has_the_nine_metrics_and_the_period_settings_and_dataset() -> None:
+    report = report_for_project(small_project(), settings(), "30d", now=NOW)
+    assert set(report) == {*METRIC_KEYS, "period", "settings", "dataset"}
+    assert report["period"]["label"] == "Last 30 days"
+    assert report["period"]["end"] == "2024-01-31T12:00:00+00:00"
+    assert report["dataset"]["issues"] == 13
+    assert report["settings"]["deployment_source"] == "issues"
+    for key in METRIC_KEYS:
+        metric = report[key]
+        assert {
+            "label",
+            "status",
+            "values",
+            "headline",
+            "unit",
+            "n",
+            "excluded",
+            "notes",
+            "weekly",
+        } <= set(metric)
+        assert len(metric["weekly"]) == 12
+        assert ("tier" in metric) == (key in METRIC_KEYS[:4])
+    assert report["flow_velocity"]["values"]["total"] == 12
+    assert report["deployment_frequency"]["values"]["count"] == 1
+
+
+def test_metrics_lacking_data_say_so_and_others_say_none_in_period() -> None:
+    report = report_for_project(small_project(), settings(), "2024-01-01:2024-01-03", now=NOW)
+    assert report["recovery_time"]["status"] == "insufficient_data"
+    assert report["recovery_time"]["message"] == "No incidents"
+    assert report["recovery_time"]["tier"] is None
+    assert report["flow_time"]["status"] == "none_in_period"
+    assert report["flow_time"]["values"]["median_days"] is None
+    assert report["deployment_frequency"]["values"]["count"] == 0
+    assert report["deployment_frequency"]["tier"] == "Low"
+
+
+def test_switching_back_to_a_period_already_seen_is_a_cache_hit() -> None:
+    project = small_project()
+    first = report_for_project(project, settings(), "30d", now=NOW)
+    report_for_project(project, settings(), "7d", now=NOW)
+    again = report_for_project(project, settings(), "30d", now=NOW)
+    assert again is first
+    assert metrics_service.report_cache_stats()["hits"] == 1
+    assert metrics_service.report_cache_stats()["misses"] == 2
+
+
+def test_other_mappings_or_zone_are_not_served_from_the_cache() -> None:
+    project = small_project()
+    first = report_for_project(project, settings(), "30d", now=NOW)
+    other_zone = report_for_project(project, settings("Asia/Tokyo"), "30d", now=NOW)
+    no_window = settings()
+    no_window["mappings"]["failure_by_time_window"] = False
+    other_mappings = report_for_project(project, no_window, "30d", now=NOW)
+    assert other_zone is not first and other_mappings is not first
+    assert other_zone["period"]["time_zone"] == "Asia/Tokyo"
+    assert metrics_service.report_cache_stats()["hits"] == 0
+
+
+def test_a_reloaded_project_with_the_same_content_hits_the_cache() -> None:
+    first = report_for_project(small_project(), settings(), "30d", now=NOW)
+    assert report_for_project(small_project(), settings(), "30d", now=NOW) is first
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"period": "2024-02-01:2024-01-01"}, "ends before it starts"),
+        ({"period": "fortnight"}, "Unknown period"),
+        ({"tz": "Atlantis/Capital"}, "Unknown time zone"),
+        ({"deployment_source": "git"}, "Unknown deployment source"),
+        ({"project": ProjectData([], statuses())}, "No issues"),
+    ],
+)
+def test_bad_input_is_refused_before_any_computation(
+    kwargs: dict, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    project = kwargs.pop("project", small_project())
+    period = kwargs.pop("period", "30d")
+    with (
+        caplog.at_level(logging.INFO, logger="performance"),
+        pytest.raises(UserError, match=message),
+    ):
+        report_for_project(project, settings(), period, now=NOW, **kwargs)
+    assert [r for r in caplog.records if r.name == "performance"] == []
+
+
+def test_every_metric_logs_its_name_period_n_and_duration(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="performance"):
+        report = report_for_project(small_project(), settings(), "30d", now=NOW)
+    metric_records = [r for r in caplog.records if getattr(r, "operation", "") == "metric"]
+    assert sorted(r.metric for r in metric_records) == sorted(METRIC_KEYS)
+    for record in metric_records:
+        assert record.period == "Last 30 days"
+        assert record.n == report[record.metric]["n"]
+        assert record.duration_ms >= 0
+    assert any(getattr(r, "operation", "") == "normalize" for r in caplog.records)
+
+
+def cli_args(**overrides: object) -> argparse.Namespace:
+    values = {
+        "input": None,
+        "period": "30d",
+        "now": "2024-01-31T12:00:00+00:00",
+        "tz": "UTC",
+        "deployments": None,
+        "format": "json",
+    }
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_cli_reads_an_input_file_and_prints_json(tmp_path: Path) -> None:
+    path = tmp_path / "issues.json"
+    path.write_bytes(orjson.dumps(search_response(small_project().issues)))
+    printed = metrics_report_for_cli(cli_args(input=str(path)), tmp_path, settings())
+    report = orjson.loads(printed)
+    assert report["flow_velocity"]["values"]["total"] == 12
+    assert report["period"]["end"] == "2024-01-31T12:00:00+00:00"
+
+
+def test_cli_csv_has_one_row_per_statistic(tmp_path: Path) -> None:
+    path = tmp_path / "issues.json"
+    path.write_bytes(orjson.dumps(small_project().issues))
+    printed = metrics_report_for_cli(cli_args(input=str(path), format="csv"), tmp_path, settings())
+    assert printed.splitlines()[0].startswith("metric,statistic,value")
+    assert any(line.startswith("flow_velocity,total,12") for line in printed.splitlines())
+
+
+def test_cli_without_input_or_cache_says_to_fetch_first(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no cached data"):
+        metrics_report_for_cli(cli_args(), tmp_path, settings())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"input": "missing.json"}, "does not exist"),
+        ({"now": "soon"}, "--now"),
+        ({"period": "3 weeks"}, "Unknown period"),
+    ],
+)
+def test_cli_bad_arguments_are_one_line_user_errors(
+    tmp_path: Path, overrides: dict, message: str
+) -> None:
+    if overrides.get("input"):
+        overrides["input"] = str(tmp_path / overrides["input"])
+    with pytest.raises(UserError, match=message) as error:
+        metrics_report_for_cli(cli_args(**overrides), tmp_path, settings())
+    assert "\n" not in str(error.value)
