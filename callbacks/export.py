@@ -1,18 +1,21 @@
 """Callbacks of the export buttons: the report on screen, as CSV or JSON, to a download.
 
-The exported report is the one the cards were built from (kept in the `last-report` store),
-so the file always equals what is shown.
+The export computes the report again from the inputs of the one on screen (the period and the
+exact "now" kept in the `shown-inputs` store): the metric cache returns the very report the
+cards were built from, so the file always equals what is shown.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dash
 from dash import Input, Output, State, ctx
 
+from callbacks.metrics import compute_report
 from data.export import export_filename, report_to_csv, report_to_json
 from data.performance_utils import timed
 
@@ -22,21 +25,21 @@ MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
 
 
 def register(app: dash.Dash, root: Path) -> None:
-    """Register the export callback (`root` unused: the report comes from the page's store)."""
-    del root
+    """Register the export callback; `root` is the data directory the page shows."""
 
     @app.callback(
         Output("download-export", "data"),
         Input("export-csv", "n_clicks"),
         Input("export-json", "n_clicks"),
-        State("last-report", "data"),
+        State("shown-inputs", "data"),
         prevent_initial_call=True,
     )
-    def export_report(_csv: int | None, _json: int | None, report: dict[str, Any] | None) -> Any:
-        if not report:
+    def export_report(_csv: int | None, _json: int | None, shown: dict[str, str] | None) -> Any:
+        if not shown:
             raise dash.exceptions.PreventUpdate
         fmt = "csv" if ctx.triggered_id == "export-csv" else "json"
-        with timed("export", format=fmt) as timer:
+        with timed("export", format=fmt, period=shown["period"]) as timer:
+            report = compute_report(root, shown["period"], datetime.fromisoformat(shown["now"]))
             content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
             timer.fields["bytes"] = len(content)
         return {

@@ -1,14 +1,17 @@
 """Callbacks of the metric cards and trend charts: period in, report on screen.
 
-`show_metrics` reads the period controls, computes the report through the data layer (the
-metric cache makes a repeated period free) and hands it to the `ui/` builders. A `UserError`
-(bad custom range, unreadable settings) shows as an alert and leaves the numbers on screen.
+`show_metrics` reads the period controls, computes the report through the data layer and
+hands it to the `ui/` builders; it keeps the period and the exact "now" it used in the
+`shown-inputs` store, from which the trend charts (and the exports) compute the same report
+again: a metric-cache hit, and a light page (no report travels to the browser and back).
+A `UserError` (bad custom range, unreadable settings) shows as an alert and leaves the
+numbers on screen.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,12 @@ def period_text(choice: str | None, start: str | None, end: str | None) -> str:
     return f"{start}:{end}"
 
 
-def compute_report(root: Path, period: str, now: datetime | None) -> dict[str, Any]:
+def shown_now(fixed: datetime | None) -> datetime:
+    """The "now" of a new report: the fixed one, else the clock to the minute (as the cache)."""
+    return fixed or datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def compute_report(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """The report for `period` on the project the dashboard shows (sample or JIRA cache)."""
     settings = load_settings(root)
     return report_for_project(current_project(root, settings), settings, period, now=now)
@@ -50,7 +58,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
 
     @app.callback(
         Output("metric-cards", "children"),
-        Output("last-report", "data"),
+        Output("shown-inputs", "data"),
         Output("sample-banner", "is_open"),
         Output("period-label", "children"),
         Output("dataset-info", "children"),
@@ -69,8 +77,9 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
     ) -> tuple[Any, ...]:
         try:
             period = period_text(choice, start, end)
+            moment = shown_now(now)
             with timed("dashboard_metrics", period=period) as timer:
-                report = compute_report(root, period, now)
+                report = compute_report(root, period, moment)
                 timer.fields["issues"] = report["dataset"]["issues"]
         except UserError as exc:
             log.warning(
@@ -80,7 +89,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         warnings = warnings_text(report["dataset"])
         return (
             metric_cards(report),
-            report,
+            {"period": period, "now": moment.isoformat()},
             report["dataset"].get("source") == "sample",
             format_period(report["period"]),
             dataset_line(report["dataset"], timer.duration_ms),
@@ -92,14 +101,21 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
 
     @app.callback(
         [Output(f"trend-{key}", "figure") for key in ALL_METRICS],
-        Input("last-report", "data"),
+        Input("shown-inputs", "data"),
         prevent_initial_call=True,
     )
-    def show_trends(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-        if not report:
+    def show_trends(shown: dict[str, str] | None) -> list[dict[str, Any]]:
+        if not shown:
             raise dash.exceptions.PreventUpdate
-        with timed("dashboard_trends", period=report["period"].get("label")):
-            return trend_figures(report)
+        try:
+            with timed("dashboard_trends", period=shown["period"]):
+                report = compute_report(root, shown["period"], datetime.fromisoformat(shown["now"]))
+        except UserError as exc:  # data changed under us: the cards callback reports it
+            log.warning(
+                "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}
+            )
+            raise dash.exceptions.PreventUpdate from None
+        return trend_figures(report)
 
     @app.callback(
         Output("custom-range", "className"),

@@ -1,9 +1,10 @@
 """The dashboard page: header, sample banner, period selector, exports, cards and trends.
 
 Component ids here are the contract with `callbacks/` and the browser tests:
-`data-version` (Store other pages write to when data or settings change), `last-report` (the
-report on screen, used by the exports and the trend charts), `period-choice`, `custom-start`,
-`custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`.
+`data-version` (Store other pages write to when data or settings change), `shown-inputs` (the
+period and the exact "now" of the report on screen: the trend charts and exports recompute
+from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
+`custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def page_layout(today: date) -> html.Div:
     return html.Div(
         [
             dcc.Store(id="data-version", data=0),
-            dcc.Store(id="last-report"),
+            dcc.Store(id="shown-inputs"),
             header(),
             settings_panel(),
             html.Main(
