@@ -110,29 +110,51 @@ def _transitions(
     """Status transitions (ms, history id, position, from state, to state), sorted by
     (created, numeric history id, position); `times` are the items' parsed `created`."""
     rows = []
-    state = mapper.state
-    for when, (_, hid, position, from_id, from_name, to_id, to_name) in zip(
-        times, items, strict=True
-    ):
+    pairs = mapper.pair_states
+    for when, item in zip(times, items, strict=True):
         if when is not None:
-            rows.append(
-                (when, _history_id(hid), position, state(from_id, from_name), state(to_id, to_name))
-            )
+            states = pairs.get(item[3:])
+            if states is None:
+                states = pairs[item[3:]] = (
+                    mapper.state(item[3], item[4]),
+                    mapper.state(item[5], item[6]),
+                )
+            rows.append((when, _history_id(item[1]), item[2], *states))
     rows.sort()
     return rows
 
 
-def _spans(created: int | None, initial: str, rows: list[tuple]) -> list[tuple[int, int, str]]:
-    """Time-in-state spans: the initial state from `created`, each to-state until the next."""
-    spans = []
+def _time_in_state(
+    created: int | None,
+    initial: str,
+    rows: list[tuple],
+    work_start: int | None,
+    completion: int | None,
+) -> tuple[int, int, tuple[tuple[int, int, str], ...]]:
+    """Active and Waiting ms within [work start, completion], and the Active/Waiting spans
+    from `created` on (for the load). The initial state holds from `created`, each
+    to-state until the next transition, the last one forever."""
+    active = waiting = 0
+    clip = completion is not None and work_start is not None
+    load: list[tuple[int, int, str]] = []
     previous, state = created, initial
-    for row in rows:
-        if previous is not None:
-            spans.append((previous, row[0], state))
-        previous, state = row[0], row[4]
-    if previous is not None:
-        spans.append((previous, FOREVER, state))
-    return spans
+    for index in range(len(rows) + 1):
+        end = rows[index][0] if index < len(rows) else FOREVER
+        if previous is not None and state in (ACTIVE, WAITING):
+            if clip:
+                span = min(end, completion) - max(previous, work_start)
+                if span > 0:
+                    if state == ACTIVE:
+                        active += span
+                    else:
+                        waiting += span
+            if created is not None:  # an item does not exist before it is created
+                begin = previous if previous > created else created
+                if end > begin:
+                    load.append((begin, end, state))
+        if index < len(rows):
+            previous, state = end, rows[index][4]
+    return active, waiting, tuple(load)
 
 
 def normalize_issue(
@@ -183,23 +205,7 @@ def normalize_issue(
         if completion is None:
             completion = resolutiondate
 
-    spans = _spans(created, initial, rows)
-    active = waiting = 0
-    if completion is not None and work_start is not None:
-        for begin, end, state in spans:
-            lo, hi = max(begin, work_start), min(end, completion)
-            if hi > lo:
-                if state == ACTIVE:
-                    active += hi - lo
-                elif state == WAITING:
-                    waiting += hi - lo
-    load_spans = ()
-    if created is not None:  # an item does not exist before it is created
-        load_spans = tuple(
-            (max(begin, created), end, state)
-            for begin, end, state in spans
-            if state in (ACTIVE, WAITING) and end > max(begin, created)
-        )
+    active, waiting, load_spans = _time_in_state(created, initial, rows, work_start, completion)
 
     deploy_time = None
     if type_name in mapper.deployment_types and mapper.is_production(fields):

@@ -109,6 +109,8 @@ class FieldMapper:
                         self.cat_from_issues[lname] = cat
         self.unknown_statuses: set[str] = set()
         self._state_cache: dict[tuple[Any, Any], str] = {}
+        #: (from id, from name, to id, to name) -> (from state, to state), filled by the dataset
+        self.pair_states: dict[tuple[Any, ...], tuple[str, str]] = {}
         self._flow_cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
 
     def category(self, sid: Any, name: str | None) -> str:

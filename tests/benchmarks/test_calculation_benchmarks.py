@@ -1,0 +1,150 @@
+"""Calculation speed and memory on sample projects of 1,000 to 100,000 issues, 90-day period.
+
+Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_calculation_benchmarks.py
+Targets (issue "Calculation performance"): all nine metrics on a normalized dataset <= 20 ms at
+5,000 issues and <= 400 ms at 100,000; normalization <= 150 ms at 5,000, linear; cold path
+(cache file on disk to all nine metrics) <= 500 ms at 5,000 and <= 8 s at 100,000; peak memory
+at 5,000 issues under 50 MB above the idle footprint.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from configuration.settings import default_settings
+from data import dataset as dataset_module
+from data import metrics_service
+from data.dataset import build_dataset
+from data.metrics_service import METRIC_KEYS, report_for_project
+from data.project import ProjectData
+from data.sample_project import statuses
+from tests.benchmarks.conftest import BENCH_NOW
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
+)
+
+SIZES = [1_000, 5_000, 20_000, 100_000]
+UTC_ZONE = ZoneInfo("UTC")
+SETTINGS = {**default_settings(), "time_zone": "UTC"}
+PERIOD = "90d"
+
+
+def rounds_for(size: int) -> int:
+    return 3 if size >= 100_000 else 5 if size >= 20_000 else 15
+
+
+def fresh_report(project: ProjectData) -> dict:
+    metrics_service.clear_report_cache()
+    return report_for_project(project, SETTINGS, PERIOD, now=BENCH_NOW)
+
+
+def check(report: dict) -> None:
+    assert all(report[key]["status"] == "ok" for key in METRIC_KEYS)
+    assert len(report["deployment_frequency"]["weekly"]) >= 13
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_all_nine_metrics_on_a_normalized_dataset(
+    benchmark, sample_project: Callable[[int], ProjectData], size: int
+) -> None:
+    project = sample_project(size)
+    dataset_module.clear_caches()
+    build_dataset(project, SETTINGS["mappings"], UTC_ZONE)  # normalized once, as in the app
+    report = benchmark.pedantic(
+        fresh_report, args=(project,), rounds=rounds_for(size) * 2, warmup_rounds=1
+    )
+    check(report)
+    benchmark.extra_info["issues"] = size
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_normalization_from_parsed_cache_data(
+    benchmark, sample_project: Callable[[int], ProjectData], size: int
+) -> None:
+    project = sample_project(size)
+
+    def normalize() -> dataset_module.Dataset:
+        dataset_module.clear_caches()
+        return build_dataset(project, SETTINGS["mappings"], UTC_ZONE)
+
+    dataset = benchmark.pedantic(normalize, rounds=rounds_for(size), warmup_rounds=1)
+    assert dataset.records_built == size
+    benchmark.extra_info["issues"] = size
+    benchmark.extra_info["us_per_issue"] = round(benchmark.stats["median"] * 1e6 / size, 1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cold_path_from_cache_file_to_all_nine_metrics(
+    benchmark, sample_file: Callable[[int], Path], size: int
+) -> None:
+    path = sample_file(size)
+    status_list = statuses()
+
+    def cold() -> dict:
+        dataset_module.clear_caches()
+        payload = orjson.loads(path.read_bytes())
+        return fresh_report(ProjectData(payload["issues"], status_list, version="cold"))
+
+    report = benchmark.pedantic(cold, rounds=rounds_for(size), warmup_rounds=0)
+    check(report)
+    benchmark.extra_info["issues"] = size
+    benchmark.extra_info["file_mb"] = round(path.stat().st_size / 1e6, 1)
+
+
+def test_refresh_of_one_percent_renormalizes_only_those(
+    benchmark, sample_issues: Callable[[int], list[dict]]
+) -> None:
+    issues = sample_issues(5_000)
+    dataset_module.clear_caches()
+    build_dataset(ProjectData(issues, statuses()), SETTINGS["mappings"], UTC_ZONE)
+    changed = list(issues)
+    for index in range(0, 5_000, 100):  # 50 issues updated
+        raw = dict(changed[index])
+        raw["fields"] = {**raw["fields"], "updated": "2030-01-01T00:00:00.000+0000"}
+        changed[index] = raw
+    state = {"flip": False}
+
+    def refresh() -> dataset_module.Dataset:
+        state["flip"] = not state["flip"]
+        project = ProjectData(changed if state["flip"] else issues, statuses())
+        return build_dataset(project, SETTINGS["mappings"], UTC_ZONE)
+
+    dataset = benchmark.pedantic(refresh, rounds=10, warmup_rounds=0)
+    assert dataset.records_built == 50
+    benchmark.extra_info["issues"] = 5_000
+    benchmark.extra_info["rebuilt"] = 50
+
+
+def test_peak_memory_at_5000_issues_stays_under_50_mb(
+    benchmark, sample_file: Callable[[int], Path]
+) -> None:
+    path = sample_file(5_000)
+    status_list = statuses()
+    peaks: dict[str, float] = {}
+
+    def measured() -> dict:
+        dataset_module.clear_caches()
+        gc.collect()
+        project = ProjectData(orjson.loads(path.read_bytes())["issues"], status_list)
+        tracemalloc.start()
+        try:
+            report = fresh_report(project)
+            peaks["engine_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        finally:
+            tracemalloc.stop()
+        return report
+
+    report = benchmark.pedantic(measured, rounds=1, warmup_rounds=0)
+    check(report)
+    benchmark.extra_info["engine_peak_mb"] = round(peaks["engine_mb"], 1)
+    # the idle app already holds the loaded project; normalizing and computing add the rest
+    assert peaks["engine_mb"] < 50
