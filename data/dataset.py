@@ -25,7 +25,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 
-from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper
+from data.field_mapper import (
+    ACTIVE,
+    DONE,
+    NEW,
+    WAITING,
+    FieldMapper,
+    full_mappings,
+    mappings_hash,
+)
 from data.jira_parser import instant_ms, parse_many
 from data.performance_utils import timed
 from data.project import ProjectData
@@ -636,16 +644,17 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
     the last build; returns a cached dataset when nothing changed.
     """
     with _lock:
-        mapper = FieldMapper(mappings, project.statuses, project.issues)
+        digest = mappings_hash(full_mappings(mappings))
         last = _last.get("entry")
         if (
             last is not None
             and last[0] is project
-            and last[1] == mapper.hash
+            and last[1] == digest
             and last[2] == tz.key
             and last[3] in _datasets
         ):
             return _datasets[last[3]]
+        mapper = FieldMapper(mappings, project.statuses, project.issues)
         with timed("normalize", issues=len(project.issues)) as timer:
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built

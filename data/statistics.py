@@ -26,8 +26,7 @@ def counted(reasons: dict[str, int]) -> dict[str, int]:
 def duration_values(durations: np.ndarray, *, hours: bool) -> dict[str, float | None]:
     """Median and p85 of int64 ms durations in days (and hours); None when there are none."""
     if len(durations):
-        median = float(np.percentile(durations, 50))
-        p85 = float(np.percentile(durations, 85))
+        median, p85 = (float(x) for x in np.percentile(durations, [50, 85]))
     else:
         median = p85 = None
     days = {
