@@ -811,12 +811,28 @@ def fetch_lock(root: Path, *, timeout: float | None = None) -> FetchLock:
 
 
 def is_fetch_running(root: Path) -> bool:
-    """True when some thread or process holds the fetch lock."""
-    probe = fetch_lock(root)
-    if probe.try_acquire():
-        probe.release()
+    """True when some thread or process holds (or waits in this process for) the fetch lock.
+
+    Never takes the lock itself, so asking cannot make a starting fetch think another one
+    is running. The lock file names its holder; a holder that died is not running.
+    """
+    lock = fetch_lock(root)
+    if _thread_lock_for(lock.path).locked():
+        return True
+    holder = lock.holder()
+    if not holder or not isinstance(holder.get("pid"), int) or not psutil.pid_exists(holder["pid"]):
         return False
-    return True
+    try:  # the pid may have been reused: ask the system whether the lock is really held
+        with open(lock.path, "rb") as handle:
+            portalocker.lock(
+                handle, portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING
+            )
+            portalocker.unlock(handle)
+    except portalocker.AlreadyLocked:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,6 +88,39 @@ def test_second_thread_is_told_an_update_is_running(data_dir: Path):
     lock.release()
 
 
+def test_asking_whether_an_update_runs_never_blocks_one_from_starting(data_dir: Path):
+    stop = threading.Event()
+
+    def keep_asking():
+        while not stop.is_set():
+            is_fetch_running(data_dir)
+
+    asker = run_in_thread(keep_asking)
+    try:
+        for _ in range(300):
+            lock = fetch_lock(data_dir)
+            assert lock.try_acquire()
+            lock.release()
+    finally:
+        stop.set()
+        asker.join(30)
+
+
+def test_a_dead_holder_in_the_lock_file_is_not_running(data_dir: Path):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = fetch_lock(data_dir).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{{"pid": {dead.stdout.strip()}, "started": "2024-01-01T00:00:00+00:00"}}')
+    assert is_fetch_running(data_dir) is False
+    path.write_text(f'{{"pid": {os.getppid()}, "started": "2024-01-01T00:00:00+00:00"}}')
+    assert is_fetch_running(data_dir) is False  # a live pid that does not hold the lock
+
+
 def test_waiting_thread_runs_once_the_holder_releases(data_dir: Path):
     holder = fetch_lock(data_dir)
     assert holder.acquire()
