@@ -33,6 +33,7 @@ import hashlib
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -397,7 +398,11 @@ def _incremental(
     changed_jql = incremental_jql(jql, cursor, tz)
     cached_ids = {str(issue.get("id")): issue.get("key") for issue in cached.issues}
     before = datetime.now(UTC)
-    with cache.begin_update("incremental") as update:
+    with (
+        cache.begin_update("incremental") as update,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-count") as side,
+    ):
+        counting = side.submit(client.count_matching, jql)  # runs while the search pages
         writer = _PageWriter(update, progress)
         outcome = client.search(changed_jql, wanted, expand_changelog=True, on_page=writer)
         # an issue moved to another project keeps its id under a new key: drop the old key
@@ -408,7 +413,7 @@ def _incremental(
         ]
         expected = len(cached_ids.keys() | writer.ids.keys())
         removed = list(moved)
-        count = client.count_matching(jql)
+        count = counting.result()
         if count != expected:
             client.myself()  # an anonymous answer must never delete cached issues
             current = {issue_id for issue_id, _ in client.iter_ids(jql)}

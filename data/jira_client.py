@@ -470,7 +470,12 @@ class JiraClient:
                 "address really uses https (or http), or turn off certificate checking in "
                 "the settings for a self-signed certificate."
             ) from None
-        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+        except (
+            requests.exceptions.Timeout,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,  # the body stopped half-way
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             timed_out = isinstance(exc, requests.exceptions.Timeout) or _caused_by(
                 exc, (ReadTimeoutError, TimeoutError)
             )
@@ -822,7 +827,11 @@ class JiraClient:
     def iter_ids(self, jql: str) -> Iterator[tuple[str, str | None]]:
         """(id, key or None) of every issue matching `jql`: the cheapest listing JIRA offers."""
         if self.flavor == CLOUD:
-            body: dict[str, Any] = {"jql": jql, "fields": ["id"], "maxResults": LIST_PAGE_SIZE}
+            body: dict[str, Any] = {
+                "jql": jql,
+                "fields": ["id", "key"],
+                "maxResults": LIST_PAGE_SIZE,
+            }
             page = 0
             while True:
                 page += 1
@@ -843,7 +852,7 @@ class JiraClient:
             with lock:
                 pages.append([{"id": i.get("id"), "key": i.get("key")} for i in issues])
 
-        self._search_dc(jql, ["id"], False, keep, LIST_PAGE_SIZE)
+        self._search_dc(jql, ["id", "key"], False, keep, LIST_PAGE_SIZE)
         for issues in pages:
             for issue in issues:
                 yield str(issue.get("id")), issue.get("key")

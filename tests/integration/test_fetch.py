@@ -1,0 +1,229 @@
+"""Full and incremental fetches into the cache against the emulator, and the page's job."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from data.cache_manager import IssueCache, fetch_lock, load_project
+from data.fetcher import (
+    cancel_update,
+    fetch_project,
+    incremental_jql,
+    start_update,
+    update_progress,
+    wait_for_update,
+)
+from tests.jira_emulator import JiraEmulator
+
+FAST_LIMIT = {"requests": 2000, "per_seconds": 1, "burst": 2000, "max_attempts": 4,
+              "max_backoff_seconds": 0.05, "workers": 4}  # fmt: skip
+
+
+def settings_for(emulator: JiraEmulator, **jira) -> dict:
+    """Default settings pointed at the emulator with its credentials."""
+    from configuration.settings import default_settings
+
+    settings = default_settings()
+    settings["jira"].update(
+        {
+            "url": emulator.url,
+            "auth": "basic" if emulator.flavor == "cloud" else "bearer",
+            "email": emulator.email,
+            "token": emulator.token,
+            "jql": f"project = {emulator.jql_project} ORDER BY created DESC",
+            "timeout_seconds": 10,
+            **jira,
+        }
+    )
+    settings["rate_limit"] = dict(FAST_LIMIT)
+    return settings
+
+
+def cached_issues(root: Path, settings: dict) -> dict[str, dict]:
+    cached = IssueCache.for_settings(root, settings).load()
+    assert cached is not None
+    return {issue["key"]: issue for issue in cached.issues}
+
+
+def all_issues(emulator: JiraEmulator) -> list[dict]:
+    """The emulator's own issues (full changelogs): the truth a fetch is compared with."""
+    return [emulator.issue(key) for key in emulator.issue_keys()]
+
+
+def history_ids(issue: dict) -> list[str]:
+    return sorted(h["id"] for h in issue["changelog"]["histories"])
+
+
+def assert_cache_equals_emulator(root: Path, settings: dict, emulator: JiraEmulator) -> None:
+    """Every issue once, same `updated`, same complete changelog as the emulator holds."""
+    got = cached_issues(root, settings)
+    truth = {issue["key"]: issue for issue in all_issues(emulator)}
+    assert set(got) == set(truth)
+    for key, issue in truth.items():
+        assert got[key]["fields"]["updated"] == issue["fields"]["updated"], key
+        assert history_ids(got[key]) == history_ids(issue), key
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def jira(request: pytest.FixtureRequest):
+    with JiraEmulator(flavor=request.param, issues=600, seed=11) as emulator:
+        yield emulator
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_full_fetch_of_5000_issues_returns_each_once_with_complete_changelogs(data_dir, flavor):
+    with JiraEmulator(flavor=flavor, issues=5000, seed=42) as emulator:
+        settings = settings_for(emulator)
+        summary = fetch_project(data_dir, settings)
+        assert summary.mode == "full"
+        assert summary.issues == summary.fetched == 5000
+        assert summary.api_calls == emulator.counters["total"]
+        assert_cache_equals_emulator(data_dir, settings, emulator)
+
+
+def test_second_fetch_is_incremental_and_merges_only_changed_issues(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    changed = jira.change_issues(7, seed=3)
+    jira.reset_counters()
+    summary = fetch_project(data_dir, settings)
+    assert summary.mode == "incremental"
+    assert summary.fetched == 7
+    assert summary.cache_misses == 7
+    assert summary.cache_hits == 600 - 7
+    assert summary.issues == 600
+    assert_cache_equals_emulator(data_dir, settings, jira)
+    got = cached_issues(data_dir, settings)
+    assert all(got[key]["fields"]["updated"] for key in changed)
+
+
+def test_refresh_with_no_changes_costs_at_most_two_calls(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    jira.reset_counters()
+    summary = fetch_project(data_dir, settings)
+    assert summary.mode == "incremental"
+    assert jira.counters["total"] <= 2
+    assert summary.api_calls == jira.counters["total"]
+    assert summary.fetched == 0
+
+
+def test_removed_issues_disappear_from_the_cache(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    gone = [f"{jira.jql_project}-{n}" for n in (3, 50, 200)]
+    jira.remove_issues(gone)
+    summary = fetch_project(data_dir, settings)
+    assert summary.removed == 3
+    got = cached_issues(data_dir, settings)
+    assert not set(gone) & set(got)
+    assert len(got) == 597
+    assert_cache_equals_emulator(data_dir, settings, jira)
+
+
+def test_full_flag_refetches_everything(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    summary = fetch_project(data_dir, settings, full=True)
+    assert summary.mode == "full"
+    assert summary.fetched == 600
+
+
+def test_incremental_jql_uses_the_users_zone_and_five_minutes_overlap():
+    from datetime import UTC, datetime
+
+    cursor = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    assert (
+        incremental_jql("project = DEMO ORDER BY created DESC", cursor, "Asia/Kolkata")
+        == '(project = DEMO) AND updated >= "2024/03/01 17:25"'
+    )
+    assert incremental_jql("project = DEMO", cursor, None).endswith('"2024/03/01 11:55"')
+
+
+def test_the_fetched_cache_is_what_the_dashboard_loads(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    project = load_project(data_dir, settings)
+    assert project is not None
+    assert project.source == "jira"
+    assert len(project.issues) == 600
+    assert project.statuses and project.fields
+    assert project.time_zone == jira.user_time_zone
+
+
+def test_a_second_fetch_while_one_runs_waits_and_shares_its_result(data_dir, jira):
+    settings = settings_for(jira)
+    lock = fetch_lock(data_dir)
+    assert lock.try_acquire()
+    result: dict = {}
+    waiter = threading.Thread(target=lambda: result.update(s=fetch_project(data_dir, settings)))
+    waiter.start()
+    time.sleep(0.3)
+    assert waiter.is_alive()
+    lock.release()
+    waiter.join(10)
+    assert result["s"].mode == "shared"
+    assert result["s"].api_calls == 0
+
+
+def test_concurrent_start_update_calls_run_one_fetch(data_dir, jira):
+    settings = settings_for(jira)
+    jira.set_faults(slow_seconds=0.05)
+    started = [start_update(data_dir, settings) for _ in range(5)]
+    assert started.count(True) == 1
+    progress = wait_for_update(data_dir, 60)
+    assert progress["state"] == "done", progress
+    assert progress["summary"]["mode"] == "full"
+    assert jira.counters["total"] == progress["summary"]["api_calls"]
+    assert start_update(data_dir, settings) is True  # free again once done
+    assert wait_for_update(data_dir, 60)["summary"]["mode"] == "incremental"
+
+
+def test_progress_moves_while_running_and_ends_done(data_dir, jira):
+    settings = settings_for(jira)
+    jira.set_faults(slow_seconds=0.05)
+    assert update_progress(data_dir)["state"] == "idle"
+    assert start_update(data_dir, settings)
+    seen = []
+    while (progress := update_progress(data_dir))["state"] == "running":
+        seen.append(progress["issues"])
+        time.sleep(0.02)
+    assert progress["state"] == "done"
+    assert progress["issues"] == 600
+    assert progress["elapsed_s"] > 0
+    assert any(0 < n < 600 for n in seen), "no intermediate progress was visible"
+    assert progress["summary"]["issues"] == 600
+
+
+def test_cancel_keeps_the_previous_cache_byte_identical(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    path = IssueCache.for_settings(data_dir, settings).path
+    before = path.read_bytes()
+    jira.set_faults(slow_seconds=0.2)
+    assert start_update(data_dir, settings, full=True)
+    time.sleep(0.5)
+    assert cancel_update(data_dir)
+    progress = wait_for_update(data_dir, 30)
+    assert progress["state"] == "cancelled"
+    assert "previous data is kept" in progress["message"]
+    assert path.read_bytes() == before
+
+
+def test_a_failed_update_reports_the_message_and_keeps_the_cache(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    path = IssueCache.for_settings(data_dir, settings).path
+    before = path.read_bytes()
+    bad = settings_for(jira, token="not-the-token")
+    assert start_update(data_dir, bad)
+    progress = wait_for_update(data_dir, 30)
+    assert progress["state"] == "failed"
+    assert "Wrong credentials" in progress["message"]
+    assert "not-the-token" not in progress["message"]
+    assert path.read_bytes() == before
