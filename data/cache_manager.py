@@ -39,6 +39,7 @@ In-memory layer
 Metric result cache
     metric_cache_key(dataset_version, mappings_hash, period_key) -> str
     MetricCache(root): get(key) -> dict | None, put(key, value), stats() -> dict
+    metric_cache_for(root) -> MetricCache              the process's shared instance per data dir
 
 File format of the issue cache (`<data dir>/cache/issues-<key[:16]>.json`, orjson)
     {"meta": {...}, "statuses": [...], "fields": [...], "issues": [...raw JIRA issues...]}
@@ -1104,6 +1105,20 @@ class MetricCache:
         lookups = counts["hits"] + counts["misses"]
         counts["hit_rate"] = counts["hits"] / lookups if lookups else None
         return counts
+
+
+_metric_caches: dict[str, MetricCache] = {}
+
+
+def metric_cache_for(root: Path) -> MetricCache:
+    """The process's shared MetricCache of a data directory: one memory layer, one set of
+    counters, however many callers ask."""
+    folder = str(Path(root).resolve())
+    with _memo_guard:
+        cache = _metric_caches.get(folder)
+        if cache is None:
+            cache = _metric_caches[folder] = MetricCache(Path(folder))
+        return cache
 
 
 def _mtime_ns(path: Path) -> int:

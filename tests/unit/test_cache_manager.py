@@ -5,6 +5,7 @@ Real files in the test's own data directory; nothing is mocked.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ from data.cache_manager import (
     is_stale,
     issue_cache_key,
     load_project,
+    metric_cache_for,
     metric_cache_key,
     project_cache_stats,
 )
@@ -588,3 +590,29 @@ def test_metric_cache_keeps_a_bounded_number_of_entries(data_dir: Path):
 def test_metric_cache_refuses_keys_it_did_not_make(data_dir: Path):
     with pytest.raises(ValueError):
         MetricCache(data_dir).get("../../settings")
+
+
+def test_metric_cache_for_a_data_directory_is_shared(data_dir: Path, tmp_path: Path):
+    shared = metric_cache_for(data_dir)
+    assert metric_cache_for(data_dir) is shared
+    assert metric_cache_for(tmp_path) is not shared
+
+
+def test_loading_leaves_garbage_collection_as_it_was(cache: IssueCache):
+    commit_full(cache, [make_issue("DEMO-1")])
+    clear_memory()
+    assert gc.isenabled()
+    assert cache.load() is not None
+    assert gc.isenabled()
+    cache.path.write_bytes(b"[1, 2")
+    clear_memory()
+    assert cache.load() is None  # a failed parse too
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        commit_full(cache, [make_issue("DEMO-1")])
+        clear_memory()
+        assert cache.load() is not None
+        assert not gc.isenabled()  # not switched on behind the caller's back
+    finally:
+        gc.enable()
