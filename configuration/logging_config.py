@@ -37,6 +37,7 @@ from configuration.sensitive_data_filter import (
     SensitiveDataFilter,
     register_secret,
 )
+from configuration.settings import jira_token
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +209,6 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
     configured JIRA token is registered for redaction.
     """
     global _current_key
-    from configuration.settings import jira_token
-
     options, problems = log_options(settings, folder)
     register_secret(jira_token(settings))
     register_secret((settings.get("jira") or {}).get("password") or "")
