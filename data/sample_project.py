@@ -383,21 +383,26 @@ def _walk_work_item(rng: random.Random, plan: _Plan, now: int) -> None:
         w.go(DONE, "Won't Do")
         return
     _develop(rng, w)
-    reviews = 0
+    reviews = qa_rounds = 0
     while True:
         if not w.go(IN_REVIEW):
             return
         w.wait(_hours(rng, 10))
         reviews += 1
-        if reviews < 3 and rng.random() < 0.45:  # rework
+        if reviews < 4 and rng.random() < 0.45:  # rework after review
             w.go(IN_PROGRESS)
             w.wait(_hours(rng, 12))
             continue
+        if rng.random() < 0.8:
+            if not w.go(READY_QA):
+                return
+            w.wait(_hours(rng, 20))
+            if qa_rounds < 2 and rng.random() < 0.3:  # QA found something
+                qa_rounds += 1
+                w.go(IN_PROGRESS)
+                w.wait(_hours(rng, 16))
+                continue
         break
-    if rng.random() < 0.75:
-        if not w.go(READY_QA):
-            return
-        w.wait(_hours(rng, 20))
     if not w.go(DONE):
         return
     if rng.random() < 0.08:  # reopened: Done -> In Progress -> In Review -> Done
@@ -412,7 +417,7 @@ def _walk_work_item(rng: random.Random, plan: _Plan, now: int) -> None:
 
 def _develop(rng: random.Random, w: _Walker) -> None:
     w.wait(_hours(rng, 30, 0.9))
-    for _ in range(2):
+    for _ in range(3):
         if rng.random() >= 0.4:
             break
         if not w.go(BLOCKED):
@@ -601,6 +606,9 @@ class _Builder:
         self.release_ms = [(d + 1) * DAY - 1 for d in releases]  # end of the release day
         self.versions = [self._version(i, d) for i, d in enumerate(releases)]
         self.history_id = 100000
+        # change items are the same for many issues: built once, shared
+        self.resolution_items: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        self.assignee_items = {u["accountId"]: self._assignee_item(u) for u in _USERS}
         self.status_items = {
             (frm, to): self._status_item(frm, to) for frm in _STATUS_NAME for to in _STATUS_NAME
         }
@@ -670,9 +678,11 @@ class _Builder:
             if first_start and to == IN_PROGRESS:
                 first_start = False
                 if rng.random() < 0.5:
-                    items.append(self._assignee_item(assignee))
+                    items.append(self.assignee_items[assignee["accountId"]])
                 else:
-                    entries.append((at - 5 * MINUTE, reporter, [self._assignee_item(assignee)]))
+                    entries.append(
+                        (at - 5 * MINUTE, reporter, [self.assignee_items[assignee["accountId"]]])
+                    )
             frm_done, to_done = frm in (DONE, CLOSED), to in (DONE, CLOSED)
             if to_done and not frm_done:
                 items.append(self._resolution_item(None, plan, at))
@@ -778,21 +788,27 @@ class _Builder:
         }
 
     def _resolution_item(self, previous: str | None, plan: _Plan, at: int) -> dict[str, Any]:
+        """The resolution change that goes with entering (or leaving) a done status."""
+        name = None
         if previous is None:
             name = plan.resolution if plan.resolved == at and plan.resolution else "Done"
-            res = _RESOLUTIONS[name]
-            frm, frm_s, to, to_s = None, None, res["id"], res["name"]
-        else:
-            frm, frm_s, to, to_s = _RESOLUTIONS[previous]["id"], previous, None, None
-        return {
-            "field": "resolution",
-            "fieldtype": "jira",
-            "fieldId": "resolution",
-            "from": frm,
-            "fromString": frm_s,
-            "to": to,
-            "toString": to_s,
-        }
+        item = self.resolution_items.get((previous, name))
+        if item is None:
+            if name is not None:
+                frm, frm_s, to, to_s = None, None, _RESOLUTIONS[name]["id"], name
+            else:
+                frm, frm_s, to, to_s = _RESOLUTIONS[previous]["id"], previous, None, None
+            item = {
+                "field": "resolution",
+                "fieldtype": "jira",
+                "fieldId": "resolution",
+                "from": frm,
+                "fromString": frm_s,
+                "to": to,
+                "toString": to_s,
+            }
+            self.resolution_items[previous, name] = item
+        return item
 
     def _priority_item(self, priority: dict[str, Any]) -> dict[str, Any]:
         previous = self.priorities[2] if priority["id"] != "3" else self.priorities[3]
