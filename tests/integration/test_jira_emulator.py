@@ -452,6 +452,8 @@ def test_changed_issues_come_back_through_updated_jql(cloud_jira: JiraEmulator) 
         status_item = next(i for i in newest["items"] if i["field"] == "status")
         assert status_item["from"] == previous["fields"]["status"]["id"]
         assert status_item["to"] == issue["fields"]["status"]["id"]
+    relative, _ = cloud_search_all(cloud_jira, {"jql": 'updated >= "-2m"', "fields": ["key"]})
+    assert sorted(i["key"] for i in relative) == sorted(changed)
     assert cloud_jira.change_issues(7, seed=3) == changed  # same seed, same issues
 
 

@@ -401,6 +401,9 @@ class JiraEmulator:
                 reply = _errors(400, str(exc))
             except JqlError as exc:
                 reply = _errors(400, str(exc))
+            except Exception as exc:  # a bug in the emulator: say so instead of hanging up
+                log.exception("emulator failure", extra={"operation": "jira_emulator"})
+                reply = _errors(500, f"The JIRA emulator failed: {exc!r}")
         reply.headers |= extra_headers
 
         payload = reply.body
@@ -419,10 +422,13 @@ class JiraEmulator:
             handler.send_header(name, value)
         if drop:
             handler.send_header("Connection", "close")
-        handler.end_headers()
         sent = payload[: len(payload) // 2] if drop else payload
-        handler.wfile.write(sent)
-        handler.wfile.flush()
+        try:
+            handler.end_headers()
+            handler.wfile.write(sent)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+            handler.close_connection = True
         if drop:
             handler.close_connection = True
         self._record(method, url.path, query, body, info, reply.status, len(sent))
