@@ -54,6 +54,7 @@ from data.jira_client import (
     DATACENTER,
     JiraCancelled,
     JiraClient,
+    JiraEndpointGoneError,
     client_from_settings,
     normalize_site_url,
     strip_order_by,
@@ -286,9 +287,22 @@ def _fetch_locked(
                     summary = _full(root, url, jql, wanted, cache, client, progress)
                 else:
                     assert cached is not None and cursor is not None
-                    summary = _incremental(
-                        root, url, jql, wanted, cache, cached, cursor, client, progress
-                    )
+                    try:
+                        summary = _incremental(
+                            root, url, jql, wanted, cache, cached, cursor, client, progress
+                        )
+                    except JiraEndpointGoneError:
+                        # the remembered flavor is stale (e.g. the site moved to Cloud): ask
+                        # the site again, once
+                        log.warning(
+                            "search endpoint gone; detecting the JIRA flavor again",
+                            extra={"operation": "fetch", "url": url},
+                        )
+                        _site_file(root, url).unlink(missing_ok=True)
+                        client.forget_flavor()
+                        summary = _incremental(
+                            root, url, jql, wanted, cache, cached, cursor, client, progress
+                        )
         except JiraCancelled:
             raise FetchCancelled("Update cancelled; the previous data is kept.") from None
         finally:

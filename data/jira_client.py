@@ -605,6 +605,11 @@ class JiraClient:
             raise ValueError(f"unknown JIRA flavor {value!r}")
         self._flavor = value
 
+    def forget_flavor(self) -> None:
+        """Ask `/serverInfo` again on next use (the flavor set or learned earlier was wrong)."""
+        self._flavor = None
+        self._server_info = None
+
     def myself(self) -> dict[str, Any]:
         """The authenticated user; an anonymous answer counts as wrong credentials."""
         user, _ = self.request("GET", "/rest/api/2/myself")
