@@ -353,7 +353,7 @@ class _Walker:
 
 def _hours(rng: random.Random, median: float, sigma: float = 0.8) -> float:
     """A lognormal duration in ms around a median in hours."""
-    return rng.lognormvariate(math.log(median), sigma) * HOUR
+    return median * math.exp(sigma * rng.gauss()) * HOUR
 
 
 def _walk_work_item(rng: random.Random, plan: _Plan, now: int) -> None:
