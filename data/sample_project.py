@@ -681,7 +681,11 @@ class _Builder:
                     items.append(self.assignee_items[assignee["accountId"]])
                 else:
                     entries.append(
-                        (at - 5 * MINUTE, reporter, [self.assignee_items[assignee["accountId"]]])
+                        (
+                            max(plan.created, at - 5 * MINUTE),
+                            reporter,
+                            [self.assignee_items[assignee["accountId"]]],
+                        )
                     )
             frm_done, to_done = frm in (DONE, CLOSED), to in (DONE, CLOSED)
             if to_done and not frm_done:
