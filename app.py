@@ -135,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             return run_fetch(args, root, settings)
         return serve(args, root, settings)
     except UserError as exc:
+        if log.hasHandlers():  # into errors.log too; the console gets the printed line only
+            command = args.command or "serve"
+            log.error(
+                "%s failed: %s",
+                command,
+                exc,
+                extra={"operation": command, "error": type(exc).__name__, "_console": False},
+            )
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

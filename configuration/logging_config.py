@@ -13,7 +13,8 @@ Files rotate by size through `concurrent_log_handler.ConcurrentRotatingFileHandl
 takes a file lock around each write and each rotation, so the CLI, the server and Dash
 background-callback processes can share the files without lost or interleaved lines.
 `SensitiveDataFilter` sits on every handler. If the folder cannot be written, logging falls
-back to the console and says so once; the app still starts.
+back to the console and says so once; the app still starts. Exceptions nobody caught (in the
+main thread or any other) are logged, redacted, to errors.log instead of printed raw.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -70,6 +73,7 @@ _LOG_FILE = re.compile(r"^[\w.-]+\.log(?:\.\d+)?(?:\.gz)?$")
 
 _installed: list[logging.Handler] = []
 _current_key: tuple[Any, ...] | None = None
+_previous_hooks: list[Any] = []  # sys.excepthook and threading.excepthook before ours
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -147,19 +151,31 @@ class _ConsoleHandler(logging.StreamHandler):
         pass
 
 
-class _OnlyLogger(logging.Filter):
-    """Passes the records of one logger (and its children) only, or all but them."""
+class _NotForConsole(logging.Filter):
+    """Drops timing records and records flagged `extra={"_console": False}`.
 
-    def __init__(self, name: str, *, keep: bool) -> None:
+    The flag is for a message the caller also prints itself (app.py's one-line error), so the
+    files get it once and the terminal does not get it twice.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep everything else."""
+        if record.name == PERFORMANCE_LOGGER or record.name.startswith(PERFORMANCE_LOGGER + "."):
+            return False
+        return getattr(record, "_console", True) is not False
+
+
+class _OnlyLogger(logging.Filter):
+    """Passes the records of one logger (and its children) only."""
+
+    def __init__(self, name: str) -> None:
         super().__init__()
         self.prefix = name + "."
         self.logger = name
-        self.keep = keep
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep or drop by logger name."""
-        match = record.name == self.logger or record.name.startswith(self.prefix)
-        return match == self.keep
+        """Keep by logger name."""
+        return record.name == self.logger or record.name.startswith(self.prefix)
 
 
 def log_options(settings: dict[str, Any], folder: Path) -> tuple[dict[str, Any], list[str]]:
@@ -230,7 +246,7 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
     console = _ConsoleHandler()
     console.setLevel(level)
     console.setFormatter(ConsoleFormatter())
-    console.addFilter(_OnlyLogger(PERFORMANCE_LOGGER, keep=False))
+    console.addFilter(_NotForConsole())
     handlers: list[logging.Handler] = [console]
 
     problem = _writable(options["folder"])
@@ -244,6 +260,9 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
     _installed.extend(handlers)
     _current_key = key
     logging.captureWarnings(True)
+    _previous_hooks[:] = [sys.excepthook, threading.excepthook]
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     for message in problems:
         log.warning(message, extra={"operation": "setup_logging"})
     if problem is not None:
@@ -268,6 +287,31 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
     )
 
 
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """An exception nobody caught: logged (redacted, with its trace) instead of printed raw."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    log.critical(
+        "uncaught %s", kind.__name__, exc_info=(kind, value, tb), extra={"operation": "crash"}
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """An exception that ended a thread (a fetch job, a worker): logged like any other."""
+    if args.exc_type is SystemExit:
+        return
+    log.error(
+        "uncaught %s in thread %s",
+        args.exc_type.__name__,
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+        extra={"operation": "crash"},
+    )
+
+
 def _file_handlers(options: dict[str, Any], level: int) -> list[logging.Handler]:
     folder: Path = options["folder"]
     formatter = JsonLinesFormatter()
@@ -286,7 +330,7 @@ def _file_handlers(options: dict[str, Any], level: int) -> list[logging.Handler]
     app = rotating(APP_LOG, level)
     errors = rotating(ERRORS_LOG, max(level, logging.ERROR))
     performance = rotating(PERFORMANCE_LOG, level)
-    performance.addFilter(_OnlyLogger(PERFORMANCE_LOGGER, keep=True))
+    performance.addFilter(_OnlyLogger(PERFORMANCE_LOGGER))
     return [app, errors, performance]
 
 
@@ -343,4 +387,7 @@ def shutdown_logging() -> None:
     if _current_key is not None:
         root.setLevel(logging.WARNING)
         logging.captureWarnings(False)
+    if _previous_hooks:
+        sys.excepthook, threading.excepthook = _previous_hooks
+        _previous_hooks.clear()
     _current_key = None

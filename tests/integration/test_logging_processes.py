@@ -181,3 +181,36 @@ def test_cli_with_an_unwritable_log_folder_still_runs_and_says_so_once(
     assert done.stderr.count("cannot be written") == 1
     assert "logging to the console only" in done.stderr
     assert out.exists()
+
+
+@pytest.mark.slow
+def test_failed_cli_fetch_is_diagnosable_from_errors_log_and_no_log_holds_a_secret(
+    tmp_path: Path,
+):
+    from tests.jira_emulator import JiraEmulator
+
+    wrong_token = "wrong-token-Qz81Lk27"
+    with JiraEmulator(flavor="cloud", issues=20, seed=3) as jira:
+        jira.set_faults(error_503_every=2)  # retries get logged too
+        env = {
+            **os.environ,
+            "FLOWDASH_DATA_DIR": str(tmp_path),
+            "MY_TOKEN": wrong_token,
+            "LOG_LEVEL": "DEBUG",  # the most there is to leak: urllib3 lines included
+        }
+        flags = ["--jira-url", jira.url, "--jql", "project = DEMO", "--email", jira.email,
+                 "--token-env", "MY_TOKEN", "--auth", "basic"]  # fmt: skip
+        done = run_app("fetch", *flags, env=env)
+        email = jira.email
+
+    assert done.returncode == 2
+    failed = [line for line in done.stderr.splitlines() if "Wrong credentials" in line]
+    assert len(failed) == 1 and failed[0].startswith("error: ")  # printed once
+    [failure] = read_all(tmp_path / "logs", "errors.log")
+    assert failure["operation"] == "fetch"
+    assert failure["message"] == "fetch failed: " + failed[0].removeprefix("error: ")
+    assert failure["error"].endswith("Error")  # the exception class, for a search
+    written = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log")) + done.stderr
+    assert "jira_retry" in written and "urllib3" in written
+    assert wrong_token not in written
+    assert email not in written

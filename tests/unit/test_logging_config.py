@@ -319,3 +319,60 @@ def test_importing_modules_configures_nothing():
         cwd=Path(__file__).resolve().parents[2],
     ).stdout.split()
     assert out == ["0", str(logging.WARNING)]
+
+
+def test_record_flagged_not_for_console_reaches_the_files_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    setup_logging(settings(), tmp_path)
+    logging.getLogger("app").error("fetch failed: printed by the caller", extra={"_console": False})
+
+    assert "printed by the caller" not in capsys.readouterr().err
+    [entry] = lines(tmp_path / "errors.log")
+    assert entry["message"] == "fetch failed: printed by the caller"
+    assert "_console" not in entry
+
+
+def test_uncaught_exception_is_logged_redacted_with_its_trace(tmp_path: Path):
+    import sys
+
+    setup_logging(settings(), tmp_path)
+    try:
+        raise RuntimeError("boom for https://bob:hunter2@jira.example.com")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+
+    [entry] = lines(tmp_path / "errors.log")
+    assert entry["level"] == "CRITICAL" and entry["message"] == "uncaught RuntimeError"
+    assert "Traceback" in entry["exception"]
+    assert "hunter2" not in entry["exception"]
+    assert "[REDACTED:credentials]@jira.example.com" in entry["exception"]
+
+
+def test_exception_ending_a_thread_is_logged_to_errors_log(tmp_path: Path):
+    import threading
+
+    setup_logging(settings(), tmp_path)
+
+    def crash() -> None:
+        raise ValueError("worker broke")
+
+    worker = threading.Thread(target=crash, name="fetch-worker")
+    worker.start()
+    worker.join()
+
+    [entry] = lines(tmp_path / "errors.log")
+    assert entry["message"] == "uncaught ValueError in thread fetch-worker"
+    assert "ValueError: worker broke" in entry["exception"]
+
+
+def test_shutdown_gives_back_the_exception_hooks_it_found(tmp_path: Path):
+    import sys
+    import threading
+
+    before = (sys.excepthook, threading.excepthook)
+    setup_logging(settings(), tmp_path / "a")
+    setup_logging(settings(), tmp_path / "b")  # a reconfiguration keeps the first originals
+    assert sys.excepthook is not before[0]
+    shutdown_logging()
+    assert (sys.excepthook, threading.excepthook) == before
