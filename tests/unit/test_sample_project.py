@@ -379,3 +379,12 @@ def test_app_sample_command_writes_a_readable_file(tmp_path: Path, data_dir: Pat
     page = json.loads(out.read_text())
     assert page["total"] == 120
     assert [i["key"] for i in page["issues"]][-1] == "DEMO-120"
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_shape_and_ordering_rules_hold_for_other_seeds_and_sizes(seed: int) -> None:
+    issues = generate_issues(100 + 60 * seed, seed, now=NOW)
+    test_issues_have_jira_search_shape(issues)
+    test_timestamps_parse_and_stay_in_order_before_now(issues)
+    test_changelog_chains_from_status_to_status_into_the_current_status(issues)
+    test_resolution_is_set_exactly_when_the_status_is_done(issues)
