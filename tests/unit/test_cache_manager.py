@@ -159,6 +159,11 @@ def test_round_trip_returns_exactly_what_was_committed(cache: IssueCache):
     assert cache.path.parent == cache_dir(cache.root)
 
 
+def test_cache_file_is_private_to_the_user(cache: IssueCache):
+    commit_full(cache, [make_issue("DEMO-1", assignee={"displayName": "Ada Lovelace"})])
+    assert cache.path.stat().st_mode & 0o777 == 0o600
+
+
 def test_dataset_version_changes_with_content_and_not_without(cache: IssueCache):
     first = commit_full(cache, [make_issue("DEMO-1")]).version
     again = commit_full(cache, [make_issue("DEMO-1")]).version
@@ -244,6 +249,14 @@ def test_bad_file_is_set_aside_logged_and_replaced_by_the_next_commit(
 
     commit_full(cache, [make_issue("DEMO-4")])
     assert [i["key"] for i in cache.load().issues] == ["DEMO-4"]
+
+
+def test_a_file_replaced_while_being_validated_is_not_set_aside(cache: IssueCache):
+    commit_full(cache, [make_issue("DEMO-1")])
+    bad_signature = (1, 2, 3)  # what a reader saw before a writer replaced the file
+    cache._set_aside("checksum mismatch", bad_signature)
+    assert list(cache.path.parent.glob("*.corrupt-*")) == []
+    assert [i["key"] for i in cache.load().issues] == ["DEMO-1"]
 
 
 def test_a_file_written_for_another_key_is_not_trusted(data_dir: Path, cache: IssueCache):
