@@ -908,7 +908,11 @@ def generate_issues(
 def write_sample(path: Path, issues: int, seed: int) -> int:
     """Write a search response with `issues` sample issues to `path`; returns the count."""
     generated = generate_issues(issues, seed)
-    atomic_write_bytes(Path(path), orjson.dumps(search_response(generated)))
+    try:
+        atomic_write_bytes(Path(path), orjson.dumps(search_response(generated)))
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise UserError(f"Cannot write the sample to {path}: {reason}.") from None
     log.info(
         "sample written", extra={"operation": "sample", "issues": len(generated), "path": str(path)}
     )

@@ -367,6 +367,42 @@ def test_write_sample_writes_a_search_response(tmp_path: Path) -> None:
     assert page["total"] == 40 and len(page["issues"]) == 40
 
 
+def run_sample_command(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "app.py", "--data-dir", str(data_dir), "sample", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_app_sample_command_refuses_a_negative_count_in_one_line(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    out = tmp_path / "demo.json"
+    result = run_sample_command(data_dir, "--issues", "-5", "--out", str(out))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "error: The sample needs 0 or more issues, not -5."
+    )
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_app_sample_command_reports_an_unwritable_target_and_keeps_what_is_there(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    result = run_sample_command(data_dir, "--issues", "10", "--out", str(folder))
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: Cannot write the sample to {folder}")
+    assert "Traceback" not in result.stderr
+    assert (folder / "keep.txt").read_text() == "mine"
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+
 def test_app_sample_command_writes_a_readable_file(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "demo.json"
     result = subprocess.run(
