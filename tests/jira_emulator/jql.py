@@ -72,6 +72,7 @@ class Query:
 
 
 def tokenize(text: str) -> list[Token]:
+    """Split JQL into strings, operators, punctuation and words; a stray character is a 400."""
     tokens = []
     pos = 0
     text = text.rstrip()

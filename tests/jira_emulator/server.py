@@ -268,6 +268,7 @@ class JiraEmulator:
         return time.time() + self._clock_offset
 
     def now(self) -> datetime:
+        """The emulator's clock as an aware UTC datetime."""
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def advance_clock(self, seconds: float) -> None:
@@ -278,6 +279,7 @@ class JiraEmulator:
 
     @property
     def issue_count(self) -> int:
+        """How many issues the site holds now."""
         return len(self.store)
 
     def issue(self, key: str) -> dict[str, Any]:
@@ -322,6 +324,7 @@ class JiraEmulator:
             self._fault_number = 0
 
     def clear_faults(self) -> None:
+        """Switch every injected fault off."""
         self.set_faults()
 
     @property
@@ -341,6 +344,7 @@ class JiraEmulator:
             }
 
     def reset_counters(self) -> None:
+        """Empty the request log and zero the counters."""
         with self._lock:
             self._log.clear()
             self._counters = {"total": 0, "by_path": {}, "by_status": {}}
@@ -551,13 +555,16 @@ class JiraEmulator:
 
     # JQL evaluation context
     def known_values(self, field_name: str) -> set[str] | None:
+        """Lower-case names that exist for a JQL field (None: any value is accepted)."""
         return self.store.known_values(field_name)
 
     @property
     def time_zone(self) -> str:
+        """The zone JQL dates are read in: the JIRA user's."""
         return self.user_time_zone
 
     def now_ms(self) -> int:
+        """The emulator's clock in epoch milliseconds."""
         return int(self.clock() * 1000)
 
     def _matching(self, jql: str) -> list[Record]:

@@ -141,6 +141,7 @@ class IssueStore:
             return self.version, list(self._records.values())
 
     def get(self, key_or_id: str) -> Record | None:
+        """The record of an issue key (any case) or numeric id; None when there is none."""
         with self._lock:
             record = self._records.get(key_or_id.upper())
             if record is None and key_or_id.isdigit():
