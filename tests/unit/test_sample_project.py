@@ -88,6 +88,16 @@ def test_count_is_exact_and_keys_run_in_creation_order(issues: list[dict[str, An
     assert next(i["key"] for i in generate_issues(10, 1, now=NOW, project_key="ABC")) == "ABC-1"
 
 
+def test_months_sets_the_span_and_base_url_the_links() -> None:
+    issues = generate_issues(200, 4, now=NOW, months=3, base_url="http://jira.test:8080/")
+    created = [parse(i["fields"]["created"]) for i in issues]
+    assert NOW - timedelta(days=3 * 31) <= min(created) < NOW - timedelta(days=80)
+    assert all(i["self"].startswith("http://jira.test:8080/rest/api/2/issue/") for i in issues)
+    links = [link for i in issues for link in i["fields"]["issuelinks"]]
+    assert links
+    assert all(link["self"].startswith("http://jira.test:8080/") for link in links)
+
+
 def test_small_and_empty_projects_are_possible() -> None:
     assert generate_issues(0, 1, now=NOW) == []
     assert len(generate_issues(1, 1, now=NOW)) == 1
