@@ -119,7 +119,7 @@ FIELD_MAPPING_KEYS: tuple[str, ...] = (
 SyncMode = Literal["full", "incremental"]
 
 _HEADER = b'{"meta":'
-#: How much of the file `read_meta` reads before falling back to the whole file.
+#: How much of the file `read_meta` reads first (the metadata is far smaller).
 _META_PREFIX_BYTES = 1 << 20
 #: Set-aside files kept per cache (older ones are deleted).
 _KEEP_CORRUPT = 3
@@ -168,11 +168,14 @@ class FetchInProgressError(UserError):
 
 
 def _canonical_site(site_url: str) -> str:
-    """The site URL as a key: scheme and host lower case, no trailing slash."""
+    """The site URL as a key: scheme and host lower case, no trailing slash, no credentials."""
     parts = urlsplit(site_url.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
-    )
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "") + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
 
 
 def _normalize_jql(jql: str) -> str:
@@ -282,7 +285,7 @@ class CachedIssues:
 
 
 def _content_hashes(
-    issues_bytes: bytes, statuses: Any, fields: Any, user_time_zone: str | None
+    issues_bytes: bytes | memoryview, statuses: Any, fields: Any, user_time_zone: str | None
 ) -> tuple[str, str]:
     """(checksum of the issues bytes, dataset version) in one pass over the issues."""
     digest = hashlib.sha256(issues_bytes)
@@ -316,7 +319,7 @@ def _parse_cache(raw: bytes, key: str) -> CachedIssues:
     if not isinstance(size, int) or size < 2 or size + 1 > len(raw) or raw[-1:] != b"}":
         raise _Invalid("issues section not where the metadata says")
     checksum, version = _content_hashes(
-        raw[-1 - size : -1], statuses, fields, meta.get("user_time_zone")
+        memoryview(raw)[-1 - size : -1], statuses, fields, meta.get("user_time_zone")
     )
     if checksum != meta.get("checksum"):
         raise _Invalid("checksum mismatch")
@@ -424,16 +427,18 @@ class IssueCache:
             with open(self.path, "rb") as handle:
                 signature = _signature(os.fstat(handle.fileno()))
                 head = handle.read(_META_PREFIX_BYTES)
-        except OSError:
+                if not head.startswith(_HEADER):
+                    return None, None
+                try:
+                    text = head.decode("utf-8", errors="replace")
+                    meta, _ = json.JSONDecoder().raw_decode(text, len(_HEADER))
+                except ValueError:
+                    if len(head) < _META_PREFIX_BYTES:
+                        return None, None
+                    meta = orjson.loads(head + handle.read()).get("meta")  # huge metadata
+        except (OSError, ValueError):
             return None, None
-        if not head.startswith(_HEADER):
-            return None, None
-        with contextlib.suppress(ValueError):
-            text = head.decode("utf-8", errors="replace")
-            meta, _ = json.JSONDecoder().raw_decode(text, len(_HEADER))
-            if isinstance(meta, dict):
-                return meta, signature
-        return None, None
+        return (meta, signature) if isinstance(meta, dict) else (None, None)
 
     def _set_aside(self, reason: str, signature: _FileSignature) -> None:
         """Rename a bad file `*.corrupt-<timestamp>` unless a writer replaced it meanwhile."""

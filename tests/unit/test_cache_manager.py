@@ -94,6 +94,7 @@ def test_key_ignores_field_order_jql_spacing_and_trailing_slash():
         SITE, "  project  =   DEMO\n ORDER BY\tcreated ", ["status", "created"]
     ) == (base)
     assert issue_cache_key(SITE + "/", JQL, ["status", "created"]) == base
+    assert issue_cache_key("HTTPS://Example.Atlassian.NET", JQL, ["status", "created"]) == base
     assert len(base) == 64 and int(base, 16) >= 0
 
 
@@ -183,6 +184,26 @@ def test_no_file_loads_as_none_without_warning(cache: IssueCache, caplog):
     with caplog.at_level(logging.WARNING):
         assert cache.load() is None
     assert caplog.records == []
+
+
+def test_credentials_in_the_site_url_never_reach_the_key_or_the_file(data_dir: Path):
+    cache = IssueCache.for_query(
+        data_dir, "https://bob:s3cr3t-T0ken@example.atlassian.net", JQL, []
+    )
+    assert cache.key == issue_cache_key(SITE, JQL, [])
+    commit_full(cache, [make_issue("DEMO-1")])
+    assert b"s3cr3t" not in cache.path.read_bytes()
+    assert cache.read_meta()["site"] == SITE
+
+
+def test_read_meta_copes_with_metadata_larger_than_the_head_it_reads(cache: IssueCache):
+    warnings = [f"warning {n}: " + "w" * 1000 for n in range(1500)]  # 1.5 MB of metadata
+    with cache.begin_update("full") as update:
+        update.add_issues([make_issue("DEMO-1")])
+        update.commit(None, [], [], None, warnings=warnings)
+    assert cache.read_meta()["warnings"] == warnings
+    clear_memory()
+    assert cache.load().to_project().warnings == tuple(warnings)
 
 
 def test_read_meta_gives_the_metadata_without_the_issues(cache: IssueCache):
