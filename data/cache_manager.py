@@ -125,6 +125,8 @@ _META_PREFIX_BYTES = 1 << 20
 _KEEP_CORRUPT = 3
 #: A leftover temporary file older than this belongs to a dead writer.
 _STALE_TEMP_SECONDS = 15 * 60
+#: A staging file untouched this long is abandoned even if its pid lives (reused pid).
+_STALE_STAGING_SECONDS = 24 * 3600
 #: Projects kept in memory (each may be large).
 _MEMO_ENTRIES = 2
 
@@ -488,12 +490,9 @@ class IssueCache:
         now = time.time()
         for leftover in self.folder.glob(f"{self._staging_prefix()}*"):
             pid_text = leftover.name[len(self._staging_prefix()) :].split("-", 1)[0]
-            if (
-                pid_text.isdigit()
-                and int(pid_text) != os.getpid()
-                and not psutil.pid_exists(int(pid_text))
-            ):
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                writer_gone = pid_text.isdigit() and not psutil.pid_exists(int(pid_text))
+                if writer_gone or now - leftover.stat().st_mtime > _STALE_STAGING_SECONDS:
                     leftover.unlink()
         for leftover in self.folder.glob(f".{self.path.name}.*.tmp"):
             with contextlib.suppress(OSError):
@@ -549,7 +548,9 @@ class CacheUpdate:
         self.staging_path = cache.folder / (
             f"{cache._staging_prefix()}{os.getpid()}-{secrets.token_hex(4)}.jsonl"
         )
-        self._handle = open(self.staging_path, "xb")  # noqa: SIM115 - closed by commit/abort
+        # private like the cache itself: raw issues name people
+        descriptor = os.open(self.staging_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._handle = os.fdopen(descriptor, "wb")
         self._removed: set[str] = set()
         self.staged_count = 0
 

@@ -403,9 +403,17 @@ def test_staging_left_by_a_dead_writer_is_swept(cache: IssueCache):
     folder.mkdir(parents=True, exist_ok=True)
     orphan = folder / f".{cache.path.name}.staging-{dead.stdout.strip()}-abcd.jsonl"
     orphan.write_bytes(b"{}\n")
+    abandoned = folder / f".{cache.path.name}.staging-{os.getppid()}-efgh.jsonl"
+    abandoned.write_bytes(b"{}\n")
+    os.utime(abandoned, (0, 0))  # untouched for decades: its pid was reused
+    live = folder / f".{cache.path.name}.staging-{os.getppid()}-ijkl.jsonl"
+    live.write_bytes(b"{}\n")  # a live writer's (the pid exists, recently written)
     with cache.begin_update("full") as update:
         assert not orphan.exists()
+        assert not abandoned.exists()
+        assert live.exists()
         assert update.staging_path.exists()  # our own is kept
+        assert update.staging_path.stat().st_mode & 0o777 == 0o600
         update.abort()
 
 
