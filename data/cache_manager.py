@@ -40,6 +40,7 @@ Metric result cache
     metric_cache_key(dataset_version, mappings_hash, period_key) -> str
     MetricCache(root): get(key) -> dict | None, put(key, value), stats() -> dict
     metric_cache_for(root) -> MetricCache              the process's shared instance per data dir
+    session_cache_stats(root) -> dict                  issue + metric cache hits, lookups, hit_rate
 
 File format of the issue cache (`<data dir>/cache/issues-<key[:16]>.json`, orjson)
     {"meta": {...}, "statuses": [...], "fields": [...], "issues": [...raw JIRA issues...]}
@@ -952,9 +953,11 @@ def project_cache_stats() -> dict[str, int]:
 
 
 def clear_memory() -> None:
-    """Forget every memoized project and reset the counters (as a new process would be)."""
+    """Forget every memoized project, the shared metric caches and the counters (as a new
+    process would be)."""
     with _memo_guard:
         _memo.clear()
+        _metric_caches.clear()
         for name in _memo_stats:
             _memo_stats[name] = 0
 
@@ -1125,6 +1128,22 @@ def metric_cache_for(root: Path) -> MetricCache:
         if cache is None:
             cache = _metric_caches[folder] = MetricCache(Path(folder))
         return cache
+
+
+def session_cache_stats(root: Path) -> dict[str, Any]:
+    """Issue-cache and metric-cache lookups of this process together, for the hit rate of a
+    session: a lookup is a hit when nothing had to be parsed or computed again."""
+    issue = project_cache_stats()
+    metric = metric_cache_for(root).stats()
+    hits = issue["hits"] + issue["refreshes"] + metric["hits"]
+    lookups = hits + issue["misses"] + metric["misses"]
+    return {
+        "issue_cache": issue,
+        "metric_cache": metric,
+        "hits": hits,
+        "lookups": lookups,
+        "hit_rate": hits / lookups if lookups else None,
+    }
 
 
 def _mtime_ns(path: Path) -> int:

@@ -31,6 +31,7 @@ from data.cache_manager import (
     metric_cache_for,
     metric_cache_key,
     project_cache_stats,
+    session_cache_stats,
 )
 from data.project import current_project
 
@@ -658,3 +659,20 @@ def test_loading_leaves_garbage_collection_as_it_was(cache: IssueCache):
         assert not gc.isenabled()  # not switched on behind the caller's back
     finally:
         gc.enable()
+
+
+def test_session_hit_rate_counts_issue_and_metric_cache_lookups(data_dir: Path, settings: dict):
+    commit_full(IssueCache.for_settings(data_dir, settings), [make_issue("DEMO-1")])
+    clear_memory()  # a fresh session
+    metrics = MetricCache(data_dir)
+    key = metric_cache_key(load_project(data_dir, settings).version, "m", "30d")  # miss
+    metrics_shared = metric_cache_for(data_dir)
+    assert metrics_shared.get(key) is None  # miss
+    metrics_shared.put(key, {"n": 1})
+    for _ in range(3):
+        load_project(data_dir, settings)  # hits
+        assert metrics_shared.get(key) == {"n": 1}  # hits
+    stats = session_cache_stats(data_dir)
+    assert (stats["hits"], stats["lookups"]) == (6, 8)
+    assert stats["hit_rate"] == 0.75
+    assert metrics.stats()["hits"] == 0  # another instance counts on its own
