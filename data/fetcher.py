@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 
 #: How far before the last sync cursor an incremental search starts (clock skew, slow commits).
 OVERLAP = timedelta(minutes=5)
+#: Issues asked for per `id in (...)` search when a refresh finds some missing.
+MISSING_CHUNK = 100
 #: JQL's date format (minutes are its finest grain).
 JQL_DATE_FORMAT = "%Y/%m/%d %H:%M"
 
@@ -272,8 +275,7 @@ def _fetch_locked(
     cache = IssueCache.for_settings(root, settings)
 
     def on_wait(seconds: float, reason: str) -> None:
-        text = f"{reason}, waiting {seconds:.0f} s"
-        progress.update(message=text[0].upper() + text[1:] if reason != "rate limited" else text)
+        progress.update(message=f"{reason}, waiting {math.ceil(seconds)} s")
 
     client = client_from_settings(settings, on_wait=on_wait, cancel_event=cancel_event)
     cached = None if full else cache.load()
@@ -436,13 +438,20 @@ def _incremental(
                 for issue_id, key in cached_ids.items()
                 if issue_id not in current and key is not None
             ]
+            # in the JQL but neither cached nor changed (it entered without an edit, or a page
+            # shifted under an earlier fetch): fetch those by id
+            missing = sorted(current - cached_ids.keys() - writer.ids.keys())
+            for start in range(0, len(missing), MISSING_CHUNK):
+                ids = ", ".join(missing[start : start + MISSING_CHUNK])
+                client.search(f"id in ({ids})", wanted, expand_changelog=True, on_page=writer)
             log.info(
-                "issues left the JQL",
+                "matching count differs from the cache",
                 extra={
                     "operation": "fetch",
                     "expected": expected,
                     "matching": count,
                     "removed": len(removed),
+                    "missing": len(missing),
                 },
             )
         if removed:

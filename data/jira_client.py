@@ -410,7 +410,7 @@ class JiraClient:
         for attempt in range(1, self.max_attempts + 1):
             if self.cancel_event is not None and self.cancel_event.is_set():
                 raise JiraCancelled("cancelled")
-            self._wait(self.bucket.reserve(), "rate limit")
+            self._wait(self.bucket.reserve(), "rate limited")
             with timed("jira_request", attempt=attempt, **context) as timer:
                 outcome = self._attempt(method, path, params, body, jql, retry_bad_json, timer)
             if not isinstance(outcome, _Retryable):

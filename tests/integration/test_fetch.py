@@ -126,6 +126,22 @@ def test_removed_issues_disappear_from_the_cache(data_dir, jira):
     assert_cache_equals_emulator(data_dir, settings, jira)
 
 
+def test_an_issue_the_cache_lost_is_fetched_again_on_refresh(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    cache = IssueCache.for_settings(data_dir, settings)
+    cached = cache.load()
+    lost = ["DEMO-7", "DEMO-300"]
+    with cache.begin_update("incremental") as update:  # as if a page had shifted under a fetch
+        update.remove_keys(lost)
+        update.commit(cached.sync_cursor, None, None, cached.user_time_zone)
+    assert len(cached_issues(data_dir, settings)) == 598
+    summary = fetch_project(data_dir, settings)
+    assert summary.mode == "incremental"
+    assert summary.fetched == 2
+    assert_cache_equals_emulator(data_dir, settings, jira)
+
+
 def test_full_flag_refetches_everything(data_dir, jira):
     settings = settings_for(jira)
     fetch_project(data_dir, settings)
