@@ -479,9 +479,12 @@ class IssueCache:
         """Start writing pages of a "full" or "incremental" sync to a staging file."""
         if mode not in ("full", "incremental"):
             raise ValueError(f"mode must be 'full' or 'incremental', not {mode!r}")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._sweep_leftovers()
-        return CacheUpdate(self, mode)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._sweep_leftovers()
+            return CacheUpdate(self, mode)
+        except OSError as exc:
+            raise _write_error(self.folder, exc) from None
 
     def _staging_prefix(self) -> str:
         return f".{self.path.name}.staging-"
@@ -533,11 +536,22 @@ class IssueCache:
                 b"}",
             )
         )
-        atomic_write_bytes(self.path, payload)
+        try:
+            atomic_write_bytes(self.path, payload)
+        except OSError as exc:
+            raise _write_error(self.folder, exc) from None
         cached = CachedIssues(meta=meta, issues=issues, statuses=statuses, fields=fields)
         with contextlib.suppress(OSError):
             _remember(self.path, _signature(os.stat(self.path)), cached)
         return cached
+
+
+def _write_error(folder: Path, exc: OSError) -> CacheError:
+    """A failed write as a message a user can act on; the previous cache is untouched."""
+    return CacheError(
+        f"Cannot write the cache in {folder} ({exc.__class__.__name__}: "
+        f"{exc.strerror or exc}); free some disk space or fix the data folder's permissions."
+    )
 
 
 class CacheUpdate:

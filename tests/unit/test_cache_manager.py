@@ -388,6 +388,24 @@ def test_incremental_update_without_a_cache_asks_for_a_full_one(cache: IssueCach
     assert not update.staging_path.exists()
 
 
+def test_a_cache_that_cannot_be_written_is_a_one_line_error_and_keeps_nothing(
+    cache: IssueCache,
+):
+    cache.path.mkdir(parents=True)  # something in the way of the final rename
+    with cache.begin_update("full") as update:
+        update.add_issues([make_issue("DEMO-1")])
+        with pytest.raises(CacheError, match=r"Cannot write the cache in .*data folder") as caught:
+            update.commit(None, [], [], None)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in cache.path.parent.iterdir()) == [cache.path.name]
+
+
+def test_a_data_folder_that_cannot_hold_a_cache_is_a_one_line_error(data_dir: Path, settings):
+    (data_dir / "cache").write_text("not a folder")
+    with pytest.raises(CacheError, match="Cannot write the cache"):
+        IssueCache.for_settings(data_dir, settings).begin_update("full")
+
+
 def test_an_issue_without_a_key_is_refused(cache: IssueCache):
     with cache.begin_update("full") as update, pytest.raises(ValueError, match="'key'"):
         update.add_issues([{"fields": {}}])
