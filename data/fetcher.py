@@ -87,6 +87,7 @@ class Progress:
     pages: int = 0
     message: str = ""
     summary: dict[str, Any] | None = None
+    activity: str = ""  # what `message` returns to after a wait was announced
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -102,6 +103,8 @@ class Progress:
         with self._lock:
             self.pages += 1
             self.issues += issues
+            if self.activity:
+                self.message = self.activity
 
     def as_dict(self) -> dict[str, Any]:
         """The shape `update_progress` returns."""
@@ -281,7 +284,7 @@ def _fetch_locked(
     cached = None if full else cache.load()
     cursor = _parse_cursor(cached.sync_cursor) if cached is not None else None
     mode = "incremental" if cached is not None and cursor is not None else "full"
-    progress.update(state="running", message=f"Fetching ({mode})")
+    progress.update(state="running", message=f"Fetching ({mode})", activity=f"Fetching ({mode})")
     with timed("fetch", mode=mode) as timer:
         try:
             with client:
