@@ -1109,8 +1109,15 @@ class MetricCache:
         with self._lock:
             self._counts["puts"] += 1
             self._remember(key, value)
-        atomic_write_bytes(path, payload)
-        self._prune()
+        try:
+            atomic_write_bytes(path, payload)
+            self._prune()
+        except OSError as exc:  # a result not kept on disk is recomputed after a restart
+            log.warning(
+                "metric result not stored: %s",
+                exc.__class__.__name__,
+                extra={"operation": "metric_cache_put", "reason": str(exc.strerror or exc)},
+            )
 
     def _prune(self) -> None:
         entries = list(self.folder.glob("*.json"))

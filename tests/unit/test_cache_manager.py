@@ -694,3 +694,14 @@ def test_session_hit_rate_counts_issue_and_metric_cache_lookups(data_dir: Path, 
     assert (stats["hits"], stats["lookups"]) == (6, 8)
     assert stats["hit_rate"] == 0.75
     assert metrics.stats()["hits"] == 0  # another instance counts on its own
+
+
+def test_a_metric_result_that_cannot_be_stored_is_still_served(data_dir: Path, caplog):
+    cache_dir(data_dir).mkdir(parents=True)
+    (cache_dir(data_dir) / "metrics").write_text("not a folder")
+    cache = MetricCache(data_dir)
+    key = metric_cache_key("v1", "m1", "30d")
+    with caplog.at_level(logging.WARNING, logger="data.cache_manager"):
+        cache.put(key, {"n": 3})
+    assert "metric result not stored" in caplog.text
+    assert cache.get(key) == {"n": 3}
