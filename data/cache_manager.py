@@ -720,9 +720,10 @@ _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
 
-def _thread_lock_for(path: Path) -> threading.Lock:
+def _thread_lock_for(name: str | Path) -> threading.Lock:
+    """The process-wide thread lock of one name (a lock file, or a cache file's reader)."""
     with _thread_locks_guard:
-        return _thread_locks.setdefault(str(path), threading.Lock())
+        return _thread_locks.setdefault(str(name), threading.Lock())
 
 
 def _reset_after_fork() -> None:
@@ -896,9 +897,7 @@ def _load_entry(cache: IssueCache) -> _Entry | None:
 
     One reader per file and process at a time, so concurrent callers share one read.
     """
-    with _memo_guard:
-        path_lock = _thread_locks.setdefault(f"memo:{cache.path}", threading.Lock())
-    with path_lock:
+    with _thread_lock_for(f"reader:{cache.path}"):
         try:
             signature = _signature(os.stat(cache.path))
         except OSError:
