@@ -327,6 +327,7 @@ class JiraClient:
         self.url = normalize_site_url(url)
         self.auth = auth
         self.email = email
+        self._secret = token
         self.timeout = float(timeout)
         cfg = rate_limit or {}
         self.max_attempts = max(1, int(cfg.get("max_attempts", 6)))
@@ -551,6 +552,8 @@ class JiraClient:
             detail = _error_text(orjson.loads(content)) if content else ""
         except orjson.JSONDecodeError:
             detail = ""
+        if self._secret and self._secret in detail:  # a proxy echoing the request, say
+            detail = detail.replace(self._secret, "[REDACTED:token]")
         said = f" JIRA says: {detail}" if detail else ""
         if status == 401:
             what = (

@@ -183,7 +183,8 @@ def test_stale_flavor_hitting_410_is_detected_again_and_the_refresh_completes(da
 
 
 class _Forbidding(BaseHTTPRequestHandler):
-    """A JIRA whose user may log in but not search: serverInfo and myself work, the rest 403."""
+    """A JIRA whose user may log in but not search: serverInfo and myself work, the rest 403
+    (with the request's Authorization header echoed, as some proxies do)."""
 
     def _send(self, status: int, value: object) -> None:
         body = orjson.dumps(value)
@@ -202,7 +203,10 @@ class _Forbidding(BaseHTTPRequestHandler):
         elif self.path.startswith("/rest/api/2/myself"):
             self._send(200, {"name": "viewer", "displayName": "Viewer", "timeZone": "UTC"})
         else:
-            self._send(403, {"errorMessages": ["You do not have permission to browse issues."]})
+            echoed = f"(request had Authorization: {self.headers.get('Authorization')})"
+            self._send(
+                403, {"errorMessages": ["You do not have permission to browse issues.", echoed]}
+            )
 
     do_GET = do_POST = _answer
 
@@ -224,6 +228,7 @@ def test_no_permission_says_so_with_jiras_message(data_dir):
         with pytest.raises(JiraPermissionError, match="No permission") as caught:
             fetch_project(data_dir, settings)
         assert "You do not have permission to browse issues." in str(caught.value)
+        assert "pat-123456" not in str(caught.value)  # the server echoed it; the message not
         assert cache_files(data_dir) == {}
     finally:
         server.shutdown()
