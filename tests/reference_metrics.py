@@ -371,6 +371,8 @@ class Reference:
         spans.append((previous, None, state))
         active = waiting = 0
         for begin, end, span_state in spans:
+            if begin is None:  # no `created`: the initial state has no start
+                continue
             lo = max(begin, item.work_start)
             hi = item.completion if end is None else min(end, item.completion)
             if hi > lo:

@@ -172,8 +172,11 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
         if draw(st.integers(0, 5)) == 0:  # another field changed in the same history
             history["items"].insert(0, {"field": "assignee", "from": None, "to": "u1"})
     built["changelog"]["histories"] = draw(st.permutations(histories))
-    if draw(st.integers(0, 9)) == 0:  # a date-only `created`, as some imports have
+    created_form = draw(st.integers(0, 19))
+    if created_form < 2:  # a date-only `created`, as some imports have
         built["fields"]["created"] = day_text(created)
+    elif created_form == 2:  # none at all: the engines must not stumble
+        built["fields"]["created"] = None
     return built
 
 
