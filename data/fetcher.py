@@ -370,7 +370,7 @@ def _full(
     statuses = client.statuses()
     if client.flavor == DATACENTER:
         # offsets stay stable while issues are edited: new issues sort last
-        search_jql = f"{jql} ORDER BY created ASC"
+        search_jql = f"{jql} ORDER BY created ASC, key ASC"
     else:
         search_jql = jql
         total = client.approximate_count(jql)

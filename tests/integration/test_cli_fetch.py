@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,39 @@ def test_missing_token_variable_says_which_variable_to_set(data_dir, jira):
     result = run_app(data_dir, "fetch", *connection_flags(jira), env={"MY_JIRA_TOKEN": ""})
     assert result.returncode == 2
     assert "MY_JIRA_TOKEN" in result.stderr
+
+
+def test_the_page_cannot_start_a_second_fetch_while_the_cli_fetches(data_dir, jira):
+    from configuration.settings import default_settings
+    from data.cache_manager import is_fetch_running
+    from data.fetcher import start_update, wait_for_update
+
+    jira.set_faults(slow_seconds=0.2)
+    cli = subprocess.Popen(
+        [sys.executable, "app.py", "fetch", *connection_flags(jira)],
+        cwd=PROJECT,
+        env={**os.environ, "FLOWDASH_DATA_DIR": str(data_dir), "MY_JIRA_TOKEN": jira.token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not is_fetch_running(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert is_fetch_running(data_dir), "the CLI never took the fetch lock"
+        settings = default_settings()
+        settings["jira"].update(url=jira.url, jql=f"project = {jira.jql_project}",
+                                token=jira.token, email=jira.email,
+                                auth="basic" if jira.flavor == "cloud" else "bearer")  # fmt: skip
+        assert start_update(data_dir, settings) is False
+        out, err = cli.communicate(timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 0, err
+    assert SUMMARY.match(out.strip())
+    assert start_update(data_dir, settings) is True  # free once the CLI is done
+    progress = wait_for_update(data_dir, 60)
+    assert progress["state"] == "done", progress["message"]
+    assert progress["summary"]["mode"] == "incremental"  # it builds on the CLI's cache
