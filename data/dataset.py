@@ -607,7 +607,7 @@ _records: dict[tuple[Any, ...], IssueRecord] = {}
 _records_context: dict[str, str] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
 _datasets: OrderedDict[str, Dataset] = OrderedDict()
-_DATASETS_KEPT = 4
+_DATASETS_KEPT = 2
 #: Identity fast path: the last (project, mappings hash, zone) built and its dataset version.
 _last: dict[str, Any] = {}
 
