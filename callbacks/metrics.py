@@ -117,9 +117,9 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             raise dash.exceptions.PreventUpdate from None
         return trend_figures(report)
 
-    @app.callback(
+    # In the browser: showing the custom range controls needs no round trip to the server.
+    app.clientside_callback(
+        "(choice) => choice === 'custom' ? 'custom-range' : 'custom-range d-none'",
         Output("custom-range", "className"),
         Input("period-choice", "value"),
     )
-    def show_custom_range(choice: str | None) -> str:
-        return "custom-range" if choice == CUSTOM else "custom-range d-none"

@@ -9,6 +9,7 @@ what the report holds; they never compute a metric.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -82,6 +83,9 @@ TITLES: dict[str, str] = {
     "flow_load": "Flow load",
     "flow_distribution": "Flow distribution",
 }
+
+SPARK_STEP = 10
+SPARK_HEIGHT = 34
 
 #: Bootstrap colour name of each DORA tier badge.
 TIER_COLORS: dict[str, str] = {
@@ -178,11 +182,11 @@ def _details(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(metric: dict[str, Any]) -> html.Div | None:
-    """A weekly trend as a row of CSS bars: light to render, readable at a glance.
+def sparkline(metric: dict[str, Any]) -> html.Img | None:
+    """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
-    a value is an empty slot (never a zero bar).
+    a value is a dashed baseline (never a zero bar). The latest week is drawn darker.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -190,20 +194,36 @@ def sparkline(metric: dict[str, Any]) -> html.Div | None:
         return None
     points = [(week["week_start"], (week.get("values") or {}).get(headline)) for week in weekly]
     top = max((value for _, value in points if value is not None), default=0) or 1
-    bars = []
-    for week_start, value in points:
+    shapes = []
+    for index, (_, value) in enumerate(points):
+        x = index * SPARK_STEP
         if value is None:
-            bars.append(html.Div(className="spark-gap", title=f"week of {week_start}: no value"))
-            continue
-        height = max(4.0, 100.0 * value / top)
-        bars.append(
-            html.Div(
-                className="spark-bar",
-                style={"height": f"{height:.1f}%"},
-                title=f"week of {week_start}: {format_number(value)}",
+            shapes.append(
+                f"<line x1='{x}' x2='{x + SPARK_STEP - 2}' y1='{SPARK_HEIGHT - 0.5}' "
+                f"y2='{SPARK_HEIGHT - 0.5}' stroke='#d1d5db' stroke-dasharray='2 1'/>"
             )
+            continue
+        height = max(1.5, SPARK_HEIGHT * value / top)
+        color = "#0f766e" if index == len(points) - 1 else "#5eead4"
+        shapes.append(
+            f"<rect x='{x}' y='{SPARK_HEIGHT - height:.2f}' width='{SPARK_STEP - 2}' "
+            f"height='{height:.2f}' rx='0.6' fill='{color}'/>"
         )
-    return html.Div(bars, className="sparkline", **_attrs(role="sparkline", weeks=len(points)))
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' preserveAspectRatio='none' "
+        f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
+    )
+    first, last = points[0], points[-1]
+    return html.Img(
+        src="data:image/svg+xml;utf8," + quote(svg),
+        alt="weekly trend",
+        title=(
+            f"Weekly {headline.replace('_', ' ')}: week of {first[0]} {format_number(first[1])}"
+            f" … week of {last[0]} {format_number(last[1])}"
+        ),
+        className="sparkline",
+        **_attrs(role="sparkline", weeks=len(points)),
+    )
 
 
 def _distribution_body(values: dict[str, Any]) -> list[Any]:

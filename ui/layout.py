@@ -99,7 +99,6 @@ def export_buttons() -> html.Div:
 
 def page_layout(today: date) -> html.Div:
     """The whole page; `today` sets the default custom range (the 30 days before it)."""
-    loading_overlay: dict[str, Any] = {"visibility": "visible", "opacity": 0.45}
     return html.Div(
         [
             dcc.Store(id="data-version", data=0),
@@ -128,13 +127,9 @@ def page_layout(today: date) -> html.Div:
                         ],
                         className="period-line d-flex flex-wrap gap-3",
                     ),
-                    dcc.Loading(
-                        html.Div(id="metric-cards", className="metric-cards"),
-                        id="cards-loading",
-                        type="circle",
-                        delay_show=150,
-                        overlay_style=loading_overlay,
-                    ),
+                    # Loading state: Dash marks the div `data-dash-is-loading` while its callback
+                    # runs; the CSS dims the old cards and spins (lighter than dcc.Loading).
+                    html.Div(id="metric-cards", className="metric-cards"),
                     html.Section(
                         [
                             html.H2("Weekly trends", className="section-title"),
