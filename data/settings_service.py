@@ -477,7 +477,8 @@ def _names_in_issues(issues: Iterable[Mapping[str, Any]], field_id: str) -> list
 def mapping_sources(root: Path, settings: Mapping[str, Any]) -> MappingSources:
     """Fields and statuses from JIRA when it answers, else from the current project.
 
-    Reused for a few minutes so that opening the dialog twice costs no API call.
+    JIRA's answer is reused for a few minutes so that opening the dialog twice costs no API
+    call; the project's lists are read afresh (they are memoized by the cache layer).
     """
     from data.project import current_project
 
@@ -507,7 +508,8 @@ def mapping_sources(root: Path, settings: Mapping[str, Any]) -> MappingSources:
                 "mapping sources from cache",
                 extra={"operation": "mapping_sources", "error": str(exc)},
             )
-    _SOURCES[key] = sources
+    if sources.origin == "jira":  # the project's lists are cheap and change with each update
+        _SOURCES[key] = sources
     return sources
 
 

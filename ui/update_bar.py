@@ -84,8 +84,8 @@ def progress_bar(progress: Mapping[str, Any]) -> dict[str, Any]:
     if total:
         value = min(100.0, 100.0 * issues / total)
         label = f"{value:.0f} %"
-    else:  # total unknown (Cloud pages have none): a full striped bar that keeps moving
-        value, label = 100.0, f"{issues:,}"
+    else:  # total unknown: a full striped, animated bar (the status line has the counts)
+        value, label = 100.0, ""
     return {
         "value": value if running else 0,
         "label": label if running else "",

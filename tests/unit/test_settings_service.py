@@ -19,6 +19,7 @@ from data.settings_service import (
     NO_FIELD,
     NOT_FLOW,
     SettingsFormError,
+    check_connection_form,
     connection_form_values,
     field_kind,
     field_options,
@@ -30,6 +31,11 @@ from data.settings_service import (
     unavailable_metrics,
 )
 from tests.conftest import JIRA_SAMPLES
+from tests.jira_emulator import JiraEmulator
+from tests.jira_emulator import fixtures as emulator
+
+cloud_jira = emulator.cloud_jira  # pytest fixtures: a started emulator per test
+dc_jira = emulator.dc_jira
 
 TOKEN = "ATATT3xFfGF0-settings-service-secret-0123456789"
 CONNECTION = {
@@ -363,3 +369,51 @@ def test_dialog_with_jira_unreachable_falls_back_to_known_fields(data_dir: Path)
     model = mapping_dialog_model(data_dir)
     assert "JIRA did not answer" in model["source_note"]
     assert TOKEN not in json.dumps(model)
+
+
+# ----------------------------------------------------------------------------- against JIRA
+
+
+def jira_form(jira: JiraEmulator, token: str | None = None) -> dict[str, str]:
+    return {
+        "url": jira.url,
+        "auth": "basic",
+        "email": jira.email,
+        "token": jira.token if token is None else token,
+        "jql": "project = DEMO ORDER BY created",
+    }
+
+
+def test_check_connection_reports_title_flavor_user_and_matching_count(
+    data_dir: Path, cloud_jira: JiraEmulator
+):
+    result = check_connection_form(data_dir, jira_form(cloud_jira))
+    assert result["flavor"] == "cloud"
+    assert result["matching_issues"] == cloud_jira.issue_count
+    assert result["server_title"] and result["user"]
+    assert not settings_path(data_dir).exists()  # testing saves nothing
+
+
+def test_check_connection_with_a_wrong_token_says_so_without_the_token(
+    data_dir: Path, dc_jira: JiraEmulator
+):
+    wrong = "NjE0OTk2ODU0MzI1Ont-wrong-personal-access-token"
+    form = {**jira_form(dc_jira, wrong), "auth": "bearer", "email": ""}
+    with pytest.raises(UserError) as caught:
+        check_connection_form(data_dir, form)
+    assert "credentials" in str(caught.value).lower()
+    assert wrong not in str(caught.value)
+
+
+def test_dialog_lists_come_from_jira_and_a_second_opening_costs_no_call(
+    data_dir: Path, cloud_jira: JiraEmulator
+):
+    save_connection_form(data_dir, jira_form(cloud_jira))
+    cloud_jira.reset_counters()
+    first = mapping_dialog_model(data_dir)
+    second = mapping_dialog_model(data_dir)
+    assert first["source_note"] == "Fields and statuses from JIRA."
+    assert choices(first["field_options"]["story_points_field"])["customfield_10016"] is True
+    assert {r["name"] for r in first["statuses"]} >= {"To Do", "Done"}
+    assert second["field_options"] == first["field_options"]
+    assert cloud_jira.counters["by_path"].get("/rest/api/2/field") == 1
