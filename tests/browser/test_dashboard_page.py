@@ -168,3 +168,37 @@ def test_a_metric_without_data_says_insufficient_data_and_names_what_is_missing(
     expect(card.locator("[data-role=unit]")).to_have_text("")
     assert_cards_equal(dash_page, report)
     assert dash_page.console.errors == []
+
+
+#: Click a period and resolve with what the cards region looked like while it was computed.
+WATCH_LOADING_JS = """
+(label) => new Promise((resolve) => {
+  const cards = document.querySelector('#metric-cards');
+  const seen = {loading: false, spinner: ''};
+  const observer = new MutationObserver(() => {
+    if (cards.getAttribute('data-dash-is-loading')) {
+      seen.loading = true;
+      seen.spinner = getComputedStyle(cards, '::after').animationName;
+    }
+    if (document.querySelector('#period-label').innerText.includes(label)
+        && !cards.getAttribute('data-dash-is-loading')) {
+      observer.disconnect();
+      resolve(seen);
+    }
+  });
+  observer.observe(document.querySelector('.app-main'),
+                   {subtree: true, childList: true, characterData: true, attributes: true});
+  [...document.querySelectorAll('#period-choice label')]
+    .find((element) => element.innerText.trim() === label).click();
+})
+"""
+
+
+def test_cards_show_a_loading_state_while_a_period_is_computed(dash_page: DashboardPage):
+    seen = dash_page.page.evaluate(WATCH_LOADING_JS, "Last 90 days")
+
+    assert seen == {"loading": True, "spinner": "flowdash-spin"}
+    expect(dash_page.page.locator("#metric-cards")).not_to_have_attribute(
+        "data-dash-is-loading", "true"
+    )
+    assert dash_page.console.errors == []
