@@ -22,8 +22,10 @@ user's time zone and the site's flavor come from the last full fetch (`/myself` 
 A failure or a cancel aborts the staging: the previous cache stays byte-identical.
 
 Concurrency: one fetch at a time per data directory (`cache_manager.fetch_lock`). A second
-`fetch_project` *waits* for the running one and returns its outcome as "shared" (no API call);
-`start_update` instead returns False at once, so the page can say an update is running.
+`fetch_project` *waits* for the running one; when that one synced the same cache, its outcome
+is returned as "shared" (no API call), otherwise (other settings, or `full=True`) this fetch
+runs next. `start_update` instead returns False at once, so the page can say an update is
+running.
 """
 
 from __future__ import annotations
@@ -251,13 +253,16 @@ def fetch_project(
     progress = progress or Progress()
     lock = fetch_lock(root)
     if not lock.try_acquire():
+        waiting_since = datetime.now(UTC)
         progress.update(state="running", message="Another update is running; waiting for it.")
         lock.acquire()
-        lock.release()
-        cached = IssueCache.for_settings(root, settings).read_meta() or {}
-        summary = FetchSummary(mode="shared", issues=int(cached.get("issue_count") or 0))
-        log.info("fetch shared", extra={"operation": "fetch", **summary.as_dict()})
-        return summary
+        meta = IssueCache.for_settings(root, settings).read_meta() or {}
+        synced = _parse_cursor(meta.get("updated"))
+        if not full and synced is not None and synced >= waiting_since:
+            lock.release()  # that update was for these very settings: its result is ours
+            summary = FetchSummary(mode="shared", issues=int(meta.get("issue_count") or 0))
+            log.info("fetch shared", extra={"operation": "fetch", **summary.as_dict()})
+            return summary
     try:
         return _fetch_locked(root, settings, full, progress, cancel_event)
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data.cache_manager import IssueCache, fetch_lock, load_project
+from data.cache_manager import IssueCache, load_project
 from data.fetcher import (
     cancel_update,
     fetch_project,
@@ -172,19 +172,39 @@ def test_the_fetched_cache_is_what_the_dashboard_loads(data_dir, jira):
     assert project.time_zone == jira.user_time_zone
 
 
-def test_a_second_fetch_while_one_runs_waits_and_shares_its_result(data_dir, jira):
+def _fetch_while_another_runs(data_dir: Path, jira: JiraEmulator, first: dict, second: dict):
+    """Start a fetch with `first`, then one with `second` while it runs; both summaries."""
+    from data.cache_manager import is_fetch_running
+
+    jira.set_faults(slow_seconds=0.05)
+    results: dict = {}
+    runner = threading.Thread(target=lambda: results.update(a=fetch_project(data_dir, first)))
+    runner.start()
+    while not is_fetch_running(data_dir) and runner.is_alive():
+        time.sleep(0.01)
+    assert runner.is_alive(), "the first fetch ended before the second could start"
+    results["b"] = fetch_project(data_dir, second)
+    runner.join(60)
+    return results["a"], results["b"]
+
+
+def test_a_second_fetch_of_the_same_cache_waits_and_shares_the_running_ones_result(data_dir, jira):
     settings = settings_for(jira)
-    lock = fetch_lock(data_dir)
-    assert lock.try_acquire()
-    result: dict = {}
-    waiter = threading.Thread(target=lambda: result.update(s=fetch_project(data_dir, settings)))
-    waiter.start()
-    time.sleep(0.3)
-    assert waiter.is_alive()
-    lock.release()
-    waiter.join(10)
-    assert result["s"].mode == "shared"
-    assert result["s"].api_calls == 0
+    first, second = _fetch_while_another_runs(data_dir, jira, settings, settings)
+    assert first.mode == "full"
+    assert second.mode == "shared"
+    assert second.api_calls == 0
+    assert second.issues == 600
+    assert jira.counters["total"] == first.api_calls
+
+
+def test_a_second_fetch_of_another_jql_waits_then_runs_its_own(data_dir, jira):
+    settings = settings_for(jira)
+    other = settings_for(jira, jql=f"project = {jira.jql_project} AND status = Done")
+    first, second = _fetch_while_another_runs(data_dir, jira, settings, other)
+    assert (first.mode, second.mode) == ("full", "full")
+    assert 0 < second.issues < 600
+    assert jira.counters["total"] == first.api_calls + second.api_calls
 
 
 def test_concurrent_start_update_calls_run_one_fetch(data_dir, jira):
