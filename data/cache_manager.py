@@ -727,10 +727,17 @@ def _thread_lock_for(name: str | Path) -> threading.Lock:
 
 
 def _reset_after_fork() -> None:
-    global _thread_locks_guard, _memo_guard
+    """A forked child (a Dash background callback) starts with free locks and GC as it was:
+    the threads that held them or paused GC do not exist in the child."""
+    global _thread_locks_guard, _memo_guard, _gc_guard
     _thread_locks.clear()
     _thread_locks_guard = threading.Lock()
     _memo_guard = threading.Lock()
+    _gc_guard = threading.Lock()
+    if _gc_pause["depth"]:
+        _gc_pause["depth"] = 0
+        if _gc_pause["was_enabled"]:
+            gc.enable()
 
 
 class FetchLock:

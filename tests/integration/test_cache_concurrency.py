@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -246,3 +247,26 @@ def test_concurrent_first_loads_share_one_file_read(data_dir: Path):
     assert all(project is results[0] for project in results)
     assert project_cache_stats()["loads"] == 1
     clear_memory()
+
+
+def test_a_child_forked_during_a_parse_has_free_locks_and_gc_on(data_dir: Path):
+    from data import cache_manager
+
+    # another thread of the parent is between the two halves of acquire() and parsing
+    half_taken = cache_manager._thread_lock_for(fetch_lock(data_dir).path)
+    half_taken.acquire()
+    read, write = os.pipe()
+    try:
+        with cache_manager._gc_paused():
+            pid = os.fork()
+            if pid == 0:  # the child reports and leaves without running the parent's cleanup
+                lock = fetch_lock(data_dir)
+                answer = f"{int(gc.isenabled())}{int(lock.acquire(timeout=0.2))}"
+                os.write(write, answer.encode())
+                os._exit(0)
+    finally:
+        half_taken.release()
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.read(read, 10) == b"11"  # GC on, and the lock free in the child
