@@ -33,8 +33,10 @@ In-memory layer
     load_project(root, settings) -> ProjectData | None memoized by (path, mtime_ns, size, inode)
     cache_status(root, settings, now=None) -> dict     exists, issues, last_sync, age_hours, stale
     is_stale(last_sync, ttl_hours, now=None) -> bool
-    project_cache_stats() -> dict                      loads (file reads), hits, misses
-    clear_memory()                                     forget memoized projects
+    project_cache_stats() -> dict                      loads (files parsed), hits, misses, refreshes
+    clear_memory()                                     forget memoized projects (a "new process")
+    IssueCache.load() shares the memo; a commit primes it. Errors a user can act on:
+    CacheError (cannot write; incremental without a cache), FetchInProgressError.
 
 Metric result cache
     metric_cache_key(dataset_version, mappings_hash, period_key) -> str
