@@ -368,3 +368,40 @@ def test_a_second_tab_follows_the_running_fetch_instead_of_starting_one(
     myself_calls = jira.counters["by_path"].get("/rest/api/2/myself", 0)
     assert myself_calls == 1  # one fetch checked the credentials once
     assert console_errors.errors == []
+
+
+def test_page_says_rate_limited_while_waiting_then_finishes(
+    watched: Page, app: Served, console_errors: ConsoleLog
+):
+    page = watched
+    with JiraEmulator(flavor="cloud", issues=300, seed=5, rate_limit=(4, 4.0)) as limited:
+        page.goto(app.url)
+        connect(page, limited, token=limited.token)
+        page.click("#update-data")
+        status = page.locator("#update-status")
+        expect(status).to_contain_text(re.compile(r"rate limited, waiting \d+ s"))
+        expect(status).to_contain_text("Updated")
+        assert limited.counters["by_status"].get(429, 0) >= 1
+        expect(page.locator("#fetch-statistics")).to_contain_text("300 issues (full)")
+    assert console_errors.errors == []
+
+
+def test_data_center_with_a_personal_access_token(
+    watched: Page, app: Served, console_errors: ConsoleLog
+):
+    page = watched
+    with JiraEmulator(flavor="datacenter", issues=250, seed=9, token=TOKEN) as dc:
+        page.goto(app.url)
+        open_settings(page)
+        fill_connection(page, dc.url, "", TOKEN, "project = DEMO")
+        page.locator("#conn-auth").get_by_label("Personal access token (Data Center)").check()
+        page.click("#conn-test")
+        expect(page.locator("#conn-facts")).to_contain_text("Data Center")
+        expect(page.locator("#conn-facts")).to_contain_text("250")
+        save_connection(page)
+        close_settings(page)
+        update_and_wait(page)
+        expect(page.locator("#fetch-statistics")).to_contain_text("250 issues (full)")
+        expect_cards_from_cache(page, app)
+    assert load_settings(app.root)["jira"]["auth"] == "bearer"
+    assert console_errors.errors == []
