@@ -34,7 +34,7 @@ from data.field_mapper import (
     full_mappings,
     mappings_hash,
 )
-from data.jira_parser import instant_ms, parse_many
+from data.jira_parser import instant_ms, parse_array
 from data.performance_utils import timed
 from data.project import ProjectData
 
@@ -100,11 +100,6 @@ def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def issue_time_texts(fields: dict[str, Any], items: list[tuple[Any, ...]]) -> list[Any]:
-    """The time values every record parses: created, resolutiondate, each item's created."""
-    return [fields.get("created"), fields.get("resolutiondate"), *(item[0] for item in items)]
-
-
 def _history_id(value: Any) -> int:
     try:
         return int(value or 0)
@@ -112,166 +107,292 @@ def _history_id(value: Any) -> int:
         return 0
 
 
-def _transitions(
-    items: list[tuple[Any, ...]], times: list[int | None], mapper: FieldMapper
-) -> list[tuple]:
-    """Status transitions (ms, history id, position, from state, to state), sorted by
-    (created, numeric history id, position); `times` are the items' parsed `created`."""
-    rows = []
-    pairs = mapper.pair_states
-    for when, item in zip(times, items, strict=True):
-        if when is not None:
-            states = pairs.get(item[3:])
-            if states is None:
-                states = pairs[item[3:]] = (
-                    mapper.state(item[3], item[4]),
-                    mapper.state(item[5], item[6]),
-                )
-            rows.append((when, _history_id(item[1]), item[2], *states))
-    rows.sort()
-    return rows
+#: States as small codes whose order is the names' order (ties in a changelog sort by them).
+STATE_NAMES = (ACTIVE, DONE, NEW, WAITING)
+_A, _D, _N, _W = range(4)
+_CODE = {name: code for code, name in enumerate(STATE_NAMES)}
+_STATE_OBJECTS = np.array(STATE_NAMES, dtype=object)
 
 
-def _time_in_state(
-    created: int | None,
-    initial: str,
-    rows: list[tuple],
-    work_start: int | None,
-    completion: int | None,
-) -> tuple[int, int, tuple[tuple[int, int, str], ...]]:
-    """Active and Waiting ms within [work start, completion], and the Active/Waiting spans
-    from `created` on (for the load). The initial state holds from `created`, each
-    to-state until the next transition, the last one forever."""
-    active = waiting = 0
-    clip = completion is not None and work_start is not None
-    load: list[tuple[int, int, str]] = []
-    previous, state = created, initial
-    for index in range(len(rows) + 1):
-        end = rows[index][0] if index < len(rows) else FOREVER
-        if previous is not None and state in (ACTIVE, WAITING):
-            if clip:
-                span = min(end, completion) - max(previous, work_start)
-                if span > 0:
-                    if state == ACTIVE:
-                        active += span
-                    else:
-                        waiting += span
-            if created is not None:  # an item does not exist before it is created
-                begin = previous if previous > created else created
-                if end > begin:
-                    load.append((begin, end, state))
-        if index < len(rows):
-            previous, state = end, rows[index][4]
-    return active, waiting, tuple(load)
+def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: bool) -> np.ndarray:
+    """Per group 0..count-1 the first (or last) of `rows` (sorted by group), -1 where none."""
+    found = np.full(count, -1, dtype=np.int64)
+    if len(rows):
+        keys = groups[rows]
+        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        found[unique] = rows[first + counts - 1 if last else first]
+    return found
 
 
-def normalize_issue(
-    raw: dict[str, Any],
+@dataclass(slots=True)
+class _Timeline:
+    """The changelog-derived facts of a batch of issues, one array entry per issue."""
+
+    work_start: list[int | None]
+    start_not_recorded: list[bool]
+    completion: list[int | None]
+    active: list[int]
+    waiting: list[int]
+    load_spans: list[tuple[tuple[int, int, str], ...]]
+
+
+def _timelines(
+    created: np.ndarray,
+    created_ok: np.ndarray,
+    resolved: np.ndarray,
+    resolved_ok: np.ndarray,
+    state_now: np.ndarray,
+    row_issue: np.ndarray,
+    row_when: np.ndarray,
+    row_hid: np.ndarray,
+    row_pos: np.ndarray,
+    row_from: np.ndarray,
+    row_to: np.ndarray,
+) -> _Timeline:
+    """Work start, completion, Active/Waiting ms and load spans of many issues in one NumPy
+    pass (METRICS.md "Derived per-issue timestamps").
+
+    Rows are status transitions with a valid time, in any order; per issue they are sorted
+    by (time, numeric history id, position, from state, to state). The initial state (the
+    first row's from-state, else the current one) holds from `created`, each to-state until
+    the next transition, the last one forever. Active/Waiting time is clipped to
+    [work start, completion]; load spans start no earlier than `created`."""
+    n = len(created)
+    order = np.lexsort((row_to, row_from, row_pos, row_hid, row_when, row_issue))
+    issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
+    m = len(issue)
+    counts = np.bincount(issue, minlength=n)
+    row_start = np.cumsum(counts) - counts
+    has_rows = counts > 0
+    first = np.minimum(row_start, max(m - 1, 0))
+    initial = np.where(has_rows, frm[first] if m else state_now, state_now)
+
+    # work start: created when the initial state is Active/Waiting, else the first move there
+    to_aw = (to == _A) | (to == _W)
+    first_aw = _first_per_group(issue, np.flatnonzero(to_aw), n, last=False)
+    initial_aw = (initial == _A) | (initial == _W)
+    ws = np.where(initial_aw, created, when[np.maximum(first_aw, 0)] if m else 0)
+    ws_ok = np.where(initial_aw, created_ok, first_aw >= 0)
+    not_recorded = ~ws_ok & (state_now != _N)
+    ws = np.where(not_recorded, created, ws)
+    ws_ok = np.where(not_recorded, created_ok, ws_ok)
+
+    # completion: the last move into Done from outside it, else resolutiondate; Done only
+    into_done = (to == _D) & (frm != _D)
+    last_done = _first_per_group(issue, np.flatnonzero(into_done), n, last=True)
+    done_now = state_now == _D
+    comp = np.where(last_done >= 0, when[np.maximum(last_done, 0)] if m else 0, resolved)
+    comp_ok = done_now & ((last_done >= 0) | resolved_ok)
+
+    # segments: one initial per issue, then one per row (segment k of an issue = k-th state)
+    seg_issue = np.repeat(np.arange(n), counts + 1)
+    init_at = row_start + np.arange(n)
+    row_at = np.arange(m) + issue + 1
+    size = n + m
+    seg_begin = np.empty(size, dtype=np.int64)
+    seg_ok = np.ones(size, dtype=bool)
+    seg_state = np.empty(size, dtype=np.int64)
+    seg_end = np.empty(size, dtype=np.int64)
+    seg_begin[init_at] = created
+    seg_ok[init_at] = created_ok
+    seg_state[init_at] = initial
+    seg_end[init_at] = np.where(has_rows, when[first] if m else FOREVER, FOREVER)
+    seg_begin[row_at] = when
+    seg_state[row_at] = to
+    if m:
+        same_next = np.append(issue[1:] == issue[:-1], False)
+        seg_end[row_at] = np.where(same_next, np.append(when[1:], FOREVER), FOREVER)
+    counted = seg_ok & ((seg_state == _A) | (seg_state == _W))
+
+    clip = (comp_ok & ws_ok)[seg_issue] & counted
+    span = np.minimum(seg_end, np.where(comp_ok, comp, 0)[seg_issue]) - np.maximum(
+        seg_begin, np.where(ws_ok, ws, 0)[seg_issue]
+    )
+    clip &= span > 0
+    active = np.zeros(n, dtype=np.int64)
+    waiting = np.zeros(n, dtype=np.int64)
+    is_active = seg_state == _A
+    np.add.at(active, seg_issue[clip & is_active], span[clip & is_active])
+    np.add.at(waiting, seg_issue[clip & ~is_active], span[clip & ~is_active])
+
+    load = counted & created_ok[seg_issue]
+    begin = np.maximum(seg_begin, created[seg_issue])
+    load &= seg_end > begin
+    spans = list(
+        zip(
+            begin[load].tolist(),
+            seg_end[load].tolist(),
+            _STATE_OBJECTS[seg_state[load]].tolist(),
+            strict=True,
+        )
+    )
+    span_counts = np.bincount(seg_issue[load], minlength=n).tolist()
+    per_issue = []
+    at = 0
+    for span_count in span_counts:
+        per_issue.append(tuple(spans[at : at + span_count]))
+        at += span_count
+    return _Timeline(
+        work_start=_optional(ws, ws_ok),
+        start_not_recorded=not_recorded.tolist(),
+        completion=_optional(comp, comp_ok),
+        active=active.tolist(),
+        waiting=waiting.tolist(),
+        load_spans=per_issue,
+    )
+
+
+def _optional(values: np.ndarray, ok: np.ndarray) -> list[int | None]:
+    return [v if k else None for v, k in zip(values.tolist(), ok.tolist(), strict=True)]
+
+
+def normalize_issues(
+    raws: list[dict[str, Any]],
     mapper: FieldMapper,
     tz: ZoneInfo,
-    items: list[tuple[Any, ...]] | None = None,
-    times: list[int | None] | None = None,
-) -> IssueRecord:
-    """One raw JIRA issue as an IssueRecord (METRICS.md "Derived per-issue timestamps").
+    items_of: list[list[tuple[Any, ...]]] | None = None,
+) -> list[IssueRecord]:
+    """Raw JIRA issues as IssueRecords (METRICS.md "Derived per-issue timestamps"), in bulk.
 
-    `items` are its `status_items` and `times` the parsed `[created, resolutiondate, *item
-    created]` when the caller has them already (the builder parses them in bulk)."""
-    fields = raw.get("fields") or {}
-    if items is None:
-        items = status_items(raw)
-    if times is None:
-        times = [instant_ms(v, tz) for v in issue_time_texts(fields, items)]
+    `items_of` are the issues' `status_items` when the caller has them already. Per issue,
+    Python only reads the raw JSON; dates are parsed and the changelog facts computed in
+    NumPy for all issues at once (see `_timelines`)."""
+    if items_of is None:
+        items_of = [status_items(raw) for raw in raws]
     m = mapper.mappings
-    type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
-    labels = tuple(str(label).lower() for label in fields.get("labels") or ())
-    status = fields.get("status") or {}
-    state_now = mapper.state(status.get("id"), status.get("name"))
-    created = times[0]
-    rows = _transitions(items, times[2:], mapper)
-    initial = rows[0][3] if rows else state_now
-    resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
-    canceled = mapper.is_canceled(state_now, resolution)
-
-    work_start = None
-    if initial in (ACTIVE, WAITING):
-        work_start = created
-    else:
-        for row in rows:
-            if row[4] in (ACTIVE, WAITING):
-                work_start = row[0]
-                break
-    start_not_recorded = False
-    if work_start is None and state_now != NEW:
-        work_start, start_not_recorded = created, True
-
-    resolutiondate = times[1]
-    completion = None
-    if state_now == DONE:
-        for row in rows:
-            if row[4] == DONE and row[3] != DONE:
-                completion = row[0]
-        if completion is None:
-            completion = resolutiondate
-
-    active, waiting, load_spans = _time_in_state(created, initial, rows, work_start, completion)
-
-    deploy_time = None
-    if type_name in mapper.deployment_types and mapper.is_production(fields):
-        deploy_time = instant_ms(fields.get(m["deployment_time_field"]), tz)
-    is_incident = type_name in mapper.incident_types or mapper.production_impact(fields)
-    detected = resolved = None
-    if is_incident:
-        detected = _field_ms(fields, m.get("incident_detected_field"), tz)
-        resolved = _field_ms(fields, m.get("incident_resolved_field"), tz)
-        detected = created if detected is None else detected
-        resolved = resolutiondate if resolved is None else resolved
-
-    version_dates = []
-    for version in fields.get("fixVersions") or ():
-        if version.get("released") and version.get("releaseDate"):
-            when = instant_ms(version["releaseDate"], tz)
-            if when is not None:
-                version_dates.append((version.get("name"), when))
-    links = []
-    for entry in fields.get("issuelinks") or ():
-        for side in ("outwardIssue", "inwardIssue"):
-            other = entry.get(side)
-            if isinstance(other, dict) and other.get("key"):
-                links.append(other["key"])
-    changelog = raw.get("changelog") or {}
-    histories = changelog.get("histories") or ()
-    truncated = isinstance(changelog.get("total"), int) and changelog["total"] > len(histories)
-    unknown: tuple[str, ...] = ()
-    if mapper.unknown_statuses:  # remembered per record: a reused record keeps its warning
-        names = {status.get("name") or ""}
+    pairs: dict[tuple[Any, ...], tuple[int, int]] = {}
+    state_of = mapper.state
+    texts: list[Any] = []  # created and resolutiondate of every issue, then item times
+    now_codes: list[int] = []
+    row_issue: list[int] = []
+    row_hid: list[int] = []
+    row_pos: list[int] = []
+    row_from: list[int] = []
+    row_to: list[int] = []
+    item_texts: list[Any] = []
+    for index, (raw, items) in enumerate(zip(raws, items_of, strict=True)):
+        fields = raw.get("fields") or {}
+        texts.append(fields.get("created"))
+        texts.append(fields.get("resolutiondate"))
+        status = fields.get("status") or {}
+        now_codes.append(_CODE[state_of(status.get("id"), status.get("name"))])
         for item in items:
-            names.update((item[4] or "", item[6] or ""))
-        unknown = tuple(sorted(names & mapper.unknown_statuses))
-    return IssueRecord(
-        key=raw.get("key", ""),
-        flow_type=mapper.flow_type(type_name, labels),
-        canceled=canceled,
-        created=created,
-        resolutiondate=resolutiondate,
-        work_start=work_start,
-        start_not_recorded=start_not_recorded,
-        completion=completion,
-        active_ms=active,
-        waiting_ms=waiting,
-        load_spans=load_spans,
-        deploy_time=deploy_time,
-        success_failed=deploy_time is not None and mapper.success_failed(fields),
-        is_incident=is_incident,
-        detected=detected,
-        resolved=resolved,
-        commit_mapped=_field_ms(fields, m.get("commit_date_field"), tz),
-        deployed_mapped=_field_ms(fields, m.get("deployed_date_field"), tz),
-        version_dates=tuple(version_dates),
-        links=tuple(links),
-        points=mapper.story_points(fields),
-        truncated=truncated,
-        unknown_statuses=unknown,
+            key = item[3:]
+            codes = pairs.get(key)
+            if codes is None:
+                codes = pairs[key] = (
+                    _CODE[state_of(item[3], item[4])],
+                    _CODE[state_of(item[5], item[6])],
+                )
+            item_texts.append(item[0])
+            row_issue.append(index)
+            row_hid.append(_history_id(item[1]))
+            row_pos.append(item[2])
+            row_from.append(codes[0])
+            row_to.append(codes[1])
+    n = len(raws)
+    parsed, ok = parse_array(texts + item_texts, tz)
+    created, created_ok = parsed[0 : 2 * n : 2], ok[0 : 2 * n : 2]
+    resolved, resolved_ok = parsed[1 : 2 * n : 2], ok[1 : 2 * n : 2]
+    row_ok = ok[2 * n :]
+
+    def rows(values: list[int]) -> np.ndarray:
+        return np.array(values, dtype=np.int64)[row_ok] if values else _EMPTY
+
+    timeline = _timelines(
+        created,
+        created_ok,
+        resolved,
+        resolved_ok,
+        np.array(now_codes, dtype=np.int64),
+        rows(row_issue),
+        parsed[2 * n :][row_ok],
+        rows(row_hid),
+        rows(row_pos),
+        rows(row_from),
+        rows(row_to),
     )
+    created_list = _optional(created, created_ok)
+    resolved_list = _optional(resolved, resolved_ok)
+    deployment_types, incident_types = mapper.deployment_types, mapper.incident_types
+    deployment_field = m["deployment_time_field"]
+    detected_field = m.get("incident_detected_field")
+    resolved_field = m.get("incident_resolved_field")
+    commit_field = m.get("commit_date_field")
+    deployed_field = m.get("deployed_date_field")
+    unknown_names = mapper.unknown_statuses
+    records = []
+    for index, (raw, items) in enumerate(zip(raws, items_of, strict=True)):
+        fields = raw.get("fields") or {}
+        type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
+        labels = tuple(str(label).lower() for label in fields.get("labels") or ())
+        resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
+        canceled = now_codes[index] == _D and resolution in mapper.canceled_resolutions
+        created_ms, resolution_ms = created_list[index], resolved_list[index]
+        deploy_time = None
+        if type_name in deployment_types and mapper.is_production(fields):
+            deploy_time = instant_ms(fields.get(deployment_field), tz)
+        is_incident = type_name in incident_types or mapper.production_impact(fields)
+        detected = resolved_at = None
+        if is_incident:
+            detected = _field_ms(fields, detected_field, tz)
+            resolved_at = _field_ms(fields, resolved_field, tz)
+            detected = created_ms if detected is None else detected
+            resolved_at = resolution_ms if resolved_at is None else resolved_at
+        version_dates = []
+        for version in fields.get("fixVersions") or ():
+            if version.get("released") and version.get("releaseDate"):
+                when = instant_ms(version["releaseDate"], tz)
+                if when is not None:
+                    version_dates.append((version.get("name"), when))
+        links = []
+        for entry in fields.get("issuelinks") or ():
+            for side in ("outwardIssue", "inwardIssue"):
+                other = entry.get(side)
+                if isinstance(other, dict) and other.get("key"):
+                    links.append(other["key"])
+        changelog = raw.get("changelog") or {}
+        total = changelog.get("total")
+        truncated = isinstance(total, int) and total > len(changelog.get("histories") or ())
+        unknown: tuple[str, ...] = ()
+        if unknown_names:  # remembered per record: a reused record keeps its warning
+            names = {(fields.get("status") or {}).get("name") or ""}
+            for item in items:
+                names.update((item[4] or "", item[6] or ""))
+            unknown = tuple(sorted(names & unknown_names))
+        records.append(
+            IssueRecord(
+                key=raw.get("key", ""),
+                flow_type=mapper.flow_type(type_name, labels),
+                canceled=canceled,
+                created=created_ms,
+                resolutiondate=resolution_ms,
+                work_start=timeline.work_start[index],
+                start_not_recorded=timeline.start_not_recorded[index],
+                completion=timeline.completion[index],
+                active_ms=timeline.active[index],
+                waiting_ms=timeline.waiting[index],
+                load_spans=timeline.load_spans[index],
+                deploy_time=deploy_time,
+                success_failed=deploy_time is not None and mapper.success_failed(fields),
+                is_incident=is_incident,
+                detected=detected,
+                resolved=resolved_at,
+                commit_mapped=_field_ms(fields, commit_field, tz),
+                deployed_mapped=_field_ms(fields, deployed_field, tz),
+                version_dates=tuple(version_dates),
+                links=tuple(links),
+                points=mapper.story_points(fields),
+                truncated=truncated,
+                unknown_statuses=unknown,
+            )
+        )
+    return records
+
+
+def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> IssueRecord:
+    """One raw JIRA issue as an IssueRecord (see `normalize_issues`)."""
+    return normalize_issues([raw], mapper, tz)[0]
 
 
 def _field_ms(fields: dict[str, Any], field_id: str | None, tz: ZoneInfo) -> int | None:
@@ -674,8 +795,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         orjson.dumps([mapper.hash, tz.key, context, project.source, list(project.warnings)])
     )
     prints = []
-    pending: list[tuple[int, dict[str, Any], list[tuple[Any, ...]], list[Any]]] = []
-    texts: list[Any] = []
+    pending: list[tuple[int, dict[str, Any], list[tuple[Any, ...]], tuple[Any, ...]]] = []
     for raw in project.issues:
         fields = raw.get("fields") or {}
         items = status_items(raw)
@@ -684,19 +804,16 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         cache_key = (raw.get("key"), fields.get("updated"), fingerprint)
         record = _records.get(cache_key)
         if record is None:
-            own = issue_time_texts(fields, items)
             pending.append((len(records), raw, items, cache_key))
-            texts.extend(own)
         else:
             keep[cache_key] = record
         records.append(record)
-    parsed = parse_many(texts, tz)
-    cursor = 0
-    for position, raw, items, cache_key in pending:
-        count = 2 + len(items)
-        record = normalize_issue(raw, mapper, tz, items, parsed[cursor : cursor + count])
-        cursor += count
-        keep[cache_key] = records[position] = record
+    if pending:
+        fresh = normalize_issues(
+            [entry[1] for entry in pending], mapper, tz, [entry[2] for entry in pending]
+        )
+        for (position, _, _, cache_key), record in zip(pending, fresh, strict=True):
+            keep[cache_key] = records[position] = record
     built = len(pending)
     version.update(np.array(prints, dtype=np.uint32).tobytes())
     _records.clear()
