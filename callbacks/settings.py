@@ -18,7 +18,7 @@ from data import settings_service
 from data.errors import UserError
 from data.performance_utils import timed
 from ui.mapping_dialog import mapping_dialog_body, mapping_form
-from ui.settings_panel import message_view, test_result_view, warnings_view
+from ui.settings_panel import mappings_saved_view, message_view, test_result_view, warnings_view
 
 CONNECTION_STATES = [
     State("conn-url", "value"),
@@ -160,4 +160,5 @@ def register(app: dash.Dash, root: Path) -> None:
                 timer.fields["unavailable_metrics"] = len(result["warnings"])
         except UserError as exc:
             return True, message_view(str(exc)), no_update, no_update
-        return False, None, warnings_view(result["warnings"]), _version("mappings")
+        view = mappings_saved_view(result["warnings"], result["new_fields"])
+        return False, None, view, _version("mappings")

@@ -674,10 +674,14 @@ def _valid_time_zone(name: str) -> str | None:
 
 
 def save_mappings_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and save the mapping form; returns `{"settings", "warnings"}`.
+    """Validate and save the mapping form; returns `{"settings", "warnings", "new_fields"}`.
 
-    `warnings` lists the metrics the new mappings cannot compute, and why.
+    `warnings` lists the metrics the new mappings cannot compute, and why. `new_fields` names
+    the fields JIRA must now be asked for (none: the cached issues serve, no API call); with
+    JIRA configured, the data for such a mapping comes with the next "Update data".
     """
+    from data.cache_manager import fields_for_mappings
+
     settings = load_settings(root)
     sources = mapping_sources(root, settings)
     merged = merge_mappings_form(settings, form, sources.fields, sources.statuses)
@@ -686,8 +690,16 @@ def save_mappings_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
     warnings = unavailable_metrics(
         merged["mappings"], sources.fields or None, sources.statuses or None, type_names or None
     )
+    new_fields: list[str] = []
+    if jira_configured(merged):
+        before = set(fields_for_mappings(settings["mappings"]))
+        new_fields = [f for f in fields_for_mappings(merged["mappings"]) if f not in before]
     log.info(
         "mappings saved",
-        extra={"operation": "save_mappings", "unavailable_metrics": len(warnings)},
+        extra={
+            "operation": "save_mappings",
+            "unavailable_metrics": len(warnings),
+            "new_fields": len(new_fields),
+        },
     )
-    return {"settings": merged, "warnings": warnings}
+    return {"settings": merged, "warnings": warnings, "new_fields": new_fields}

@@ -148,6 +148,22 @@ def message_view(text: str, color: str = "danger") -> dbc.Alert:
     return dbc.Alert(text, color=color, class_name="mb-0")
 
 
+def mappings_saved_view(
+    warnings: Sequence[Mapping[str, str]], new_fields: Sequence[str]
+) -> list[Any]:
+    """After saving mappings: a confirmation (and the fields to fetch), then the warnings."""
+    if new_fields:
+        note = message_view(
+            f"Mappings saved. They need {', '.join(new_fields)} from JIRA: "
+            "click Update data to fetch it.",
+            "info",
+        )
+    else:
+        note = message_view("Mappings saved; the metrics are recomputed.", "success")
+    note.id = "mappings-saved"
+    return [note, warnings_view(warnings)]
+
+
 def warnings_view(warnings: Sequence[Mapping[str, str]]) -> dbc.Alert | None:
     """The metrics the current mappings cannot compute, each with why; nothing when none."""
     if not warnings:
@@ -161,6 +177,6 @@ def warnings_view(warnings: Sequence[Mapping[str, str]]) -> dbc.Alert | None:
             ),
         ],
         color="warning",
-        class_name="mb-0 small",
+        class_name="mb-0 mt-2 small",
         id="unavailable-metrics",
     )

@@ -188,6 +188,21 @@ def test_walk_settings_test_connection_update_with_progress_then_jira_metrics(
 
     expect_cards_from_cache(page, app)
 
+    # a mapping that needs no new field: the metrics are recomputed, JIRA is not asked
+    open_settings(page)
+    page.click("#open-mappings")
+    blocked = page.locator('#mapping-dialog select[id*="Blocked"][id*="status-state"]')
+    expect(blocked).to_be_visible()  # filled from JIRA's /field and /status (2 calls)
+    assert page.locator("#mapping-dialog").inner_text().count("Fields and statuses from JIRA")
+    jira.reset_counters()
+    blocked.select_option("Active")
+    dialog = page.locator("#mapping-dialog")
+    dialog.locator("#mapping-save").click()
+    expect(page.locator("#mappings-saved")).to_contain_text("recomputed")
+    close_settings(page)
+    expect_cards_from_cache(page, app)
+    assert jira.counters["total"] == 0
+
     assert TOKEN not in page.content()
     assert not wire.holds(TOKEN)
     assert console_errors.errors == []

@@ -417,3 +417,20 @@ def test_dialog_lists_come_from_jira_and_a_second_opening_costs_no_call(
     assert {r["name"] for r in first["statuses"]} >= {"To Do", "Done"}
     assert second["field_options"] == first["field_options"]
     assert cloud_jira.counters["by_path"].get("/rest/api/2/field") == 1
+
+
+def test_saving_a_mapping_names_the_fields_jira_must_now_be_asked_for(
+    data_dir: Path, cloud_jira: JiraEmulator
+):
+    save_connection_form(data_dir, jira_form(cloud_jira))
+    states = save_mappings_form(data_dir, {"status_states": {"In Review": "Waiting"}})
+    assert states["new_fields"] == []  # the cached issues serve: no fetch needed
+    points = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
+    assert points["new_fields"] == ["customfield_10016"]
+    again = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
+    assert again["new_fields"] == []
+
+
+def test_without_jira_no_field_ever_needs_fetching(data_dir: Path):
+    result = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
+    assert result["new_fields"] == []
