@@ -142,6 +142,18 @@ def test_an_issue_the_cache_lost_is_fetched_again_on_refresh(data_dir, jira):
     assert_cache_equals_emulator(data_dir, settings, jira)
 
 
+def test_the_cache_keeps_no_changelog_authors_or_email_addresses(data_dir, jira):
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    jira.change_issues(5, seed=8)
+    fetch_project(data_dir, settings)
+    assert any(h.get("author") for h in jira.issue(jira.issue_keys()[0])["changelog"]["histories"])
+    raw = IssueCache.for_settings(data_dir, settings).path.read_bytes()
+    assert b'"author"' not in raw
+    assert b"emailAddress" not in raw
+    assert b'"histories":[{' in raw
+
+
 def test_full_flag_refetches_everything(data_dir, jira):
     settings = settings_for(jira)
     fetch_project(data_dir, settings)
