@@ -13,11 +13,14 @@ Two steps:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -124,6 +127,17 @@ def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: boo
     return found
 
 
+def _in_order(issue: np.ndarray, when: np.ndarray, hid: np.ndarray, pos: np.ndarray) -> bool:
+    """Rows strictly increasing by (issue, time, history id, position): already sorted, with
+    no ties left for the states to break."""
+    if len(issue) < 2:
+        return True
+    di, dw = np.diff(issue), np.diff(when)
+    dh, dp = np.diff(hid), np.diff(pos)
+    later = (di > 0) | ((di == 0) & ((dw > 0) | ((dw == 0) & ((dh > 0) | ((dh == 0) & (dp > 0))))))
+    return bool(later.all())
+
+
 @dataclass(slots=True)
 class _Timeline:
     """The changelog-derived facts of a batch of issues, one array entry per issue."""
@@ -158,8 +172,11 @@ def _timelines(
     the next transition, the last one forever. Active/Waiting time is clipped to
     [work start, completion]; load spans start no earlier than `created`."""
     n = len(created)
-    order = np.lexsort((row_to, row_from, row_pos, row_hid, row_when, row_issue))
-    issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
+    if _in_order(row_issue, row_when, row_hid, row_pos):  # the usual changelog: no sort needed
+        issue, when, frm, to = row_issue, row_when, row_from, row_to
+    else:
+        order = np.lexsort((row_to, row_from, row_pos, row_hid, row_when, row_issue))
+        issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
     m = len(issue)
     counts = np.bincount(issue, minlength=n)
     row_start = np.cumsum(counts) - counts
@@ -260,44 +277,35 @@ def normalize_issues(
     if items_of is None:
         items_of = [status_items(raw) for raw in raws]
     m = mapper.mappings
-    pairs: dict[tuple[Any, ...], tuple[int, int]] = {}
     state_of = mapper.state
-    texts: list[Any] = []  # created and resolutiondate of every issue, then item times
+    texts: list[Any] = []  # created and resolutiondate of every issue
     now_codes: list[int] = []
-    row_issue: list[int] = []
-    row_hid: list[int] = []
-    row_pos: list[int] = []
-    row_from: list[int] = []
-    row_to: list[int] = []
-    item_texts: list[Any] = []
-    for index, (raw, items) in enumerate(zip(raws, items_of, strict=True)):
+    all_items: list[tuple[Any, ...]] = []
+    for raw, items in zip(raws, items_of, strict=True):
         fields = raw.get("fields") or {}
         texts.append(fields.get("created"))
         texts.append(fields.get("resolutiondate"))
         status = fields.get("status") or {}
         now_codes.append(_CODE[state_of(status.get("id"), status.get("name"))])
-        for item in items:
-            key = item[3:]
-            codes = pairs.get(key)
-            if codes is None:
-                codes = pairs[key] = (
-                    _CODE[state_of(item[3], item[4])],
-                    _CODE[state_of(item[5], item[6])],
-                )
-            item_texts.append(item[0])
-            row_issue.append(index)
-            row_hid.append(_history_id(item[1]))
-            row_pos.append(item[2])
-            row_from.append(codes[0])
-            row_to.append(codes[1])
-    n = len(raws)
-    parsed, ok = parse_array(texts + item_texts, tz)
+        all_items.extend(items)
+    n, count = len(raws), len(all_items)
+    counts = np.fromiter(map(len, items_of), dtype=np.int64, count=n)
+    if count:
+        item_texts, hids, positions, from_ids, from_names, to_ids, to_names = zip(
+            *all_items, strict=True
+        )
+    else:
+        item_texts = hids = positions = from_ids = from_names = to_ids = to_names = ()
+    parsed, ok = parse_array(texts + list(item_texts), tz)
     created, created_ok = parsed[0 : 2 * n : 2], ok[0 : 2 * n : 2]
     resolved, resolved_ok = parsed[1 : 2 * n : 2], ok[1 : 2 * n : 2]
     row_ok = ok[2 * n :]
+    from_keys = list(zip(from_ids, from_names, strict=True))
+    to_keys = list(zip(to_ids, to_names, strict=True))
+    codes = {key: _CODE[state_of(*key)] for key in {*from_keys, *to_keys}}
 
-    def rows(values: list[int]) -> np.ndarray:
-        return np.array(values, dtype=np.int64)[row_ok] if values else _EMPTY
+    def column(values: Any) -> np.ndarray:
+        return np.fromiter(values, dtype=np.int64, count=count)[row_ok]
 
     timeline = _timelines(
         created,
@@ -305,34 +313,52 @@ def normalize_issues(
         resolved,
         resolved_ok,
         np.array(now_codes, dtype=np.int64),
-        rows(row_issue),
+        np.repeat(np.arange(n), counts)[row_ok],
         parsed[2 * n :][row_ok],
-        rows(row_hid),
-        rows(row_pos),
-        rows(row_from),
-        rows(row_to),
+        column(map(_history_id, hids)),
+        column(positions),
+        column(map(codes.__getitem__, from_keys)),
+        column(map(codes.__getitem__, to_keys)),
     )
-    created_list = _optional(created, created_ok)
-    resolved_list = _optional(resolved, resolved_ok)
     deployment_types, incident_types = mapper.deployment_types, mapper.incident_types
     deployment_field = m["deployment_time_field"]
     detected_field = m.get("incident_detected_field")
     resolved_field = m.get("incident_resolved_field")
     commit_field = m.get("commit_date_field")
     deployed_field = m.get("deployed_date_field")
+    impact_field = m.get("production_impact_field")
+    points_field = m.get("story_points_field")
+    canceled_resolutions = mapper.canceled_resolutions
     unknown_names = mapper.unknown_statuses
     records = []
-    for index, (raw, items) in enumerate(zip(raws, items_of, strict=True)):
+    for raw, items, now_code, created_ms, resolution_ms, *changelog_facts in zip(
+        raws,
+        items_of,
+        now_codes,
+        _optional(created, created_ok),
+        _optional(resolved, resolved_ok),
+        timeline.work_start,
+        timeline.start_not_recorded,
+        timeline.completion,
+        timeline.active,
+        timeline.waiting,
+        timeline.load_spans,
+        strict=True,
+    ):
         fields = raw.get("fields") or {}
         type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
-        labels = tuple(str(label).lower() for label in fields.get("labels") or ())
-        resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
-        canceled = now_codes[index] == _D and resolution in mapper.canceled_resolutions
-        created_ms, resolution_ms = created_list[index], resolved_list[index]
+        labels = fields.get("labels")
+        labels = tuple([str(label).lower() for label in labels]) if labels else ()
+        canceled = False
+        if now_code == _D:
+            resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
+            canceled = resolution in canceled_resolutions
         deploy_time = None
         if type_name in deployment_types and mapper.is_production(fields):
             deploy_time = instant_ms(fields.get(deployment_field), tz)
-        is_incident = type_name in incident_types or mapper.production_impact(fields)
+        is_incident = type_name in incident_types or (
+            impact_field is not None and mapper.production_impact(fields)
+        )
         detected = resolved_at = None
         if is_incident:
             detected = _field_ms(fields, detected_field, tz)
@@ -360,31 +386,27 @@ def normalize_issues(
             for item in items:
                 names.update((item[4] or "", item[6] or ""))
             unknown = tuple(sorted(names & unknown_names))
+        points = fields.get(points_field) if points_field else None
         records.append(
             IssueRecord(
-                key=raw.get("key", ""),
-                flow_type=mapper.flow_type(type_name, labels),
-                canceled=canceled,
-                created=created_ms,
-                resolutiondate=resolution_ms,
-                work_start=timeline.work_start[index],
-                start_not_recorded=timeline.start_not_recorded[index],
-                completion=timeline.completion[index],
-                active_ms=timeline.active[index],
-                waiting_ms=timeline.waiting[index],
-                load_spans=timeline.load_spans[index],
-                deploy_time=deploy_time,
-                success_failed=deploy_time is not None and mapper.success_failed(fields),
-                is_incident=is_incident,
-                detected=detected,
-                resolved=resolved_at,
-                commit_mapped=_field_ms(fields, commit_field, tz),
-                deployed_mapped=_field_ms(fields, deployed_field, tz),
-                version_dates=tuple(version_dates),
-                links=tuple(links),
-                points=mapper.story_points(fields),
-                truncated=truncated,
-                unknown_statuses=unknown,
+                raw.get("key", ""),
+                mapper.flow_type(type_name, labels),
+                canceled,
+                created_ms,
+                resolution_ms,
+                *changelog_facts,
+                deploy_time,
+                deploy_time is not None and mapper.success_failed(fields),
+                is_incident,
+                detected,
+                resolved_at,
+                instant_ms(fields.get(commit_field), tz) if commit_field else None,
+                instant_ms(fields.get(deployed_field), tz) if deployed_field else None,
+                tuple(version_dates),
+                tuple(links),
+                None if points is None else mapper.story_points(fields),
+                truncated,
+                unknown,
             )
         )
     return records
@@ -753,9 +775,23 @@ def _fingerprint(fields: dict[str, Any], items: list[tuple[Any, ...]], raw: dict
     its changelog's total (for the truncation warning)."""
     total = (raw.get("changelog") or {}).get("total")
     try:
-        return zlib.crc32(orjson.dumps(items), zlib.crc32(orjson.dumps([fields, total])))
+        return zlib.crc32(orjson.dumps((fields, total, items)))
     except TypeError:
         return zlib.crc32(repr((fields, items, total)).encode())
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection while normalizing: it allocates hundreds of thousands of
+    small acyclic objects, and each triggered collection walks the whole heap (the loaded raw
+    issues included). Reference counting frees everything all the same."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
@@ -776,7 +812,7 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
         ):
             return _datasets[last[3]]
         mapper = FieldMapper(mappings, project.statuses, project.issues)
-        with timed("normalize", issues=len(project.issues)) as timer:
+        with timed("normalize", issues=len(project.issues)) as timer, _no_cyclic_gc():
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built
         _last["entry"] = (project, mapper.hash, tz.key, dataset.version)
