@@ -36,6 +36,7 @@ from configuration.settings import (
     merge_settings,
 )
 from data.errors import UserError
+from data.metrics_service import LABELS
 from data.persistence import load_settings, save_settings
 
 log = logging.getLogger(__name__)
@@ -108,17 +109,8 @@ FIELD_RULES: dict[str, FieldRule] = {
     "story_points_field": FieldRule("Story points", frozenset({"number"}), "number", ()),
 }
 
-METRIC_LABELS: dict[str, str] = {
-    "deployment_frequency": "Deployment frequency",
-    "lead_time_for_changes": "Lead time for changes",
-    "change_failure_rate": "Change failure rate",
-    "recovery_time": "Recovery time",
-    "flow_velocity": "Flow velocity",
-    "flow_time": "Flow time",
-    "flow_efficiency": "Flow efficiency",
-    "flow_load": "Flow load",
-    "flow_distribution": "Flow distribution",
-}
+#: metric key -> the name the dashboard gives it
+METRIC_LABELS: dict[str, str] = {key: label for key, (label, _, _) in LABELS.items()}
 COMPLETION_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution")
 
 # --------------------------------------------------------------------------- fields

@@ -270,7 +270,7 @@ def test_mapping_dialog_refuses_incompatible_fields_and_mappings_survive_a_resta
     dialog.locator("#mapping-save").click()
     expect(dialog).to_be_hidden()
     warnings = page.locator("#unavailable-metrics")
-    expect(warnings).to_contain_text("Recovery time")
+    expect(warnings).to_contain_text("Failed deployment recovery time")
     expect(warnings).to_contain_text("no incident types")
 
     saved = load_settings(data_dir)["mappings"]
@@ -283,7 +283,9 @@ def test_mapping_dialog_refuses_incompatible_fields_and_mappings_survive_a_resta
     for restarted in serve(data_dir, sample_now()):
         page.goto(restarted.url)
         open_settings(page)
-        expect(page.locator("#unavailable-metrics")).to_contain_text("Recovery time")
+        expect(page.locator("#unavailable-metrics")).to_contain_text(
+            "Failed deployment recovery time"
+        )
         page.click("#open-mappings")
         expect(dialog.locator('select[id*="deployed_date_field"]')).to_have_value(
             "customfield_10060"
