@@ -114,7 +114,15 @@ def _detail(stat: str, text: str) -> html.Div:
 
 
 def _details(key: str, values: dict[str, Any]) -> list[html.Div]:
-    """The small lines under the headline: the statistics the card does not show large."""
+    """The small lines under the headline; a statistic without a value gets no line."""
+    lines = _detail_lines(key, values)
+    return [
+        line for line in lines if values.get(getattr(line, "data-stat").split(".")[0]) is not None
+    ]
+
+
+def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
+    """One line per statistic the card does not show large."""
     num = format_number
     if key == "deployment_frequency":
         return [
@@ -336,7 +344,7 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
     body.append(
         html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n"))
     )
-    if metric.get("message"):
+    if metric.get("message") and metric["message"] != format_value(metric):
         body.append(
             html.Div(metric["message"], className="metric-message", **_attrs(role="message"))
         )

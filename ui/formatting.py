@@ -6,6 +6,7 @@ One place decides how a value reads on screen, so that a test can compare a card
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from configuration.metric_defaults import FLOW_TYPES
@@ -91,10 +92,16 @@ def format_counts(counts: dict[str, int] | None) -> str:
 
 
 def format_period(period: dict[str, Any]) -> str:
-    """The period line above the cards: "Last 30 days: 2024-05-01 – 2024-05-31 (Europe/Berlin)"."""
-    start = str(period.get("start", ""))[:10]
-    end = str(period.get("end", ""))[:10]
+    """The period line above the cards: "Last 30 days: 2024-05-01 – 2024-05-30 (Europe/Berlin)".
+
+    The period is half-open, so the last day shown is the day of its last instant.
+    """
     label = period.get("label") or "Period"
     zone = period.get("time_zone")
-    text = f"{label}: {start} – {end}"
+    try:
+        first = datetime.fromisoformat(period["start"]).date()
+        last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date()
+    except (KeyError, TypeError, ValueError):
+        return label
+    text = label if first.isoformat() in label else f"{label}: {first} – {last}"
     return f"{text} ({zone})" if zone else text

@@ -16,7 +16,13 @@ from playwright.sync_api import expect
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import DashboardPage, sample_now
 from ui.cards import ALL_METRICS, DEFINITIONS
-from ui.formatting import INSUFFICIENT_DATA, format_counts, format_number, format_value
+from ui.formatting import (
+    INSUFFICIENT_DATA,
+    NONE_IN_PERIOD,
+    format_counts,
+    format_number,
+    format_value,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -105,6 +111,24 @@ def test_custom_range_ending_before_it_starts_says_so_and_keeps_the_numbers(
     assert dash_page.console.errors == []
 
 
+def test_a_period_without_data_shows_none_in_period_never_a_zero_median(
+    dash_page: DashboardPage, cli_report
+):
+    now = sample_now().date()
+    start, end = (now - timedelta(days=800)).isoformat(), (now - timedelta(days=770)).isoformat()
+    report = cli_report(f"{start}:{end}")
+
+    dash_page.choose_period("Custom range")
+    dash_page.apply_custom(start, end)
+    expect(dash_page.page.locator("#period-label")).to_contain_text(start, timeout=30_000)
+
+    assert_cards_equal(dash_page, report)
+    for key in ("lead_time_for_changes", "recovery_time", "flow_time"):
+        expect(dash_page.card(key).locator("[data-role=headline]")).to_have_text(NONE_IN_PERIOD)
+    expect(dash_page.card("deployment_frequency").locator("[data-role=headline]")).to_have_text("0")
+    assert dash_page.console.errors == []
+
+
 def test_sample_project_banner_says_so_and_how_to_connect_jira(dash_page: DashboardPage):
     banner = dash_page.page.locator("#sample-banner")
 
@@ -115,7 +139,7 @@ def test_sample_project_banner_says_so_and_how_to_connect_jira(dash_page: Dashbo
 
 
 def test_each_card_tooltip_shows_its_definition(dash_page: DashboardPage):
-    for key in ("lead_time_for_changes", "flow_efficiency"):
+    for key in ALL_METRICS:
         dash_page.card(key).locator("[data-role=info]").hover()
         expect(dash_page.page.get_by_role("tooltip")).to_have_text(DEFINITIONS[key])
         dash_page.page.mouse.move(0, 0)
