@@ -127,15 +127,38 @@ def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: boo
     return found
 
 
-def _in_order(issue: np.ndarray, when: np.ndarray, hid: np.ndarray, pos: np.ndarray) -> bool:
-    """Rows strictly increasing by (issue, time, history id, position): already sorted, with
-    no ties left for the states to break."""
-    if len(issue) < 2:
-        return True
-    di, dw = np.diff(issue), np.diff(when)
-    dh, dp = np.diff(hid), np.diff(pos)
-    later = (di > 0) | ((di == 0) & ((dw > 0) | ((dw == 0) & ((dh > 0) | ((dh == 0) & (dp > 0))))))
-    return bool(later.all())
+def _changelog_order(
+    issue: np.ndarray,
+    when: np.ndarray,
+    hid: np.ndarray,
+    pos: np.ndarray,
+    frm: np.ndarray,
+    to: np.ndarray,
+) -> np.ndarray:
+    """The order of status rows by (issue, time, history id, position, from, to).
+
+    (issue, time) packed into one int64 sorts in a single argsort; only rows tied on both
+    (rare) are ordered by the rest. A time span too wide to pack falls back to `lexsort`."""
+    count = len(issue)
+    if not count:
+        return np.zeros(0, dtype=np.int64)
+    low = int(when.min())
+    span_bits = (int(when.max()) - low).bit_length()
+    if span_bits + int(issue.max()).bit_length() > 62:
+        return np.lexsort((to, frm, pos, hid, when, issue))
+    packed = (issue << span_bits) | (when - low)
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        tied = np.zeros(count, dtype=bool)
+        tied[1:] |= tie
+        tied[:-1] |= tie
+        at = np.flatnonzero(tied)
+        run = np.cumsum(np.concatenate(([True], ~tie)))[at]
+        rows = order[at]
+        order[at] = rows[np.lexsort((to[rows], frm[rows], pos[rows], hid[rows], run))]
+    return order
 
 
 @dataclass(slots=True)
@@ -172,11 +195,8 @@ def _timelines(
     the next transition, the last one forever. Active/Waiting time is clipped to
     [work start, completion]; load spans start no earlier than `created`."""
     n = len(created)
-    if _in_order(row_issue, row_when, row_hid, row_pos):  # the usual changelog: no sort needed
-        issue, when, frm, to = row_issue, row_when, row_from, row_to
-    else:
-        order = np.lexsort((row_to, row_from, row_pos, row_hid, row_when, row_issue))
-        issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
+    order = _changelog_order(row_issue, row_when, row_hid, row_pos, row_from, row_to)
+    issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
     m = len(issue)
     counts = np.bincount(issue, minlength=n)
     row_start = np.cumsum(counts) - counts
