@@ -31,6 +31,7 @@ from ui.layout import dataset_line, warnings_text
 log = logging.getLogger(__name__)
 
 CUSTOM = "custom"
+NO_JIRA_DATA = "No JIRA data yet: click Update data to fetch your project's issues."
 
 
 def period_text(choice: str | None, start: str | None, end: str | None) -> str:
@@ -50,7 +51,10 @@ def shown_now(fixed: datetime | None) -> datetime:
 def compute_report(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """The report for `period` on the project the dashboard shows (sample or JIRA cache)."""
     settings = load_settings(root)
-    return report_for_project(current_project(root, settings), settings, period, now=now)
+    project = current_project(root, settings)
+    if project.source == "jira" and not project.issues:
+        raise UserError(NO_JIRA_DATA)
+    return report_for_project(project, settings, period, now=now)
 
 
 def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None:

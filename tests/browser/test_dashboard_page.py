@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from callbacks.metrics import NO_JIRA_DATA
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import DashboardPage, sample_now
 from ui.cards import ALL_METRICS, DEFINITIONS
@@ -225,4 +226,20 @@ def test_cards_show_a_loading_state_while_a_period_is_computed(dash_page: Dashbo
     expect(dash_page.page.locator("#metric-cards")).not_to_have_attribute(
         "data-dash-is-loading", "true"
     )
+    assert dash_page.console.errors == []
+
+
+def test_jira_configured_without_data_yet_says_to_click_update_data(
+    dash_page: DashboardPage, data_dir
+):
+    settings = load_settings(data_dir)
+    settings["jira"].update({"url": "https://jira.example.net", "jql": "project = DEMO"})
+    save_settings(data_dir, settings)
+
+    dash_page.page.goto(dash_page.served.url)
+
+    alert = dash_page.page.locator("#metrics-error")
+    expect(alert).to_have_text(NO_JIRA_DATA, timeout=30_000)
+    expect(dash_page.page.locator("#sample-banner")).to_be_hidden()
+    expect(dash_page.page.locator("[data-metric]")).to_have_count(0)
     assert dash_page.console.errors == []
