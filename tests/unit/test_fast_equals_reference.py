@@ -195,6 +195,11 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
     chosen: dict[str, Any] = {"failure_by_time_window": draw(st.booleans())}
     if draw(st.booleans()):
         chosen["status_states"] = {"in review": "Waiting", "mystery state": "Active"}
+    if draw(st.integers(0, 3)) == 0:  # deployment time from a custom date field
+        chosen["deployment_time_field"] = DEPLOYED
+    if draw(st.integers(0, 3)) == 0:  # other deployment and incident types
+        chosen["deployment_types"] = ["release"]
+        chosen["incident_types"] = ["incident", "bug"]
     for name, field_id in (
         ("story_points_field", POINTS),
         ("environment_field", ENV),
