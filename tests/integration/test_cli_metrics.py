@@ -192,3 +192,16 @@ def test_missing_or_broken_input_file_prints_one_clear_line(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"error: Input file {target} {message}")
+
+
+def test_bad_argument_with_default_logging_still_gives_exactly_one_error_line(
+    data_dir: Path, sample_file: Path
+) -> None:
+    # default settings log INFO to the console (stderr) too; the error is still one line
+    done = metrics(data_dir, sample_file, "--tz", "Mars/Olympus")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: Unknown time zone 'Mars/Olympus': use an IANA name such as Europe/Berlin or UTC."
+    ]
