@@ -434,3 +434,19 @@ def test_shape_and_ordering_rules_hold_for_other_seeds_and_sizes(seed: int) -> N
     test_timestamps_parse_and_stay_in_order_before_now(issues)
     test_changelog_chains_from_status_to_status_into_the_current_status(issues)
     test_resolution_is_set_exactly_when_the_status_is_done(issues)
+
+
+def test_more_rework_gives_more_status_transitions_per_issue() -> None:
+    def average(rework: float) -> float:
+        made = generate_issues(1000, 5, now=NOW, rework=rework)
+        return sum(len(status_transitions(i)) for i in made) / len(made)
+
+    default, more = average(0.45), average(0.6)
+    assert more > default + 0.5
+    assert 7 <= more <= 9  # the benchmarks' "about 8 transitions"
+
+
+@pytest.mark.parametrize("rework", [-0.1, 1.0, 2])
+def test_a_rework_chance_outside_0_to_1_is_a_user_error(rework: float) -> None:
+    with pytest.raises(UserError, match="rework chance"):
+        generate_issues(10, 5, now=NOW, rework=rework)
