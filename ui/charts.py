@@ -41,7 +41,7 @@ def _layout(title: str, unit: str, *, stacked: bool = False) -> dict[str, Any]:
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "showlegend": stacked,
-        "legend": {"orientation": "h", "y": -0.2, "font": {"size": 10}},
+        "legend": {"orientation": "h", "y": -0.2, "font": {"size": 10}, "traceorder": "normal"},
         "barmode": "stack",
         "bargap": 0.25,
         "yaxis": {
