@@ -73,8 +73,10 @@ def test_refresh_after_one_percent_changed_beats_a_full_refetch(benchmark, tmp_p
         settings = settings_for(jira)
         root = fresh_dir(tmp_path, flavor)
         fetch_project(root, settings)
-        refetches = [fetch_project(root, settings, full=True) for _ in range(2)]
-        full = min(refetches, key=lambda s: s.seconds)
+        refetches = sorted(
+            (fetch_project(root, settings, full=True) for _ in range(3)), key=lambda s: s.seconds
+        )
+        full = refetches[1]  # the median of three
         refreshes = []
 
         def change() -> tuple[tuple, dict]:
@@ -85,8 +87,10 @@ def test_refresh_after_one_percent_changed_beats_a_full_refetch(benchmark, tmp_p
         def refresh() -> None:
             refreshes.append(fetch_project(root, settings))
 
-        benchmark.pedantic(refresh, setup=change, rounds=5, iterations=1)
+        # one warm-up round: the first refresh after three full refetches pays their garbage
+        benchmark.pedantic(refresh, setup=change, rounds=7, iterations=1, warmup_rounds=1)
         assert all(r.mode == "incremental" and r.fetched == ISSUES // 100 for r in refreshes)
+        refreshes = refreshes[1:]
         calls = max(r.api_calls for r in refreshes)
         seconds = sorted(r.seconds for r in refreshes)[len(refreshes) // 2]
         cached = IssueCache.for_settings(root, settings).load()
@@ -99,7 +103,7 @@ def test_refresh_after_one_percent_changed_beats_a_full_refetch(benchmark, tmp_p
             less_time=round(less_time, 3),
         )  # fmt: skip
         print(
-            f"\n{flavor}: full refetch {full.api_calls} calls {full.seconds:.2f} s; "
+            f"\n{flavor}: full refetch {full.api_calls} calls {full.seconds:.2f} s (median); "
             f"refresh of 1 % {calls} calls {seconds:.3f} s (median): "
             f"{fewer_calls:.1%} fewer calls, {less_time:.1%} less time"
         )
