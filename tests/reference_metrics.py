@@ -855,7 +855,9 @@ def reference_report(
     tz: str = "UTC",
     deployment_source: str | None = None,
 ) -> dict[str, Any]:
-    """The report of the spec: the nine metrics, `period`, and the comparable `settings`."""
+    """The report of the spec: the nine metrics, `period`, and the comparable parts of
+    `settings` and `dataset` (its issue count and the status names of unknown category,
+    lower case)."""
     zone = ZoneInfo(tz)
     ref = Reference(issues, statuses, mappings, zone)
     source = deployment_source or ref.m["deployment_source"]
@@ -875,6 +877,8 @@ def reference_report(
             "time_zone": tz,
             "failure_by_time_window": bool(ref.m.get("failure_by_time_window", True)),
         },
+        # the fast report's `dataset` also has source, version and warnings as sentences
+        "dataset": {"issues": len(issues), "unknown_statuses": sorted(ref.warnings)},
     }
     for key in METRIC_KEYS:
         label, headline, unit = LABELS[key]

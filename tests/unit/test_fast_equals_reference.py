@@ -11,6 +11,7 @@ A longer hunt for disagreements: `FLOWDASH_HYPOTHESIS_EXAMPLES=2000 pytest <this
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -222,9 +223,21 @@ PERIODS = st.one_of(
 
 
 def comparable(report: dict[str, Any]) -> dict[str, Any]:
-    """The parts both engines must agree on: the nine metrics, the period, the settings."""
+    """The parts both engines must agree on: the nine metrics, the period, the settings, the
+    issue count and the statuses of unknown category."""
     out = {key: report[key] for key in METRIC_KEYS}
     out["period"] = report["period"]
+    dataset = report["dataset"]
+    unknown = dataset.get("unknown_statuses")
+    if unknown is None:  # the fast report names them in its warnings
+        unknown = sorted(
+            {
+                name.lower()
+                for w in dataset["warnings"]
+                for name in re.findall(r"^Status '(.*)' has no known category", w)
+            }
+        )
+    out["dataset"] = {"issues": dataset["issues"], "unknown_statuses": unknown}
     out["settings"] = {
         k: report["settings"][k]
         for k in ("deployment_source", "time_zone", "failure_by_time_window")
