@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import waitress
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from callbacks.dashboard_app import create_app
 
@@ -44,14 +44,22 @@ class Served:
 
 @dataclass
 class ConsoleLog:
-    """Console errors, page errors and failed requests seen by one page."""
+    """Console errors, page errors and failed requests seen by one page.
+
+    A request the browser itself aborted because the test navigated away (`net::ERR_ABORTED`)
+    is not a failure of the page and is not recorded.
+    """
 
     errors: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> None:
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: self.errors.append(f"request failed: {req.url}"))
+        page.on("requestfailed", self._request_failed)
+
+    def _request_failed(self, request: Request) -> None:
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} ({request.failure})")
 
 
 def serve(root: Path, now: datetime) -> Iterator[Served]:
