@@ -3,12 +3,15 @@
 Two steps:
 
 1. `IssueRecord`: one raw issue normalized (dates parsed, statuses mapped, changelog sorted,
-   work start, completion, time in Active/Waiting, roles). Records are kept in a module-level
-   cache keyed by (key, `updated`, digest of the raw issue, mapping context), so a refresh
-   that changes K issues normalizes only those K again.
+   work start, completion, time in Active/Waiting, roles). Issues are normalized in bulk:
+   Python reads the raw JSON, NumPy parses the dates and derives the changelog facts of all
+   issues at once. Records are kept in a module-level cache keyed by (key, `updated`) within
+   one mapping context, with the raw issue they came from: a refresh that changes K issues
+   normalizes only those K again (an unchanged issue is the same object or an equal one).
 2. `Dataset`: the records assembled into sorted NumPy columns per metric population, with the
    cross-issue facts resolved by index (links, deployed dates, failure windows). A metric over
-   a window is then a `searchsorted` plus a small slice: O(log n + k).
+   a window is then a `searchsorted` plus a small slice: O(log n + k). The dataset's version
+   is a digest of those columns and their context.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import gc
 import hashlib
 import logging
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -765,8 +767,8 @@ CANCELED_LOAD = "canceled"
 # ----------------------------------------------------------------------------- building
 
 _lock = threading.Lock()
-#: (key, updated, fingerprint) -> record, for the records of the last build and its context.
-_records: dict[tuple[Any, ...], IssueRecord] = {}
+#: (key, updated) -> (raw issue, record), for the records of the last build and its context.
+_records: dict[tuple[Any, ...], tuple[dict[str, Any], IssueRecord]] = {}
 _records_context: dict[str, str] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
 _datasets: OrderedDict[str, Dataset] = OrderedDict()
@@ -790,14 +792,22 @@ def _record_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
-def _fingerprint(fields: dict[str, Any], items: list[tuple[Any, ...]], raw: dict[str, Any]) -> int:
-    """A digest of everything a record reads from an issue: its fields, its status items and
-    its changelog's total (for the truncation warning)."""
-    total = (raw.get("changelog") or {}).get("total")
-    try:
-        return zlib.crc32(orjson.dumps((fields, total, items)))
-    except TypeError:
-        return zlib.crc32(repr((fields, items, total)).encode())
+def _content_version(head: list[Any], columns: tuple[Any, ...]) -> str:
+    """A digest of everything a report reads: the context and every assembled column.
+
+    Two builds with equal columns give equal reports, so they share a version (and the
+    report cache); hashing the columns is C work over a few MB, no Python per issue."""
+    digest = hashlib.blake2b(orjson.dumps(head), digest_size=16)
+    for part in columns:
+        for name, value in vars(part).items():
+            arrays = value.items() if isinstance(value, dict) else [(name, value)]
+            for label, array in arrays:
+                if isinstance(array, np.ndarray):
+                    digest.update(f"{label}:{array.dtype}:{len(array)};".encode())
+                    digest.update(array.tobytes())
+                else:
+                    digest.update(orjson.dumps([label, array]))
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -845,41 +855,26 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         _records.clear()
         _records_context["value"] = context
     records: list[IssueRecord] = []
-    keep: dict[tuple[Any, ...], IssueRecord] = {}
-    version = hashlib.blake2b(digest_size=16)
-    version.update(
-        orjson.dumps([mapper.hash, tz.key, context, project.source, list(project.warnings)])
-    )
-    prints = []
-    pending: list[tuple[int, dict[str, Any], list[tuple[Any, ...]], tuple[Any, ...]]] = []
+    keep: dict[tuple[Any, ...], tuple[dict[str, Any], IssueRecord]] = {}
+    pending: list[tuple[int, dict[str, Any], tuple[Any, ...]]] = []
     for raw in project.issues:
-        fields = raw.get("fields") or {}
-        items = status_items(raw)
-        fingerprint = _fingerprint(fields, items, raw)
-        prints.append(fingerprint)
-        cache_key = (raw.get("key"), fields.get("updated"), fingerprint)
-        record = _records.get(cache_key)
-        if record is None:
-            pending.append((len(records), raw, items, cache_key))
+        cache_key = (raw.get("key"), (raw.get("fields") or {}).get("updated"))
+        cached_record = _records.get(cache_key)
+        # same key and `updated` but other content (a hand-edited file) is normalized again
+        if cached_record is not None and (cached_record[0] is raw or cached_record[0] == raw):
+            keep[cache_key] = cached_record
+            records.append(cached_record[1])
         else:
-            keep[cache_key] = record
-        records.append(record)
+            pending.append((len(records), raw, cache_key))
+            records.append(None)  # type: ignore[arg-type]  # filled below
     if pending:
-        fresh = normalize_issues(
-            [entry[1] for entry in pending], mapper, tz, [entry[2] for entry in pending]
-        )
-        for (position, _, _, cache_key), record in zip(pending, fresh, strict=True):
-            keep[cache_key] = records[position] = record
+        fresh = normalize_issues([entry[1] for entry in pending], mapper, tz)
+        for (position, raw, cache_key), record in zip(pending, fresh, strict=True):
+            keep[cache_key] = (raw, record)
+            records[position] = record
     built = len(pending)
-    version.update(np.array(prints, dtype=np.uint32).tobytes())
     _records.clear()
     _records.update(keep)
-    content_version = version.hexdigest()
-    cached = _datasets.get(content_version)
-    if cached is not None:
-        _datasets.move_to_end(content_version)
-        cached.records_built = built
-        return cached
     deployments, changes, incidents, completed, load, has = _assemble(records, mapper)
     warnings = list(project.warnings)
     unknown = sorted({name for rec in records for name in rec.unknown_statuses})
@@ -889,6 +884,15 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     truncated = sum(rec.truncated for rec in records)
     if truncated:
         warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
+    content_version = _content_version(
+        [mapper.hash, tz.key, context, project.source, len(records), warnings, has],
+        (deployments, changes, incidents, completed, load),
+    )
+    cached = _datasets.get(content_version)
+    if cached is not None:
+        _datasets.move_to_end(content_version)
+        cached.records_built = built
+        return cached
     m = mapper.mappings
     dataset = Dataset(
         version=content_version,
