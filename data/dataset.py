@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,17 @@ class IssueRecord:
     unknown_statuses: tuple[str, ...] = ()
 
 
+#: An item's (from id, from name, to id, to name), in one C call.
+_TRANSITION = itemgetter("from", "fromString", "to", "toString")
+
+
+def _transition(entry: dict[str, Any]) -> tuple[Any, ...]:
+    try:
+        return _TRANSITION(entry)
+    except KeyError:  # JIRA always sends all four; a hand-made file may not
+        return tuple(entry.get(name) for name in ("from", "fromString", "to", "toString"))
+
+
 def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The changelog's status items as raw tuples: (created, history id, position, from id,
     from name, to id, to name). Everything a record reads from the changelog."""
@@ -89,18 +101,14 @@ def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
         items = history.get("items")
         if not items:
             continue
+        if len(items) == 1:  # the usual history: one change
+            if items[0].get("field") == "status":
+                rows.append((history.get("created"), history.get("id"), 0, *_transition(items[0])))
+            continue
         for position, entry in enumerate(items):
             if entry.get("field") == "status":
                 rows.append(
-                    (
-                        history.get("created"),
-                        history.get("id"),
-                        position,
-                        entry.get("from"),
-                        entry.get("fromString"),
-                        entry.get("to"),
-                        entry.get("toString"),
-                    )
+                    (history.get("created"), history.get("id"), position, *_transition(entry))
                 )
     return rows
 
@@ -110,6 +118,15 @@ def _history_id(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def _history_ids(values: tuple[Any, ...], count: int) -> np.ndarray:
+    """`_history_id` of many values: NumPy converts them with `int` in one call; a value it
+    cannot take (None, "", a word) sends all of them through `_history_id`."""
+    try:
+        return np.array(values, dtype=np.int64) if count else _EMPTY
+    except (TypeError, ValueError, OverflowError):
+        return np.fromiter(map(_history_id, values), dtype=np.int64, count=count)
 
 
 #: States as small codes whose order is the names' order (ties in a changelog sort by them).
@@ -337,7 +354,7 @@ def normalize_issues(
         np.array(now_codes, dtype=np.int64),
         np.repeat(np.arange(n), counts)[row_ok],
         parsed[2 * n :][row_ok],
-        column(map(_history_id, hids)),
+        _history_ids(hids, count)[row_ok],
         column(positions),
         column(map(codes.__getitem__, from_keys)),
         column(map(codes.__getitem__, to_keys)),
