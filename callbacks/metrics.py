@@ -49,12 +49,14 @@ def shown_now(fixed: datetime | None) -> datetime:
 
 
 def compute_report(root: Path, period: str, now: datetime) -> dict[str, Any]:
-    """The report for `period` on the project the dashboard shows (sample or JIRA cache)."""
+    """The report for `period` on the project the dashboard shows (sample or JIRA cache).
+
+    Kept in the metric cache of `root` too: the first view after a restart is a file read."""
     settings = load_settings(root)
     project = current_project(root, settings)
     if project.source == "jira" and not project.issues:
         raise UserError(NO_JIRA_DATA)
-    return report_for_project(project, settings, period, now=now)
+    return report_for_project(project, settings, period, now=now, root=root)
 
 
 def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None:

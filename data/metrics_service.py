@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from configuration.metric_defaults import (
     change_failure_rate_tier,
     deployment_frequency_tier,
@@ -170,8 +172,12 @@ def report_for_project(
     now: datetime | None = None,
     tz: str | None = None,
     deployment_source: str | None = None,
+    root: Path | None = None,
 ) -> dict[str, Any]:
     """The full report (nine metrics, period, settings, dataset) of a project for a period.
+
+    With `root` (the data directory), reports are also kept on disk in its metric cache, so
+    the first view after a restart reads a file instead of normalizing and computing.
 
     Raises UserError, before any work, for an unknown zone, a bad period, an unknown
     deployment source or a project without issues. The returned dict is shared with the
@@ -191,27 +197,89 @@ def report_for_project(
     if mappings.get("deployment_source") not in DEPLOYMENT_SOURCES:
         raise UserError("Deployment source in the mappings must be issues or fixversions.")
     digest = mappings_hash(mappings)
-    dataset = build_dataset(project, mappings, zone)
-    key = (dataset.version, digest, zone.key, per.start_ms, per.end_ms, per.label)
-    with _reports_lock:
-        cached = _reports.get(key)
+    stored_key = _stored_key(project, digest, zone, per) if root is not None else None
+    if stored_key is not None:
+        # keyed without normalizing: a view after a restart costs a file read, no build
+        key: tuple[Any, ...] = ("stored", stored_key)
+    else:
+        dataset = build_dataset(project, mappings, zone)
+        key = (dataset.version, digest, zone.key, per.start_ms, per.end_ms, per.label)
+    cached = _remembered(key)
+    if cached is None and stored_key is not None and root is not None:
+        from data.cache_manager import metric_cache_for
+
+        cached = metric_cache_for(root).get(stored_key)
         if cached is not None:
-            _reports.move_to_end(key)
-            _stats["hits"] += 1
+            _remember(key, cached)
+            log.info(
+                "metric cache hit",
+                extra={"operation": "report", "cache": "disk", "period": per.label},
+            )
+            return cached
     if cached is not None:
         log.info(
             "metric cache hit",
             extra={"operation": "report", "cache": "hit", "period": per.label},
         )
         return cached
+    if stored_key is not None:
+        dataset = build_dataset(project, mappings, zone)
     with timed("report", period=per.label, issues=dataset.issues, cache="miss"):
         report = _report(dataset, mappings, digest, per, zone)
     with _reports_lock:
         _stats["misses"] += 1
+    _remember(key, report)
+    if stored_key is not None and root is not None:
+        from data.cache_manager import metric_cache_for
+
+        metric_cache_for(root).put(stored_key, report)
+    return report
+
+
+#: Bump when the report's shape or any calculation changes: stored reports then miss.
+STORED_REPORT_FORMAT = 1
+
+
+def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:
+    """The persistent metric-cache key, from what is known before normalizing, or None.
+
+    Only projects with a content version qualify: a JIRA cache (its checksum-based version,
+    set by cache_manager) or the sample (its day, size and seed); a file read with `--input`
+    has none and stays in memory. Spec decision 31.
+    """
+    if not project.version or project.version == "jira-empty":
+        return None
+    from data.cache_manager import metric_cache_key
+
+    period_key = orjson.dumps(
+        [
+            STORED_REPORT_FORMAT,
+            project.source,
+            list(project.warnings),
+            zone.key,
+            per.start_ms,
+            per.end_ms,
+            per.label,
+        ]
+    ).decode()
+    return metric_cache_key(project.version, digest, period_key)
+
+
+def _remembered(key: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The in-memory report for `key` (counted as a hit), or None (not counted yet)."""
+    with _reports_lock:
+        cached = _reports.get(key)
+        if cached is not None:
+            _reports.move_to_end(key)
+            _stats["hits"] += 1
+        return cached
+
+
+def _remember(key: tuple[Any, ...], report: dict[str, Any]) -> None:
+    with _reports_lock:
         _reports[key] = report
         while len(_reports) > _REPORTS_KEPT:
             _reports.popitem(last=False)
-    return report
 
 
 def _report(
@@ -283,6 +351,7 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         now=now,
         tz=zone.key,
         deployment_source=args.deployments,
+        root=None if args.input else root,
     )
     return report_to_csv(report) if args.format == "csv" else report_to_json(report)
 
