@@ -3,6 +3,7 @@
     summary = fetch_project(root, settings)              # full the first time, then incremental
     start_update(root, settings) -> bool                 # the page's button: False = running
     update_progress(root) -> dict                        # polled by the page
+    refresh_if_stale(root, settings) -> bool             # page load: incremental past the TTL
     cancel_update(root)
     fetch_for_cli(args, root, settings) -> str           # `python app.py fetch`
 
@@ -43,10 +44,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from configuration.settings import cache_dir, merge_settings
+from configuration.settings import cache_dir, jira_configured, merge_settings
 from data.cache_manager import (
     CachedIssues,
     IssueCache,
+    cache_status,
     fetch_lock,
     fields_for_mappings,
     is_fetch_running,
@@ -525,6 +527,32 @@ def start_update(root: Path, settings: dict[str, Any], *, full: bool = False) ->
         job.thread.start()
     log.info("update started", extra={"operation": "start_update", "full": full})
     return True
+
+
+def refresh_if_stale(root: Path, settings: dict[str, Any]) -> bool:
+    """Start an incremental refresh when the cache is older than its time-to-live.
+
+    Called when a page opens: with JIRA configured, a cache for these settings that
+    `cache_status` calls stale (`settings["cache"]["ttl_hours"]`, default 24) and no fetch
+    running, the background job starts, incremental because the cache exists. Returns whether
+    it started; never a full fetch (no cache: the user clicks Update data).
+    """
+    if not jira_configured(settings) or is_fetch_running(root):
+        return False
+    status = cache_status(root, settings)
+    if not status["exists"] or not status["stale"]:
+        return False
+    started = start_update(root, settings)
+    log.info(
+        "stale cache refresh",
+        extra={
+            "operation": "refresh_if_stale",
+            "started": started,
+            "age_hours": status["age_hours"],
+            "ttl_hours": status["ttl_hours"],
+        },
+    )
+    return started
 
 
 def _run_job(root: Path, settings: dict[str, Any], full: bool, job: _Job) -> None:
