@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,8 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
 
     root = data_dir(getattr(args, "data_dir", None))
     settings = load_settings(root)
-    setup_logging(settings, log_dir(root))
+    quiet_console = args.command and not os.environ.get("LOG_LEVEL")
+    setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
     log.info(
         "start-up",
         extra={

@@ -217,12 +217,16 @@ def log_options(settings: dict[str, Any], folder: Path) -> tuple[dict[str, Any],
     return options, problems
 
 
-def setup_logging(settings: dict[str, Any], folder: Path) -> None:
+def setup_logging(
+    settings: dict[str, Any], folder: Path, *, console_level: str | None = None
+) -> None:
     """Configure logging for the whole process; call once at start-up (idempotent).
 
     A second call with the same options does nothing; with other options (another folder,
     level, ...) it closes the handlers it installed before and installs new ones. The
-    configured JIRA token is registered for redaction.
+    configured JIRA token is registered for redaction. `console_level` raises the console's
+    threshold above the configured level (headless commands keep stdout and stderr for
+    their output); the files still get everything at the configured level.
     """
     global _current_key
     options, problems = log_options(settings, folder)
@@ -234,6 +238,7 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
         options["max_bytes"],
         options["backups"],
         options["retention_days"],
+        console_level,
     )
     if key == _current_key and _installed:
         return
@@ -244,7 +249,7 @@ def setup_logging(settings: dict[str, Any], folder: Path) -> None:
     redact = SensitiveDataFilter()
 
     console = _ConsoleHandler()
-    console.setLevel(level)
+    console.setLevel(max(level, getattr(logging, console_level or options["level"])))
     console.setFormatter(ConsoleFormatter())
     console.addFilter(_NotForConsole())
     handlers: list[logging.Handler] = [console]

@@ -194,14 +194,24 @@ def test_missing_or_broken_input_file_prints_one_clear_line(
     assert lines[0].startswith(f"error: Input file {target} {message}")
 
 
-def test_bad_argument_with_default_logging_still_gives_exactly_one_error_line(
+def test_bad_argument_with_default_logging_prints_only_the_error_line(
     data_dir: Path, sample_file: Path
 ) -> None:
-    # default settings log INFO to the console (stderr) too; the error is still one line
+    # headless commands keep the console at WARNING: INFO goes to the log files only
     done = metrics(data_dir, sample_file, "--tz", "Mars/Olympus")
     assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
+    assert done.stderr.splitlines() == [
         "error: Unknown time zone 'Mars/Olympus': use an IANA name such as Europe/Berlin or UTC."
     ]
+    assert "Mars/Olympus" in (data_dir / "logs" / "errors.log").read_text()
+
+
+def test_successful_metrics_run_keeps_stderr_empty_and_logs_to_files(
+    data_dir: Path, sample_file: Path
+) -> None:
+    done = metrics(data_dir, sample_file, "--period", "30d", "--now", NOW)
+    assert done.returncode == 0
+    assert done.stderr == ""
+    records = (data_dir / "logs" / "performance.log").read_text().splitlines()
+    operations = {json.loads(line)["operation"] for line in records}
+    assert {"normalize", "metric", "report"} <= operations
