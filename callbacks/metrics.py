@@ -23,7 +23,7 @@ from data.metrics_service import report_for_project
 from data.performance_utils import timed
 from data.persistence import load_settings
 from data.project import current_project
-from ui.cards import ALL_METRICS, metric_cards
+from ui.cards import ALL_METRICS, metric_cards, no_data_notice
 from ui.charts import trend_figures
 from ui.formatting import format_period
 from ui.layout import dataset_line, warnings_text
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 CUSTOM = "custom"
 NO_JIRA_DATA = "No JIRA data yet: click Update data to fetch your project's issues."
+
+
+class NoJiraDataYet(UserError):
+    """JIRA is configured but nothing has been fetched: the page says so instead of numbers."""
 
 
 def period_text(choice: str | None, start: str | None, end: str | None) -> str:
@@ -55,7 +59,7 @@ def compute_report(root: Path, period: str, now: datetime) -> dict[str, Any]:
     settings = load_settings(root)
     project = current_project(root, settings)
     if project.source == "jira" and not project.issues:
-        raise UserError(NO_JIRA_DATA)
+        raise NoJiraDataYet(NO_JIRA_DATA)
     return report_for_project(project, settings, period, now=now, root=root)
 
 
@@ -87,6 +91,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             with timed("dashboard_metrics", period=period) as timer:
                 report = compute_report(root, period, moment)
                 timer.fields["issues"] = report["dataset"]["issues"]
+        except NoJiraDataYet as exc:
+            return (no_data_notice(str(exc)), None, False, "", "", None, False, None, False)
         except UserError as exc:
             log.warning(
                 "metrics not shown", extra={"operation": "dashboard_metrics", "error": str(exc)}

@@ -399,3 +399,12 @@ def metric_cards(report: dict[str, Any]) -> html.Div:
         )
 
     return html.Div([row(DORA_METRICS, "DORA", "dora"), row(FLOW_METRICS, "Flow", "flow")])
+
+
+def no_data_notice(text: str) -> html.Div:
+    """What the cards area shows when JIRA is configured but nothing was fetched yet."""
+    return html.Div(
+        dbc.Alert(text, color="info", class_name="mb-0"),
+        className="no-data-notice",
+        **_attrs(role="no-data"),
+    )

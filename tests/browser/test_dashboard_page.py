@@ -238,8 +238,9 @@ def test_jira_configured_without_data_yet_says_to_click_update_data(
 
     dash_page.page.goto(dash_page.served.url)
 
-    alert = dash_page.page.locator("#metrics-error")
-    expect(alert).to_have_text(NO_JIRA_DATA, timeout=30_000)
+    notice = dash_page.page.locator("[data-role=no-data]")
+    expect(notice).to_have_text(NO_JIRA_DATA, timeout=30_000)
+    expect(dash_page.page.locator("#metrics-error")).to_be_hidden()
     expect(dash_page.page.locator("#sample-banner")).to_be_hidden()
     expect(dash_page.page.locator("[data-metric]")).to_have_count(0)
     assert dash_page.console.errors == []

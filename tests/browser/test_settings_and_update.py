@@ -169,6 +169,10 @@ def test_walk_settings_test_connection_update_with_progress_then_jira_metrics(
     save_connection(page)
     expect(page.locator("#conn-token")).to_have_value("")
     close_settings(page)
+    # saved but not fetched yet: no sample numbers pretending to be the team's
+    expect(page.locator("[data-role=no-data]")).to_be_visible()
+    expect(page.locator("#sample-banner")).to_be_hidden()
+    expect(page.locator("[data-metric]")).to_have_count(0)
 
     page.click("#update-data")
     bar = page.locator("#update-progress")
@@ -384,7 +388,7 @@ def test_a_second_tab_follows_the_running_fetch_instead_of_starting_one(
     other = page.context.new_page()
     other.goto(app.url)
     for tab in (page, other):  # both tabs idle: their first computation is done
-        expect(tab.locator("#metrics-error")).to_be_visible()  # "no data yet": none fetched
+        expect(tab.locator("[data-role=no-data]")).to_be_visible()  # none fetched yet
     jira.set_faults(slow_seconds=1.0)  # a fetch of several seconds
     jira.reset_counters()
     page.click("#update-data")
