@@ -1,0 +1,206 @@
+"""A scripted typical session in Chromium: cache hit rate at least 90 %.
+
+The session, against the JIRA emulator (Cloud, 5,000 issues, its rate limit on) after an
+initial fetch that is not counted: open the dashboard; switch to 7, 90 days, a custom range,
+30 and 7 days; change a mapping that needs no new field (saved through the data layer, page
+reloaded); click Update data and wait for it (an incremental refresh: JIRA changed a few
+issues, or none); restart the app (server closed, every in-memory cache cleared as a new
+process has them, a new app on a new port); open it again.
+
+Hit rate: every lookup the page's callbacks make, each counted once. Issue cache
+(`session_cache_stats`: memo hits and head-only refreshes vs files parsed) and reports: a
+report is a hit when it came from the in-memory report cache of `metrics_service`
+(`report_cache_stats`) or from the metric cache (memory layer or disk, `session_cache_stats`),
+a miss when it was computed; such a miss is counted by both, so it is taken once. The counters
+of both processes (before and after the restart) are added up.
+Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_session_benchmark.py -s
+
+Measured 2026-11-28 (2 shared cores): 34/42 = 81.0 % with no change in JIRA, 33/42 = 78.6 %
+with 5 changed issues; the target is NOT met. The 8-9 misses are each a first sight: the
+issue cache parsed once per process (2), and one report per distinct (period, mappings, data):
+30, 7, 90 days, the prefilled custom range shown on choosing "Custom range", the applied
+range, 30 days under the new mapping (and 30 days on the refreshed data when JIRA changed).
+Each view makes four lookups (cards and trend charts each load the project and the report),
+so no cache can reach 90 % on this script. API calls in the session: 2 (the refresh).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from configuration.settings import default_settings
+from data import cache_manager, dataset, metrics_service
+from data.fetcher import fetch_project
+from data.persistence import load_settings, save_settings
+from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
+from tests.jira_emulator import JiraEmulator
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
+)
+
+ISSUES = 5_000
+#: What JIRA Cloud roughly allows per user (as the fetch benchmarks).
+SERVER_LIMIT = (100, 10.0)
+TARGET_HIT_RATE = 0.90
+WAIT_MS = 120_000
+#: True when no Dash component waits for a callback (Dash marks those with an attribute).
+IDLE_JS = "() => document.querySelectorAll('[data-dash-is-loading]').length === 0"
+
+
+@dataclass
+class Lookups:
+    """Hits and lookups of one process, by cache."""
+
+    counts: Counter[str]
+
+    @classmethod
+    def of_this_process(cls, root: Path) -> Lookups:
+        session = cache_manager.session_cache_stats(root)
+        issue, metric = session["issue_cache"], session["metric_cache"]
+        reports = metrics_service.report_cache_stats()
+        assert reports["misses"] == metric["misses"], "every computed report was looked up on disk"
+        return cls(
+            Counter(
+                issue_hits=issue["hits"] + issue["refreshes"],
+                issue_misses=issue["misses"],
+                report_memory_hits=reports["hits"],
+                report_stored_hits=metric["hits"],
+                report_misses=metric["misses"],
+                stored_puts=metric["puts"],
+            )
+        )
+
+
+def hit_rate(counts: Counter[str]) -> tuple[int, int, float]:
+    hits = counts["issue_hits"] + counts["report_memory_hits"] + counts["report_stored_hits"]
+    lookups = hits + counts["issue_misses"] + counts["report_misses"]
+    return hits, lookups, hits / lookups
+
+
+def restart_memory() -> None:
+    """What a new server process starts with: nothing in memory."""
+    cache_manager.clear_memory()
+    metrics_service.clear_report_cache()
+    dataset.clear_caches()
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraEmulator]:
+    with JiraEmulator(flavor="cloud", issues=ISSUES, seed=42, rate_limit=SERVER_LIMIT) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def fetched(data_dir: Path, jira: JiraEmulator) -> dict[str, Any]:
+    """Settings pointing at the emulator and its 5,000 issues fetched into the cache."""
+    settings = default_settings()
+    settings["jira"].update(
+        url=jira.url, auth="basic", email=jira.email, token=jira.token, jql="project = DEMO"
+    )
+    settings["time_zone"] = "UTC"
+    save_settings(data_dir, settings)
+    summary = fetch_project(data_dir, settings)
+    assert (summary.mode, summary.issues) == ("full", ISSUES)
+    restart_memory()
+    jira.reset_counters()
+    return settings
+
+
+def settle(page: Page) -> None:
+    page.wait_for_function(IDLE_JS, polling=50, timeout=WAIT_MS)
+
+
+def show(page: Page, label: str) -> None:
+    page.locator("#period-choice label", has_text=label).click()
+    expect(page.locator("#period-label")).to_contain_text(label, timeout=WAIT_MS)
+    settle(page)
+
+
+def open_dashboard(page: Page, served: Served) -> None:
+    page.goto(served.url)
+    page.locator("[data-metric]").nth(8).wait_for(timeout=WAIT_MS)
+    expect(page.locator("#dataset-info")).to_contain_text("5,0", timeout=WAIT_MS)
+    settle(page)
+
+
+@pytest.mark.parametrize("changed_in_jira", [0, 5])
+def test_typical_session_hits_the_caches_at_least_90_percent(
+    page: Page, data_dir: Path, jira: JiraEmulator, fetched: dict[str, Any], changed_in_jira: int
+):
+    console = ConsoleLog()
+    console.watch(page)
+    page.set_default_timeout(WAIT_MS)
+    now = sample_now()
+    before_restart: Counter[str] = Counter()
+
+    servers = serve(data_dir, now)
+    served = next(servers)
+    try:
+        open_dashboard(page, served)
+        for label in ("Last 7 days", "Last 90 days"):
+            show(page, label)
+        page.locator("#period-choice label", has_text="Custom range").click()
+        settle(page)
+        start, end = (now - timedelta(days=60)).date(), (now - timedelta(days=15)).date()
+        page.fill("#custom-start", start.isoformat())
+        page.fill("#custom-end", end.isoformat())
+        page.click("#apply-custom")
+        expect(page.locator("#period-label")).to_contain_text(start.isoformat())
+        settle(page)
+        for label in ("Last 30 days", "Last 7 days"):
+            show(page, label)
+
+        settings = load_settings(data_dir)  # a mapping that needs no new field
+        settings["mappings"]["failure_by_time_window"] = not settings["mappings"].get(
+            "failure_by_time_window", True
+        )
+        save_settings(data_dir, settings)
+        page.reload()
+        page.locator("[data-metric]").nth(8).wait_for(timeout=WAIT_MS)
+        settle(page)
+
+        changed = jira.change_issues(changed_in_jira, seed=9) if changed_in_jira else []
+        calls_before_update = jira.counters["total"]
+        page.click("#update-data")
+        expect(page.locator("#update-status")).to_contain_text("Updated", timeout=WAIT_MS)
+        expect(page.locator("#update-data")).to_be_enabled(timeout=WAIT_MS)
+        settle(page)
+        update_calls = jira.counters["total"] - calls_before_update
+        before_restart = Lookups.of_this_process(data_dir).counts
+    finally:
+        servers.close()  # the server stops
+
+    restart_memory()
+    servers = serve(data_dir, now)
+    served = next(servers)
+    try:
+        open_dashboard(page, served)
+        after_restart = Lookups.of_this_process(data_dir).counts
+    finally:
+        servers.close()
+
+    total = before_restart + after_restart
+    hits, lookups, rate = hit_rate(total)
+    calls = jira.counters
+    print(
+        f"\nsession ({changed_in_jira} issues changed in JIRA, {len(changed)} fetched):"
+        f"\n  before restart: {dict(before_restart)}"
+        f"\n  after restart:  {dict(after_restart)}"
+        f"\n  hit rate: {hits}/{lookups} = {rate:.1%}"
+        f"\n  API calls in the session: {calls['total']} (update: {update_calls})"
+        f" by path {calls['by_path']}"
+    )
+    assert calls["total"] == update_calls  # only Update data asks JIRA
+    assert after_restart["report_misses"] == 0  # the first view after a restart: from disk
+    assert console.errors == []
+    assert rate >= TARGET_HIT_RATE
