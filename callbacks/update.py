@@ -4,8 +4,9 @@ The fetch runs in a thread of the server process (`data.fetcher`); the page poll
 `update_progress(root)` every 500 ms through the `update-poll` interval, which is enabled only
 while a fetch runs. When the fetch ends the poll writes a new value into `data-version` (the
 dashboard recomputes) and stops. A second click, or a second tab, gets "already running" and
-follows the same fetch. A failed or cancelled fetch leaves the previous data in place (the
-fetcher guarantees it); the page says so.
+follows the same fetch. Opening the page refreshes a cache older than its time-to-live
+(`cache.ttl_hours`), incrementally. A failed or cancelled fetch leaves the previous data in
+place (the fetcher guarantees it); the page says so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from data.persistence import load_settings
 from ui.update_bar import FINISHED, RUNNING, progress_bar, statistics_view, status_text
 
 ALREADY_RUNNING = "An update is already running; following it."
+STALE_REFRESH = "The data is older than its time-to-live; refreshing it."
 ELSEWHERE = "Another update (e.g. python app.py fetch) is running; try again when it ends."
 
 PROGRESS_OUTPUTS = [
@@ -62,9 +64,15 @@ def register(app: dash.Dash, root: Path) -> None:
         Input("update-controls", "id"),
     )
     def on_load(_id: str) -> list[Any]:
-        """On page load: follow a fetch another tab started; show the last statistics."""
+        """On page load: refresh a cache past its time-to-live (incrementally), follow a fetch
+        another tab started, show the last statistics."""
+        try:
+            with timed("refresh_if_stale") as timer:
+                timer.fields["started"] = fetcher.refresh_if_stale(root, load_settings(root))
+        except UserError as exc:
+            return [no_update] * 3 + [str(exc)] + [no_update] * 4
         progress = fetcher.update_progress(root)
-        view = _progress_view(progress)
+        view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
             view[3] = ""  # an old outcome is news only to the tab that watched it
         return [*view, statistics_view(progress.get("summary"))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from playwright.sync_api import Page, Response, expect
 from callbacks.metrics import compute_report
 from configuration.settings import settings_path
 from data.cache_manager import IssueCache
-from data.persistence import load_settings
+from data.fetcher import fetch_project
+from data.persistence import load_settings, save_settings
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 from tests.jira_emulator import JiraEmulator
 from ui.formatting import format_value
@@ -436,4 +438,26 @@ def test_data_center_with_a_personal_access_token(
         expect(page.locator("#fetch-statistics")).to_contain_text("250 issues (full)")
         expect_cards_from_cache(page, app)
     assert load_settings(app.root)["jira"]["auth"] == "bearer"
+    assert console_errors.errors == []
+
+
+def test_opening_the_page_refreshes_a_stale_cache_incrementally(
+    watched: Page, app: Served, jira: JiraEmulator, data_dir: Path, console_errors: ConsoleLog
+):
+    settings = load_settings(data_dir)
+    settings["jira"].update({"url": jira.url, "auth": "basic", "email": jira.email, "token": TOKEN})
+    settings["jira"]["jql"] = "project = DEMO ORDER BY created"
+    settings["cache"]["ttl_hours"] = 0.0001  # stale after 0.36 s
+    save_settings(data_dir, settings)
+    fetch_project(data_dir, settings)
+    time.sleep(0.5)
+    jira.change_issues(2, seed=3)
+    jira.reset_counters()
+
+    watched.goto(app.url)
+
+    expect(watched.locator("#update-status")).to_contain_text("Updated")
+    listings = [e["jql"] for e in jira.requests if e["path"].endswith("/search/jql")]
+    assert listings and all("updated >=" in jql for jql in listings)  # incremental, not full
+    expect(watched.locator("#fetch-statistics")).to_contain_text("(incremental)")
     assert console_errors.errors == []
