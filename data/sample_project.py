@@ -913,10 +913,15 @@ def generate_issues(
 
 
 def write_sample(path: Path, issues: int, seed: int) -> int:
-    """Write a search response with `issues` sample issues to `path`; returns the count."""
+    """Write a search response with `issues` sample issues to `path`; returns the count.
+
+    Beside JIRA's own keys the file holds the project's `statuses` and `fields` lists (what
+    `/status` and `/field` answer), so `app.py metrics --input` knows every status category.
+    """
     generated = generate_issues(issues, seed)
+    payload = {**search_response(generated), "statuses": statuses(), "fields": fields()}
     try:
-        atomic_write_bytes(Path(path), orjson.dumps(search_response(generated)))
+        atomic_write_bytes(Path(path), orjson.dumps(payload))
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise UserError(f"Cannot write the sample to {path}: {reason}.") from None

@@ -215,3 +215,11 @@ def test_successful_metrics_run_keeps_stderr_empty_and_logs_to_files(
     records = (data_dir / "logs" / "performance.log").read_text().splitlines()
     operations = {json.loads(line)["operation"] for line in records}
     assert {"normalize", "metric", "report"} <= operations
+
+
+def test_metrics_on_a_written_sample_know_every_status_category(
+    data_dir: Path, sample_file: Path
+) -> None:
+    done = metrics(data_dir, sample_file, "--period", "90d", "--now", NOW)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["dataset"]["warnings"] == []

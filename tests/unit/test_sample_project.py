@@ -375,6 +375,7 @@ def test_write_sample_writes_a_search_response(tmp_path: Path) -> None:
     assert write_sample(out, issues=40, seed=5) == 40
     page = json.loads(out.read_text())
     assert page["total"] == 40 and len(page["issues"]) == 40
+    assert page["statuses"] == statuses() and page["fields"] == fields()
 
 
 def run_sample_command(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
