@@ -15,6 +15,7 @@ from data.jira_parser import (
     instant_ms,
     issues_from_payload,
     parse_jira_datetime,
+    parse_many,
     read_input_file,
 )
 
@@ -53,6 +54,47 @@ def test_a_value_without_offset_is_read_in_the_configured_zone() -> None:
 @pytest.mark.parametrize("value", [None, "", "   ", "not a date", 17, {"value": "x"}])
 def test_values_that_are_not_times_are_missing(value: object) -> None:
     assert instant_ms(value, ZoneInfo("UTC")) is None
+
+
+ODD_VALUES = [
+    "2024-01-15T10:30:00.000+0530",
+    "2024-01-15T10:30:00.000-0800",
+    "1969-12-31T23:59:59.999+0000",
+    "0001-01-01T00:00:00.000+0000",
+    "9999-12-31T23:59:59.999-2359",
+    "2024-02-29T10:30:00.000+0000",
+    "2023-02-29T10:30:00.000+0000",  # no such day
+    "1900-02-29T00:00:00.000+0000",  # no such day
+    "2024-13-15T10:30:00.000+0000",  # no such month
+    "2024-01-15T10:30:60.000+0000",  # no 60th second
+    "2024-01-15T10:30:00.000+2400",  # offset of a whole day
+    "2024-01-15T10:30:00.000+0a00",
+    "2024-01-15X10:30:00.000+0000",
+    "\u0662024-01-15T10:30:00.000+0000",  # a non-ASCII digit
+    "\u00e9024-01-15T10:30:00.000+0000",
+    "2024-01-15T10:30:00.000+0000\U0001f600",
+    "2024-01-15T10:30:00.000+05:30",
+    "2024-01-15T10:30:00Z",
+    "2024-01-15T10:30:00",
+    "2024-01-15",
+    "x" * 28,
+    "",
+    None,
+    17,
+]
+
+
+def test_bulk_parsing_agrees_with_one_by_one_on_every_form() -> None:
+    zone = ZoneInfo("Asia/Kolkata")
+    step = 7_777_777_777  # about 90 days: every month, leap years, and offsets both ways
+    usual = [
+        datetime.fromtimestamp(moment / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment % 1000:03d}{'+' if index % 2 else '-'}{index % 24:02d}{index % 60:02d}"
+        for index, moment in enumerate(range(-2_000_000_000_000, 4_000_000_000_000, step))
+    ]
+    values = ODD_VALUES + usual
+    assert parse_many(values, zone) == [instant_ms(value, zone) for value in values]
+    assert parse_many([], zone) == []
 
 
 def test_issues_come_from_a_search_response_or_a_plain_list() -> None:
