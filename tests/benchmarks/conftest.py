@@ -1,61 +1,113 @@
-"""Sample-generator datasets for the calculation benchmarks, generated once per session."""
+"""Sample-generator datasets for the benchmarks, generated once per session.
+
+`sample_issues(n)` are the generator's full issues (about 8 status transitions each).
+`cached_issues(n)` are the same issues as the app stores them: only the fields the mappings
+need (what a fetch with `fields=` returns) and no history authors (the fetcher drops them).
+`sample_cache(n)` is a data folder holding them in a real issue cache file, written by
+`data.cache_manager`; `sample_project(n)` is the ProjectData its reader hands the engine.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import orjson
 import pytest
 
+from configuration.settings import default_settings
+from data.cache_manager import IssueCache, clear_memory, fields_for_mappings, load_project
 from data.project import ProjectData
-from data.sample_project import generate_issues, search_response, statuses
+from data.sample_project import fields, generate_issues, statuses
 
 #: A fixed `now`, so every run measures the same data and the same 90-day window.
 BENCH_NOW = datetime(2024, 6, 1, tzinfo=UTC)
 BENCH_SEED = 20240601
+#: The generator's rework chance that gives about 8 status transitions per issue.
+BENCH_REWORK = 0.6
+#: Settings of the benchmark "site": default mappings, UTC.
+BENCH_SETTINGS: dict[str, Any] = {
+    **default_settings(),
+    "time_zone": "UTC",
+    "jira": {**default_settings()["jira"], "url": "https://bench.example", "jql": "project = DEMO"},
+}
+
+
+def as_cached(issue: dict[str, Any], wanted: frozenset[str]) -> dict[str, Any]:
+    """An issue as the cache holds it: the fetched fields only, histories without authors."""
+    changelog = issue.get("changelog") or {}
+    histories = [
+        {k: v for k, v in history.items() if k != "author"}
+        for history in changelog.get("histories") or ()
+    ]
+    return {
+        **issue,
+        "fields": {k: v for k, v in issue["fields"].items() if k in wanted},
+        "changelog": {**changelog, "histories": histories},
+    }
 
 
 @pytest.fixture(scope="session")
 def sample_issues() -> Callable[[int], list[dict]]:
-    """`sample_issues(n)`: n sample issues (about 8 status transitions each), made once."""
+    """`sample_issues(n)`: n full sample issues (about 8 status transitions each), made once."""
     made: dict[int, list[dict]] = {}
 
     def get(count: int) -> list[dict]:
         if count not in made:
-            made[count] = generate_issues(count, BENCH_SEED, now=BENCH_NOW)
+            made[count] = generate_issues(count, BENCH_SEED, now=BENCH_NOW, rework=BENCH_REWORK)
         return made[count]
 
     return get
 
 
 @pytest.fixture(scope="session")
-def sample_project(sample_issues: Callable[[int], list[dict]]) -> Callable[[int], ProjectData]:
-    """`sample_project(n)`: the issues as the ProjectData the app hands to the engine."""
-    made: dict[int, ProjectData] = {}
+def cached_issues(sample_issues: Callable[[int], list[dict]]) -> Callable[[int], list[dict]]:
+    """`cached_issues(n)`: the sample issues in the shape the issue cache stores."""
+    wanted = frozenset(fields_for_mappings(BENCH_SETTINGS["mappings"]))
+    made: dict[int, list[dict]] = {}
 
-    def get(count: int) -> ProjectData:
+    def get(count: int) -> list[dict]:
         if count not in made:
-            made[count] = ProjectData(sample_issues(count), statuses(), version=f"bench-{count}")
+            made[count] = [as_cached(issue, wanted) for issue in sample_issues(count)]
         return made[count]
 
     return get
 
 
 @pytest.fixture(scope="session")
-def sample_file(
-    sample_issues: Callable[[int], list[dict]], tmp_path_factory: pytest.TempPathFactory
+def sample_cache(
+    cached_issues: Callable[[int], list[dict]], tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[int], Path]:
-    """`sample_file(n)`: the issues written with orjson as a search response (the cold path)."""
-    folder = tmp_path_factory.mktemp("bench-cache")
+    """`sample_cache(n)`: a data folder whose issue cache (for BENCH_SETTINGS) holds n issues,
+    written through `IssueCache.begin_update` / `commit` like a full fetch."""
     made: dict[int, Path] = {}
 
     def get(count: int) -> Path:
         if count not in made:
-            path = folder / f"issues-{count}.json"
-            path.write_bytes(orjson.dumps(search_response(sample_issues(count))))
-            made[count] = path
+            root = tmp_path_factory.mktemp(f"bench-data-{count}")
+            issues = cached_issues(count)
+            with IssueCache.for_settings(root, BENCH_SETTINGS).begin_update("full") as update:
+                for start in range(0, len(issues), 1000):  # pages, as a fetch writes them
+                    update.add_issues(issues[start : start + 1000])
+                update.commit(BENCH_NOW, statuses(), fields(), "UTC")
+            made[count] = root
+        return made[count]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def sample_project(sample_cache: Callable[[int], Path]) -> Callable[[int], ProjectData]:
+    """`sample_project(n)`: the ProjectData `load_project` reads from the sample cache."""
+    made: dict[int, ProjectData] = {}
+
+    def get(count: int) -> ProjectData:
+        if count not in made:
+            clear_memory()
+            project = load_project(sample_cache(count), BENCH_SETTINGS)
+            assert project is not None and len(project.issues) == count
+            made[count] = project
         return made[count]
 
     return get
