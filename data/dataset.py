@@ -339,9 +339,10 @@ def normalize_issues(
     created, created_ok = parsed[0 : 2 * n : 2], ok[0 : 2 * n : 2]
     resolved, resolved_ok = parsed[1 : 2 * n : 2], ok[1 : 2 * n : 2]
     row_ok = ok[2 * n :]
-    from_keys = list(zip(from_ids, from_names, strict=True))
-    to_keys = list(zip(to_ids, to_names, strict=True))
-    codes = {key: _CODE[state_of(*key)] for key in {*from_keys, *to_keys}}
+    # (id, name) of every from- and to-status: mapped once per distinct pair
+    keys = list(zip(from_ids + to_ids, from_names + to_names, strict=True))
+    codes = {key: _CODE[state_of(*key)] for key in set(keys)}
+    states = np.fromiter(map(codes.__getitem__, keys), dtype=np.int64, count=2 * count)
 
     def column(values: Any) -> np.ndarray:
         return np.fromiter(values, dtype=np.int64, count=count)[row_ok]
@@ -356,8 +357,8 @@ def normalize_issues(
         parsed[2 * n :][row_ok],
         _history_ids(hids, count)[row_ok],
         column(positions),
-        column(map(codes.__getitem__, from_keys)),
-        column(map(codes.__getitem__, to_keys)),
+        states[:count][row_ok],
+        states[count:][row_ok],
     )
     deployment_types, incident_types = mapper.deployment_types, mapper.incident_types
     deployment_field = m["deployment_time_field"]
