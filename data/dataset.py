@@ -136,6 +136,20 @@ _CODE = {name: code for code, name in enumerate(STATE_NAMES)}
 _STATE_OBJECTS = np.array(STATE_NAMES, dtype=object)
 
 
+class _PairCodes(dict):
+    """(from id, from name, to id, to name) -> from state code * 4 + to state code, filled
+    on first sight."""
+
+    def __init__(self, state_of: Any) -> None:
+        super().__init__()
+        self.state_of = state_of
+
+    def __missing__(self, key: tuple[Any, Any, Any, Any]) -> int:
+        code = _CODE[self.state_of(key[0], key[1])] * 4 + _CODE[self.state_of(key[2], key[3])]
+        self[key] = code
+        return code
+
+
 def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: bool) -> np.ndarray:
     """Per group 0..count-1 the first (or last) of `rows` (sorted by group), -1 where none."""
     found = np.full(count, -1, dtype=np.int64)
@@ -339,10 +353,11 @@ def normalize_issues(
     created, created_ok = parsed[0 : 2 * n : 2], ok[0 : 2 * n : 2]
     resolved, resolved_ok = parsed[1 : 2 * n : 2], ok[1 : 2 * n : 2]
     row_ok = ok[2 * n :]
-    # (id, name) of every from- and to-status: mapped once per distinct pair
-    keys = list(zip(from_ids + to_ids, from_names + to_names, strict=True))
-    codes = {key: _CODE[state_of(*key)] for key in set(keys)}
-    states = np.fromiter(map(codes.__getitem__, keys), dtype=np.int64, count=2 * count)
+    # from and to states of every item (from * 4 + to): one look-up per item, mapped once
+    # per distinct (from id, from name, to id, to name)
+    pairs = _PairCodes(state_of)
+    keys = zip(from_ids, from_names, to_ids, to_names, strict=True)
+    pair_codes = np.fromiter(map(pairs.__getitem__, keys), dtype=np.int64, count=count)
 
     def column(values: Any) -> np.ndarray:
         return np.fromiter(values, dtype=np.int64, count=count)[row_ok]
@@ -357,8 +372,8 @@ def normalize_issues(
         parsed[2 * n :][row_ok],
         _history_ids(hids, count)[row_ok],
         column(positions),
-        states[:count][row_ok],
-        states[count:][row_ok],
+        (pair_codes // 4)[row_ok],
+        (pair_codes % 4)[row_ok],
     )
     deployment_types, incident_types = mapper.deployment_types, mapper.incident_types
     deployment_field = m["deployment_time_field"]
