@@ -85,6 +85,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
     def show_metrics(
         choice: str | None, _apply: int | None, _version: Any, start: str | None, end: str | None
     ) -> tuple[Any, ...]:
+        if choice == CUSTOM and dash.ctx.triggered_id == "period-choice":
+            raise dash.exceptions.PreventUpdate  # the range is computed when Apply is clicked
         try:
             period = period_text(choice, start, end)
             moment = shown_now(now)
