@@ -15,8 +15,8 @@ from typing import Any
 import dash
 from dash import Input, Output, State, ctx
 
-from callbacks.metrics import compute_report
 from data.export import export_filename, report_to_csv, report_to_json
+from data.metrics_service import report_for_view
 from data.performance_utils import timed
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         fmt = "csv" if ctx.triggered_id == "export-csv" else "json"
         with timed("export", format=fmt, period=shown["period"]) as timer:
-            report = compute_report(root, shown["period"], datetime.fromisoformat(shown["now"]))
+            report = report_for_view(root, shown["period"], datetime.fromisoformat(shown["now"]))
             content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
             timer.fields["bytes"] = len(content)
         return {

@@ -19,10 +19,8 @@ import dash
 from dash import Input, Output, State, no_update
 
 from data.errors import UserError
-from data.metrics_service import report_for_project
+from data.metrics_service import NoJiraDataYet, report_for_view
 from data.performance_utils import timed
-from data.persistence import load_settings
-from data.project import current_project
 from ui.cards import ALL_METRICS, metric_cards, no_data_notice
 from ui.charts import trend_figures
 from ui.formatting import format_period
@@ -31,11 +29,6 @@ from ui.layout import dataset_line, warnings_text
 log = logging.getLogger(__name__)
 
 CUSTOM = "custom"
-NO_JIRA_DATA = "No JIRA data yet: click Update data to fetch your project's issues."
-
-
-class NoJiraDataYet(UserError):
-    """JIRA is configured but nothing has been fetched: the page says so instead of numbers."""
 
 
 def period_text(choice: str | None, start: str | None, end: str | None) -> str:
@@ -50,17 +43,6 @@ def period_text(choice: str | None, start: str | None, end: str | None) -> str:
 def shown_now(fixed: datetime | None) -> datetime:
     """The "now" of a new report: the fixed one, else the clock to the minute (as the cache)."""
     return fixed or datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-def compute_report(root: Path, period: str, now: datetime) -> dict[str, Any]:
-    """The report for `period` on the project the dashboard shows (sample or JIRA cache).
-
-    Kept in the metric cache of `root` too: the first view after a restart is a file read."""
-    settings = load_settings(root)
-    project = current_project(root, settings)
-    if project.source == "jira" and not project.issues:
-        raise NoJiraDataYet(NO_JIRA_DATA)
-    return report_for_project(project, settings, period, now=now, root=root)
 
 
 def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None:
@@ -91,7 +73,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             period = period_text(choice, start, end)
             moment = shown_now(now)
             with timed("dashboard_metrics", period=period) as timer:
-                report = compute_report(root, period, moment)
+                report = report_for_view(root, period, moment)
                 timer.fields["issues"] = report["dataset"]["issues"]
         except NoJiraDataYet as exc:
             return (no_data_notice(str(exc)), None, False, "", "", None, False, None, False)
@@ -123,7 +105,9 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             raise dash.exceptions.PreventUpdate
         try:
             with timed("dashboard_trends", period=shown["period"]):
-                report = compute_report(root, shown["period"], datetime.fromisoformat(shown["now"]))
+                report = report_for_view(
+                    root, shown["period"], datetime.fromisoformat(shown["now"])
+                )
         except UserError as exc:  # data changed under us: the cards callback reports it
             log.warning(
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}

@@ -85,7 +85,7 @@ import psutil
 
 from configuration.settings import cache_dir
 from data.errors import UserError
-from data.performance_utils import timed
+from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
 
@@ -1073,7 +1073,7 @@ class MetricCache:
         path = self._path(key)
         with self._lock:
             if key in self._memory:
-                self._counts["hits"] += 1
+                self._counts["hits"] += counting_lookups()
                 self._memory.move_to_end(key)
                 return self._memory[key]
         value = None
@@ -1094,10 +1094,10 @@ class MetricCache:
                 with contextlib.suppress(OSError):
                     path.unlink()
             with self._lock:
-                self._counts["misses"] += 1
+                self._counts["misses"] += counting_lookups()
             return None
         with self._lock:
-            self._counts["hits"] += 1
+            self._counts["hits"] += counting_lookups()
             self._remember(key, value)
         return value
 

@@ -30,7 +30,7 @@ from data import dora_calculator, flow_calculator
 from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings, mappings_hash
-from data.performance_utils import timed
+from data.performance_utils import counting_lookups, timed, uncounted
 from data.periods import (
     Period,
     iso_text,
@@ -39,10 +39,11 @@ from data.periods import (
     resolve_time_zone,
     weeks_for_period,
 )
-from data.project import ProjectData
+from data.persistence import load_settings
+from data.project import ProjectData, current_project
 from data.statistics import r4
 
-__all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project"]
+__all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project", "report_for_view"]
 
 log = logging.getLogger(__name__)
 
@@ -227,13 +228,67 @@ def report_for_project(
     with timed("report", period=per.label, issues=dataset.issues, cache="miss"):
         report = _report(dataset, mappings, digest, per, zone)
     with _reports_lock:
-        _stats["misses"] += 1
+        _stats["misses"] += counting_lookups()
     _remember(key, report)
     if stored_key is not None and root is not None:
         from data.cache_manager import metric_cache_for
 
         metric_cache_for(root).put(stored_key, report)
     return report
+
+
+#: The period buttons of the dashboard, computed ahead so that switching to one is a cache hit.
+PRESET_PERIODS = ("7d", "30d", "90d")
+NO_JIRA_DATA = "No JIRA data yet: click Update data to fetch your project's issues."
+
+
+class NoJiraDataYet(UserError):
+    """JIRA is configured but nothing has been fetched: the page says so instead of numbers."""
+
+
+def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
+    """The report the dashboard shows: the current project (sample or JIRA cache) for `period`.
+
+    Afterwards the preset periods are computed in a background thread (once per project
+    version, mappings, zone and `now`), so the first switch to one of them is a cache hit.
+    """
+    settings = load_settings(root)
+    project = current_project(root, settings)
+    if project.source == "jira" and not project.issues:
+        raise NoJiraDataYet(NO_JIRA_DATA)
+    report = report_for_project(project, settings, period, now=now, root=root)
+    _warm_presets(root, project, settings, now)
+    return report
+
+
+_warmed: set[tuple[Any, ...]] = set()
+
+
+def _warm_presets(
+    root: Path, project: ProjectData, settings: dict[str, Any], now: datetime
+) -> None:
+    """Compute the preset periods' reports in the background; their lookups are not counted."""
+    key = (
+        str(root),
+        project.version or id(project),
+        mappings_hash(full_mappings(settings.get("mappings"))),
+        settings.get("time_zone"),
+        now,
+    )
+    with _reports_lock:
+        if key in _warmed:
+            return
+        _warmed.add(key)
+
+    def warm() -> None:
+        with uncounted(), timed("warm_presets", periods=len(PRESET_PERIODS)):
+            for period in PRESET_PERIODS:
+                try:
+                    report_for_project(project, settings, period, now=now, root=root)
+                except UserError:
+                    return
+
+    threading.Thread(target=warm, name="warm-presets", daemon=True).start()
 
 
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
@@ -271,7 +326,7 @@ def _remembered(key: tuple[Any, ...]) -> dict[str, Any] | None:
         cached = _reports.get(key)
         if cached is not None:
             _reports.move_to_end(key)
-            _stats["hits"] += 1
+            _stats["hits"] += counting_lookups()
         return cached
 
 
@@ -319,9 +374,10 @@ def report_cache_stats() -> dict[str, int]:
 
 
 def clear_report_cache() -> None:
-    """Forget every cached report."""
+    """Forget every cached report (and which projects were warmed)."""
     with _reports_lock:
         _reports.clear()
+        _warmed.clear()
         _stats.update(hits=0, misses=0)
 
 

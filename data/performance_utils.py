@@ -16,7 +16,9 @@ Expected control flow (Dash's PreventUpdate, a cancelled fetch) says `status: st
 from __future__ import annotations
 
 import logging
-from contextlib import ContextDecorator
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
+from contextvars import ContextVar
 from time import perf_counter
 from types import TracebackType
 from typing import Any
@@ -76,3 +78,25 @@ class timed(ContextDecorator):
             fields = {(f"{k}_field" if k in _RESERVED else k): v for k, v in fields.items()}
         extra.update(fields)
         log.info("%s %s", self.operation, extra["status"], extra=extra)
+
+
+_counting_lookups: ContextVar[bool] = ContextVar("flowdash_counting_lookups", default=True)
+
+
+def counting_lookups() -> bool:
+    """Whether cache lookups made now count in the hit statistics (see `uncounted`)."""
+    return _counting_lookups.get()
+
+
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Cache lookups inside are left out of the hit statistics.
+
+    Warming a cache (computing what a view will probably ask for next) is work, not a view's
+    lookup; counting it would blur the hit rate that the statistics report.
+    """
+    token = _counting_lookups.set(False)
+    try:
+        yield
+    finally:
+        _counting_lookups.reset(token)

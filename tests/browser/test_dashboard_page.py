@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.metrics import NO_JIRA_DATA
+from data.metrics_service import NO_JIRA_DATA
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import DashboardPage, sample_now
 from ui.cards import ALL_METRICS, DEFINITIONS

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from callbacks.metrics import compute_report
+from data.metrics_service import report_for_view
 from configuration.settings import settings_path
 from data.cache_manager import IssueCache
 from data.fetcher import fetch_project
@@ -119,7 +119,7 @@ def headlines(page: Page) -> dict[str, str]:
 
 def expect_cards_from_cache(page: Page, app: Served) -> dict[str, str]:
     """Wait until every card shows the report computed from the JIRA cache; the headlines."""
-    report = compute_report(app.root, "30d", app.now)
+    report = report_for_view(app.root, "30d", app.now)
     assert report["dataset"]["source"] == "jira"
     expected = {key: format_value(report[key]) for key in headlines(page)}
     for key, text in expected.items():
@@ -327,7 +327,7 @@ def test_status_and_type_tables_save_and_the_dashboard_recomputes(
     expect(dialog).to_be_hidden()
     mappings = load_settings(app.root)["mappings"]
     assert mappings["status_states"] == {"blocked": "Done", "in review": "Done"}
-    report = compute_report(app.root, "30d", app.now)
+    report = report_for_view(app.root, "30d", app.now)
     expect(load).to_have_text(format_value(report["flow_load"]))
     assert format_value(report["flow_load"]) != before
     assert console_errors.errors == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from data import dataset as dataset_module
 from data import metrics_service
 from data.errors import UserError
 from data.metrics_service import METRIC_KEYS, metrics_report_for_cli, report_for_project
+from data.persistence import save_settings
 from data.project import ProjectData
 from tests.issue_builder import issue, search_response, statuses
 
@@ -107,6 +109,33 @@ def test_switching_back_to_a_period_already_seen_is_a_cache_hit() -> None:
     assert again is first
     assert metrics_service.report_cache_stats()["hits"] == 1
     assert metrics_service.report_cache_stats()["misses"] == 2
+
+
+def wait_for_warming() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "warm-presets":
+            thread.join(timeout=60)
+
+
+def test_after_a_view_the_preset_periods_are_ready_and_warming_is_not_counted(
+    data_dir: Path,
+) -> None:
+    first = metrics_service.report_for_view(data_dir, "90d", NOW)  # the bundled sample
+    wait_for_warming()
+    assert metrics_service.report_cache_stats() == {"hits": 0, "misses": 1, "entries": 3}
+
+    for period in ("7d", "30d", "90d"):
+        metrics_service.report_for_view(data_dir, period, NOW)
+    assert metrics_service.report_cache_stats() == {"hits": 3, "misses": 1, "entries": 3}
+    assert metrics_service.report_for_view(data_dir, "90d", NOW) is first
+
+
+def test_a_view_of_jira_without_fetched_data_says_to_update(data_dir: Path) -> None:
+    saved = default_settings()
+    saved["jira"].update({"url": "https://jira.example.net", "jql": "project = DEMO"})
+    save_settings(data_dir, saved)
+    with pytest.raises(metrics_service.NoJiraDataYet, match="click Update data"):
+        metrics_service.report_for_view(data_dir, "30d", NOW)
 
 
 def test_other_mappings_or_zone_are_not_served_from_the_cache() -> None:
