@@ -10,6 +10,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+#: The report's metric keys, in the order the page shows them.
+DORA_METRICS = (
+    "deployment_frequency",
+    "lead_time_for_changes",
+    "change_failure_rate",
+    "recovery_time",
+)
+FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
+ALL_METRICS = DORA_METRICS + FLOW_METRICS
+
 STATES = ("New", "Active", "Waiting", "Done")
 FLOW_TYPES = ("Feature", "Defect", "Risk", "Debt", "Other")
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from configuration.metric_defaults import ALL_METRICS
+
 CSV_HEADER = (
     "metric",
     "statistic",
@@ -28,25 +30,13 @@ CSV_HEADER = (
     "deployment_source",
 )
 
-#: The nine metric keys in the order the dashboard shows them.
-METRIC_KEYS = (
-    "deployment_frequency",
-    "lead_time_for_changes",
-    "change_failure_rate",
-    "recovery_time",
-    "flow_velocity",
-    "flow_time",
-    "flow_efficiency",
-    "flow_load",
-    "flow_distribution",
-)
 _HEAD_KEYS = ("period", "settings", "dataset")
 FORMATS = ("json", "csv")
 
 
 def _ordered(report: dict[str, Any]) -> dict[str, Any]:
     """The report with `period`, `settings`, `dataset`, then the metrics in dashboard order."""
-    first = [key for key in (*_HEAD_KEYS, *METRIC_KEYS) if key in report]
+    first = [key for key in (*_HEAD_KEYS, *ALL_METRICS) if key in report]
     rest = [key for key in report if key not in first]
     return {key: report[key] for key in (*first, *rest)}
 
@@ -107,7 +97,7 @@ def csv_rows(report: dict[str, Any]) -> Iterator[dict[str, str]]:
         "time_zone": _cell(period.get("time_zone") or settings.get("time_zone")),
         "deployment_source": _cell(settings.get("deployment_source")),
     }
-    for key in METRIC_KEYS:
+    for key in ALL_METRICS:
         metric = report.get(key)
         if not isinstance(metric, dict):
             continue

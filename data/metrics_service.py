@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from configuration.metric_defaults import (
+    ALL_METRICS,
+    DORA_METRICS,
     change_failure_rate_tier,
     deployment_frequency_tier,
     lead_time_tier,
@@ -48,14 +50,7 @@ __all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project", "rep
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_SOURCES = ("issues", "fixversions")
-DORA_KEYS = (
-    "deployment_frequency",
-    "lead_time_for_changes",
-    "change_failure_rate",
-    "recovery_time",
-)
-FLOW_KEYS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
-METRIC_KEYS = DORA_KEYS + FLOW_KEYS
+METRIC_KEYS = ALL_METRICS
 
 #: key -> (label, headline, unit)
 LABELS: dict[str, tuple[str, str | None, str]] = {
@@ -154,7 +149,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
         metric["status"], metric["message"] = "insufficient_data", missing
     elif n == 0:
         metric["status"], metric["message"] = "none_in_period", "None in period"
-    if key in DORA_KEYS:
+    if key in DORA_METRICS:
         metric["tier"] = None if missing else _tier(key, values, period)
     metric["weekly"] = weekly
     return metric

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import html
 
+from configuration.metric_defaults import DORA_METRICS, FLOW_METRICS
 from ui.formatting import (
     INSUFFICIENT_DATA,
     NONE_IN_PERIOD,
@@ -23,15 +24,6 @@ from ui.formatting import (
     format_value,
     ordered_types,
 )
-
-DORA_METRICS = (
-    "deployment_frequency",
-    "lead_time_for_changes",
-    "change_failure_rate",
-    "recovery_time",
-)
-FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
-ALL_METRICS = DORA_METRICS + FLOW_METRICS
 
 #: Short definitions (from METRICS.md) shown in each card's tooltip.
 DEFINITIONS: dict[str, str] = {
