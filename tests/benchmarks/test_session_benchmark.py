@@ -21,6 +21,11 @@ Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_session_bench
 The session as scripted refreshes a JIRA where nothing changed (target: >= 90 %). A variant
 with 5 issues changed in JIRA is measured beside it: its refreshed data makes one more report
 a first sight, so it is held to >= 85 % (a regression guard), not to the target.
+
+Measured 2026-11-28 (2 shared cores): 35/38 = 92.1 % with nothing changed in JIRA (84.2 % from
+memory alone); 34/38 = 89.5 % with 5 changed issues. The misses are first sights: 30 days on
+opening, the applied custom range, 30 days under the new mapping (and 30 days on refreshed
+data). API calls in the session: 2 (the refresh: changed-issue search and count).
 """
 
 from __future__ import annotations
