@@ -91,7 +91,9 @@ from data.project import ProjectData
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 2: issues are stored lean (`jira_parser.lean_issue`); a version-1 file is set aside and the
+#: next update is a full fetch.
+SCHEMA_VERSION = 2
 
 #: The system fields METRICS.md reads from every issue.
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -312,7 +314,10 @@ def _parse_cache(raw: bytes, key: str) -> CachedIssues:
         raise _Invalid("no metadata object")
     meta = document["meta"]
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise _Invalid(f"schema version {meta.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        raise _Invalid(
+            f"schema version {meta.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+            " (an older format: the next update fetches everything again)"
+        )
     if meta.get("key") != key:
         raise _Invalid("written for another cache key")
     issues, statuses, fields = (document.get(name) for name in ("issues", "statuses", "fields"))

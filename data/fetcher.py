@@ -64,6 +64,7 @@ from data.jira_client import (
     normalize_site_url,
     strip_order_by,
 )
+from data.jira_parser import lean_issue
 from data.performance_utils import timed
 from data.persistence import write_json
 
@@ -341,24 +342,13 @@ def _fetch_locked(
     return summary
 
 
-def _drop_history_authors(issue: dict[str, Any]) -> None:
-    """Remove each history's `author` (a user object with name and e-mail).
-
-    JIRA cannot leave them out of an expanded changelog; no metric reads them, they are about
-    a third of the cached bytes, and they are personal data the cache need not keep.
-    """
-    changelog = issue.get("changelog")
-    if isinstance(changelog, dict):
-        for history in changelog.get("histories") or ():
-            if isinstance(history, dict):
-                history.pop("author", None)
-
-
 class _PageWriter:
-    """Writes pages to the staging file as they arrive, once per issue, counting progress."""
+    """Writes pages to the staging file as they arrive, once per issue and in their lean form
+    (`jira_parser.lean_issue`: only what the metrics read, no authors), counting progress."""
 
-    def __init__(self, update: Any, progress: Progress) -> None:
+    def __init__(self, update: Any, progress: Progress, wanted: list[str]) -> None:
         self.update = update
+        self.wanted = wanted
         self.progress = progress
         self.keys: set[str] = set()
         self.ids: dict[str, str] = {}
@@ -369,8 +359,7 @@ class _PageWriter:
         for issue in fresh:
             self.keys.add(issue["key"])
             self.ids[str(issue.get("id"))] = issue["key"]
-            _drop_history_authors(issue)
-        self.update.add_issues(fresh)
+        self.update.add_issues([lean_issue(issue, self.wanted) for issue in fresh])
         self.progress.add_page(len(fresh))
 
 
@@ -399,7 +388,7 @@ def _full(
             progress.update(total=total)
     before = datetime.now(UTC)
     with cache.begin_update("full") as update:
-        writer = _PageWriter(update, progress)
+        writer = _PageWriter(update, progress, wanted)
         outcome = client.search(
             search_jql,
             wanted,
@@ -443,7 +432,7 @@ def _incremental(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-count") as side,
     ):
         counting = side.submit(client.count_matching, jql)  # runs while the search pages
-        writer = _PageWriter(update, progress)
+        writer = _PageWriter(update, progress, wanted)
         outcome = client.search(changed_jql, wanted, expand_changelog=True, on_page=writer)
         # an issue moved to another project keeps its id under a new key: drop the old key
         moved = [

@@ -1,4 +1,5 @@
-"""Reading JIRA input: issue lists from files and payloads, and memoized date parsing.
+"""Reading JIRA input: issue lists from files and payloads, memoized date parsing, and the lean
+form of an issue that the cache stores.
 
 Every instant is an integer of milliseconds since the epoch (UTC), so sums are exact and the
 fast engine and the reference agree to the last bit. A JIRA date-only value used as an event
@@ -7,6 +8,7 @@ time is the last millisecond of that day in the configured zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import compress
@@ -202,3 +204,106 @@ def read_input_file(path: Path) -> dict[str, Any]:
         "statuses": statuses if isinstance(statuses, list) else [],
         "fields": fields if isinstance(fields, list) else [],
     }
+
+
+# ------------------------------------------------------------------------------- lean issues
+
+
+def _pick(value: Any, names: tuple[str, ...]) -> Any:
+    """The named keys of a dict (those present); anything else unchanged."""
+    if type(value) is not dict:
+        return value
+    return {name: value[name] for name in names if name in value}
+
+
+def _lean_status(value: Any) -> Any:
+    if type(value) is not dict:
+        return value
+    lean = _pick(value, ("id", "name"))
+    category = value.get("statusCategory")
+    if category is not None:
+        lean["statusCategory"] = _pick(category, ("key",))
+    return lean
+
+
+def _lean_list(value: Any, lean_one: Any) -> Any:
+    return [lean_one(entry) for entry in value] if type(value) is list else value
+
+
+def _lean_link(value: Any) -> Any:
+    if type(value) is not dict:
+        return value
+    lean = {}
+    for name in ("type", "inwardIssue", "outwardIssue"):
+        if name in value:
+            lean[name] = _pick(value[name], ("name",) if name == "type" else ("key",))
+    return lean
+
+
+_VERSION_KEYS = ("name", "released", "releaseDate")
+#: How each system field the metrics read is slimmed; other fetched fields are kept whole.
+_FIELD_LEANERS: dict[str, Any] = {
+    "issuetype": lambda value: _pick(value, ("name", "id")),
+    "status": _lean_status,
+    "resolution": lambda value: _pick(value, ("name",)),
+    "fixVersions": lambda value: _lean_list(value, lambda v: _pick(v, _VERSION_KEYS)),
+    "issuelinks": lambda value: _lean_list(value, _lean_link),
+}
+_ITEM_KEYS = ("field", "from", "fromString", "to", "toString")
+
+
+def _lean_changelog(changelog: Any) -> Any:
+    """Only the histories holding a status change, each with only its status items.
+
+    `total` is kept only when JIRA held back histories (the metrics flag such an issue as
+    truncated); otherwise it would no longer match the kept histories and is dropped."""
+    if type(changelog) is not dict:
+        return changelog
+    histories = changelog.get("histories")
+    if type(histories) is not list:
+        return {}
+    kept = []
+    for history in histories:
+        items = history.get("items") if type(history) is dict else None
+        if not items or type(items) is not list:
+            continue
+        status = [
+            _pick(item, _ITEM_KEYS)
+            for item in items
+            if type(item) is dict and item.get("field") == "status"
+        ]
+        if status:
+            lean = _pick(history, ("id", "created"))
+            lean["items"] = status
+            kept.append(lean)
+    total = changelog.get("total")
+    if type(total) is int and total > len(histories):
+        return {"total": total, "histories": kept}
+    return {"histories": kept}
+
+
+def lean_issue(issue: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """The part of a JIRA issue that the metrics and the app read (METRICS.md "Inputs").
+
+    `fields` are the fetched field ids (`cache_manager.fields_for_mappings`): the system fields
+    among them are cut to the keys read (status id, name and category key; type name and id;
+    resolution name; versions' name, released, release date; links' type name and issue
+    keys); the rest (the mapped custom fields) are kept as they are, other fields dropped.
+    The changelog keeps only status changes. No history author (personal data) survives.
+    This makes the cache file, its parse and normalization several times cheaper.
+    """
+    lean: dict[str, Any] = {name: issue[name] for name in ("key", "id") if name in issue}
+    raw_fields = issue.get("fields")
+    if type(raw_fields) is dict:
+        kept = {}
+        for name in fields:
+            if name in raw_fields:
+                leaner = _FIELD_LEANERS.get(name)
+                value = raw_fields[name]
+                kept[name] = value if leaner is None else leaner(value)
+        lean["fields"] = kept
+    elif "fields" in issue:
+        lean["fields"] = raw_fields
+    if "changelog" in issue:
+        lean["changelog"] = _lean_changelog(issue["changelog"])
+    return lean

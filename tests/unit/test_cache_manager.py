@@ -19,6 +19,7 @@ import pytest
 
 from configuration.settings import PROJECT_ROOT, cache_dir, default_settings
 from data.cache_manager import (
+    SCHEMA_VERSION,
     CacheError,
     IssueCache,
     MetricCache,
@@ -226,7 +227,9 @@ def _not_json(raw: bytes) -> bytes:
 
 
 def _old_schema(raw: bytes) -> bytes:
-    return raw.replace(b'"schema_version":1', b'"schema_version":0', 1)
+    current = f'"schema_version":{SCHEMA_VERSION}'.encode()
+    assert SCHEMA_VERSION == 2 and current in raw  # 1 was the fat (not lean) issue format
+    return raw.replace(current, b'"schema_version":1', 1)
 
 
 def _edited_issue(raw: bytes) -> bytes:
@@ -245,7 +248,7 @@ def _dropped_issue(raw: bytes) -> bytes:
     [
         (_not_json, "not valid JSON"),
         (_truncate, "not valid JSON"),
-        (_old_schema, "schema version 0"),
+        (_old_schema, "schema version 1, expected 2 (an older format"),
         (_edited_issue, "checksum mismatch"),
         (_dropped_issue, "metadata says 3"),
     ],

@@ -9,15 +9,24 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+import data.dataset as dataset_module
+from configuration.settings import default_settings
+from data import metrics_service
+from data.cache_manager import fields_for_mappings
 from data.errors import UserError
 from data.jira_parser import (
     date_only_end_ms,
     instant_ms,
     issues_from_payload,
+    lean_issue,
     parse_jira_datetime,
     parse_many,
     read_input_file,
 )
+from data.project import ProjectData
+from data.sample_project import fields as sample_fields
+from data.sample_project import generate_issues
+from data.sample_project import statuses as sample_statuses
 
 
 def ms(*args: int) -> int:
@@ -127,3 +136,216 @@ def test_an_input_file_keeps_its_status_list(tmp_path: Path) -> None:
     payload = read_input_file(path)
     assert payload["statuses"] == statuses
     assert [issue["key"] for issue in payload["issues"]] == ["D-1"]
+
+
+# ------------------------------------------------------------------------------- lean issues
+
+LEAN_NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def lean_settings(**mappings: object) -> dict:
+    """UTC settings mapping story points and the environment to the sample's custom fields."""
+    settings = {**default_settings(), "time_zone": "UTC"}
+    settings["mappings"] = {
+        **settings["mappings"],
+        "story_points_field": "customfield_10016",
+        "environment_field": "customfield_10050",
+        **mappings,
+    }
+    return settings
+
+
+def fresh_report(issues: list[dict], settings: dict, period: str, source: str) -> dict:
+    """A report computed from scratch (no record, dataset or report reused)."""
+    dataset_module.clear_caches()
+    metrics_service.clear_report_cache()
+    project = ProjectData(issues, sample_statuses(), sample_fields(), version="lean-test")
+    return metrics_service.report_for_project(
+        project, settings, period, now=LEAN_NOW, deployment_source=source
+    )
+
+
+@pytest.mark.parametrize(
+    "mappings",
+    [
+        {},
+        {"deployment_time_field": "customfield_10060", "deployed_date_field": "customfield_10060"},
+    ],
+    ids=["default-times", "custom-deployment-time"],
+)
+def test_a_report_from_lean_issues_equals_the_report_from_full_issues(mappings: dict) -> None:
+    settings = lean_settings(**mappings)
+    full = generate_issues(400, 7, now=LEAN_NOW, rework=0.6)
+    wanted = fields_for_mappings(settings["mappings"])
+    lean = [lean_issue(issue, wanted) for issue in full]
+    assert len(orjson.dumps(lean)) * 3 < len(orjson.dumps(full))  # it really is leaner
+    for period in ("30d", "90d", "365d", "2024-02-01:2024-03-15"):
+        for source in ("issues", "fixversions"):
+            expected = fresh_report(full, settings, period, source)
+            got = fresh_report(lean, settings, period, source)
+            assert got == expected, (period, source)
+            # not vacuous: the period holds deployments and finished work
+            assert expected["deployment_frequency"]["n"], (period, source)
+            assert expected["flow_velocity"]["n"], (period, source)
+
+
+def full_issue() -> dict:
+    """A JIRA issue as a search with an expanded changelog returns it (abridged)."""
+    return {
+        "expand": "changelog",
+        "id": "10001",
+        "self": "https://x.example/rest/api/2/issue/10001",
+        "key": "DEMO-1",
+        "fields": {
+            "summary": "Checkout fails",
+            "issuetype": {"id": "3", "name": "Bug", "iconUrl": "https://x.example/i.png"},
+            "status": {
+                "id": "10002",
+                "name": "Done",
+                "self": "https://x.example/status/10002",
+                "statusCategory": {"id": 3, "key": "done", "colorName": "green"},
+            },
+            "created": "2024-01-01T09:00:00.000+0000",
+            "updated": "2024-01-03T09:00:00.000+0000",
+            "resolutiondate": "2024-01-03T09:00:00.000+0000",
+            "resolution": {"id": "1", "name": "Done", "description": "Work done"},
+            "fixVersions": [
+                {
+                    "id": "7",
+                    "name": "1.0",
+                    "released": True,
+                    "releaseDate": "2024-01-04",
+                    "archived": False,
+                    "self": "https://x.example/version/7",
+                }
+            ],
+            "labels": ["hotfix"],
+            "issuelinks": [
+                {
+                    "id": "55",
+                    "type": {"id": "1", "name": "Causes", "inward": "is caused by"},
+                    "outwardIssue": {"id": "10002", "key": "DEMO-2", "fields": {"summary": "x"}},
+                }
+            ],
+            "customfield_10016": 3.0,
+            "customfield_10050": {"self": "https://x.example/option/1", "value": "production"},
+            "assignee": {"displayName": "Ada", "emailAddress": "ada@example.com"},
+        },
+        "changelog": {
+            "startAt": 0,
+            "maxResults": 3,
+            "total": 3,
+            "histories": [
+                {
+                    "id": "1",
+                    "author": {"displayName": "Ada", "emailAddress": "ada@example.com"},
+                    "created": "2024-01-02T09:00:00.000+0000",
+                    "items": [
+                        {"field": "assignee", "fieldtype": "jira", "from": None, "to": "ada"},
+                        {
+                            "field": "status",
+                            "fieldtype": "jira",
+                            "fieldId": "status",
+                            "from": "1",
+                            "fromString": "To Do",
+                            "to": "3",
+                            "toString": "In Progress",
+                        },
+                    ],
+                },
+                {
+                    "id": "2",
+                    "author": {"displayName": "Ada"},
+                    "created": "2024-01-02T10:00:00.000+0000",
+                    "items": [{"field": "summary", "from": None, "to": None}],
+                },
+                {
+                    "id": "3",
+                    "created": "2024-01-03T09:00:00.000+0000",
+                    "items": [
+                        {
+                            "field": "status",
+                            "from": "3",
+                            "fromString": "In Progress",
+                            "to": "10002",
+                            "toString": "Done",
+                        }
+                    ],
+                },
+            ],
+        },
+    }
+
+
+def test_lean_issue_keeps_the_read_keys_the_mapped_fields_and_only_status_changes() -> None:
+    wanted = fields_for_mappings(lean_settings()["mappings"])
+    lean = lean_issue(full_issue(), wanted)
+    assert lean == {
+        "id": "10001",
+        "key": "DEMO-1",
+        "fields": {
+            "issuetype": {"name": "Bug", "id": "3"},
+            "status": {"id": "10002", "name": "Done", "statusCategory": {"key": "done"}},
+            "created": "2024-01-01T09:00:00.000+0000",
+            "updated": "2024-01-03T09:00:00.000+0000",
+            "resolutiondate": "2024-01-03T09:00:00.000+0000",
+            "resolution": {"name": "Done"},
+            "fixVersions": [{"name": "1.0", "released": True, "releaseDate": "2024-01-04"}],
+            "labels": ["hotfix"],
+            "issuelinks": [{"type": {"name": "Causes"}, "outwardIssue": {"key": "DEMO-2"}}],
+            "customfield_10016": 3.0,
+            "customfield_10050": {"self": "https://x.example/option/1", "value": "production"},
+        },
+        "changelog": {
+            "histories": [
+                {
+                    "id": "1",
+                    "created": "2024-01-02T09:00:00.000+0000",
+                    "items": [
+                        {
+                            "field": "status",
+                            "from": "1",
+                            "fromString": "To Do",
+                            "to": "3",
+                            "toString": "In Progress",
+                        }
+                    ],
+                },
+                {
+                    "id": "3",
+                    "created": "2024-01-03T09:00:00.000+0000",
+                    "items": [
+                        {
+                            "field": "status",
+                            "from": "3",
+                            "fromString": "In Progress",
+                            "to": "10002",
+                            "toString": "Done",
+                        }
+                    ],
+                },
+            ]
+        },
+    }
+    assert b"ada@example.com" not in orjson.dumps(lean)
+
+
+def test_lean_issue_keeps_the_total_of_a_changelog_jira_truncated() -> None:
+    issue = full_issue()
+    issue["changelog"]["total"] = 120  # JIRA sent 3 of 120 histories
+    lean = lean_issue(issue, ["status"])
+    assert lean["changelog"]["total"] == 120
+    assert len(lean["changelog"]["histories"]) == 2
+
+
+def test_lean_issue_passes_odd_shapes_through_without_failing() -> None:
+    odd = {
+        "key": "X-1",
+        "fields": {"status": None, "issuelinks": "n/a", "fixVersions": [None]},
+        "changelog": {"histories": [None, {"items": None}, {"id": "4", "items": ["x"]}]},
+    }
+    assert lean_issue(odd, ["status", "issuelinks", "fixVersions", "labels"]) == {
+        "key": "X-1",
+        "fields": {"status": None, "issuelinks": "n/a", "fixVersions": [None]},
+        "changelog": {"histories": []},
+    }
