@@ -189,8 +189,8 @@ def _error_text(body: Any) -> str:
     return " ".join(" ".join(parts).split())[:500]
 
 
-def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
-    """True when `exc` or anything in its cause/context/args chain is one of `kinds`."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything in its cause/context/args/reason chain, each once."""
     seen: set[int] = set()
     stack: list[Any] = [exc]
     while stack:
@@ -198,29 +198,23 @@ def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bo
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, kinds):
-            return True
+        yield item
         stack.extend([item.__cause__, item.__context__, *item.args])
         stack.append(getattr(item, "reason", None))
-    return False
+
+
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True when `exc` or anything in its chain is one of `kinds`."""
+    return any(isinstance(item, kinds) for item in _chain(exc))
 
 
 def _refused(exc: BaseException) -> bool:
     """True when the connection was refused: nothing listens at that address."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ConnectionRefusedError) or (
-            isinstance(item, OSError) and item.errno == errno.ECONNREFUSED
-        ):
-            return True
-        stack.extend([item.__cause__, item.__context__, *item.args])
-        stack.append(getattr(item, "reason", None))
-    return False
+    return any(
+        isinstance(item, ConnectionRefusedError)
+        or (isinstance(item, OSError) and item.errno == errno.ECONNREFUSED)
+        for item in _chain(exc)
+    )
 
 
 @dataclass
