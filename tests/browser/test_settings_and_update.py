@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from data.metrics_service import report_for_view
 from configuration.settings import settings_path
 from data.cache_manager import IssueCache
 from data.fetcher import fetch_project
+from data.metrics_service import report_for_view
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 from tests.jira_emulator import JiraEmulator
