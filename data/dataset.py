@@ -96,20 +96,26 @@ def _transition(entry: dict[str, Any]) -> tuple[Any, ...]:
 def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The changelog's status items as raw tuples: (created, history id, position, from id,
     from name, to id, to name). Everything a record reads from the changelog."""
-    rows = []
-    for history in (raw.get("changelog") or {}).get("histories") or ():
+    rows: list[tuple[Any, ...]] = []
+    histories = (raw.get("changelog") or {}).get("histories")
+    if not histories:
+        return rows
+    append = rows.append
+    for history in histories:
         items = history.get("items")
         if not items:
             continue
-        if len(items) == 1:  # the usual history: one change
-            if items[0].get("field") == "status":
-                rows.append((history.get("created"), history.get("id"), 0, *_transition(items[0])))
+        if len(items) == 1:  # the usual history (and every one of a lean issue): one change
+            item = items[0]
+            if item.get("field") == "status":
+                try:
+                    append((history.get("created"), history.get("id"), 0, *_TRANSITION(item)))
+                except KeyError:
+                    append((history.get("created"), history.get("id"), 0, *_transition(item)))
             continue
         for position, entry in enumerate(items):
             if entry.get("field") == "status":
-                rows.append(
-                    (history.get("created"), history.get("id"), position, *_transition(entry))
-                )
+                append((history.get("created"), history.get("id"), position, *_transition(entry)))
     return rows
 
 

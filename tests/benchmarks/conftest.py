@@ -1,8 +1,8 @@
 """Sample-generator datasets for the benchmarks, generated once per session.
 
 `sample_issues(n)` are the generator's full issues (about 8 status transitions each).
-`cached_issues(n)` are the same issues as the app stores them: only the fields the mappings
-need (what a fetch with `fields=` returns) and no history authors (the fetcher drops them).
+`cached_issues(n)` are the same issues as the app stores them: `jira_parser.lean_issue` over
+the fields the mappings need, exactly as the fetcher applies it to every page.
 `sample_cache(n)` is a data folder holding them in a real issue cache file, written by
 `data.cache_manager`; `sample_project(n)` is the ProjectData its reader hands the engine.
 """
@@ -18,6 +18,7 @@ import pytest
 
 from configuration.settings import default_settings
 from data.cache_manager import IssueCache, clear_memory, fields_for_mappings, load_project
+from data.jira_parser import lean_issue
 from data.project import ProjectData
 from data.sample_project import fields, generate_issues, statuses
 
@@ -32,20 +33,6 @@ BENCH_SETTINGS: dict[str, Any] = {
     "time_zone": "UTC",
     "jira": {**default_settings()["jira"], "url": "https://bench.example", "jql": "project = DEMO"},
 }
-
-
-def as_cached(issue: dict[str, Any], wanted: frozenset[str]) -> dict[str, Any]:
-    """An issue as the cache holds it: the fetched fields only, histories without authors."""
-    changelog = issue.get("changelog") or {}
-    histories = [
-        {k: v for k, v in history.items() if k != "author"}
-        for history in changelog.get("histories") or ()
-    ]
-    return {
-        **issue,
-        "fields": {k: v for k, v in issue["fields"].items() if k in wanted},
-        "changelog": {**changelog, "histories": histories},
-    }
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +51,12 @@ def sample_issues() -> Callable[[int], list[dict]]:
 @pytest.fixture(scope="session")
 def cached_issues(sample_issues: Callable[[int], list[dict]]) -> Callable[[int], list[dict]]:
     """`cached_issues(n)`: the sample issues in the shape the issue cache stores."""
-    wanted = frozenset(fields_for_mappings(BENCH_SETTINGS["mappings"]))
+    wanted = fields_for_mappings(BENCH_SETTINGS["mappings"])
     made: dict[int, list[dict]] = {}
 
     def get(count: int) -> list[dict]:
         if count not in made:
-            made[count] = [as_cached(issue, wanted) for issue in sample_issues(count)]
+            made[count] = [lean_issue(issue, wanted) for issue in sample_issues(count)]
         return made[count]
 
     return get

@@ -6,8 +6,9 @@ Targets (issue "Calculation performance"): all nine metrics on a normalized data
 (cache file on disk to all nine metrics) <= 500 ms at 5,000 and <= 8 s at 100,000; peak memory
 at 5,000 issues under 50 MB above the idle footprint.
 Data: the sample generator's issues (about 8 status transitions each) as the app caches them
-(fetched fields only, no history authors), written and read by `data.cache_manager`. Each
-benchmark records CPU time (median/min, `extra_info`) beside pytest-benchmark's wall time.
+(`jira_parser.lean_issue`, as the fetcher applies it), written and read by
+`data.cache_manager`. Each benchmark records CPU time (median/min, `extra_info`) beside
+pytest-benchmark's wall time.
 """
 
 from __future__ import annotations
