@@ -18,10 +18,11 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
+from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, report_for_view
 from data.performance_utils import timed
-from ui.cards import ALL_METRICS, metric_cards, no_data_notice
+from ui.cards import metric_cards, no_data_notice
 from ui.charts import trend_figures
 from ui.formatting import format_period
 from ui.layout import dataset_line, warnings_text

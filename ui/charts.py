@@ -10,7 +10,8 @@ from typing import Any
 
 from dash import dcc, html
 
-from ui.cards import ALL_METRICS, TITLES
+from configuration.metric_defaults import ALL_METRICS
+from ui.cards import TITLES
 from ui.formatting import ordered_types
 
 TYPE_COLORS: dict[str, str] = {

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from configuration.metric_defaults import ALL_METRICS
 from data.metrics_service import NO_JIRA_DATA
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import DashboardPage, sample_now
-from ui.cards import ALL_METRICS, DEFINITIONS
+from ui.cards import DEFINITIONS
 from ui.formatting import (
     INSUFFICIENT_DATA,
     NONE_IN_PERIOD,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from configuration.metric_defaults import ALL_METRICS
 from tests.browser.conftest import DashboardPage
-from ui.cards import ALL_METRICS
 from ui.formatting import format_number, format_value
 
 pytestmark = pytest.mark.browser
