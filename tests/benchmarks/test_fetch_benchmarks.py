@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from configuration.settings import default_settings
 from data.cache_manager import IssueCache, clear_memory
 from data.fetcher import fetch_project
 from tests.jira_emulator import JiraEmulator
+from tests.jira_emulator.fixtures import settings_for
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
@@ -26,18 +26,6 @@ pytestmark = pytest.mark.skipif(
 ISSUES = 5000
 #: What JIRA Cloud roughly allows per user; the client's own bucket uses the app defaults.
 SERVER_LIMIT = (100, 10.0)
-
-
-def settings_for(emulator: JiraEmulator) -> dict:
-    settings = default_settings()
-    settings["jira"].update(
-        url=emulator.url,
-        auth="basic" if emulator.flavor == "cloud" else "bearer",
-        email=emulator.email,
-        token=emulator.token,
-        jql=f"project = {emulator.jql_project}",
-    )
-    return settings
 
 
 def fresh_dir(base: Path, name: str) -> Path:

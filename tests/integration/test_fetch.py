@@ -19,29 +19,17 @@ from data.fetcher import (
 )
 from data.jira_parser import lean_issue
 from tests.jira_emulator import JiraEmulator
-
-FAST_LIMIT = {"requests": 2000, "per_seconds": 1, "burst": 2000, "max_attempts": 4,
-              "max_backoff_seconds": 0.05, "workers": 4}  # fmt: skip
+from tests.jira_emulator.fixtures import FAST_LIMIT
+from tests.jira_emulator.fixtures import settings_for as emulator_settings
 
 
 def settings_for(emulator: JiraEmulator, **jira) -> dict:
-    """Default settings pointed at the emulator with its credentials."""
-    from configuration.settings import default_settings
-
-    settings = default_settings()
-    settings["jira"].update(
-        {
-            "url": emulator.url,
-            "auth": "basic" if emulator.flavor == "cloud" else "bearer",
-            "email": emulator.email,
-            "token": emulator.token,
-            "jql": f"project = {emulator.jql_project} ORDER BY created DESC",
-            "timeout_seconds": 10,
-            **jira,
-        }
+    """Default settings pointed at the emulator, a fast client, an ORDER BY in the JQL."""
+    return emulator_settings(
+        emulator,
+        rate_limit=FAST_LIMIT,
+        **{"jql": f"project = {emulator.jql_project} ORDER BY created DESC", **jira},
     )
-    settings["rate_limit"] = dict(FAST_LIMIT)
-    return settings
 
 
 def cached_issues(root: Path, settings: dict) -> dict[str, dict]:

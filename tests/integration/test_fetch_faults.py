@@ -27,27 +27,15 @@ from data.jira_client import (
 )
 from data.jira_parser import lean_issue
 from tests.jira_emulator import JiraEmulator
+from tests.jira_emulator.fixtures import FAST_LIMIT
+from tests.jira_emulator.fixtures import settings_for as emulator_settings
 
-FAST_LIMIT = {"requests": 2000, "per_seconds": 1, "burst": 2000, "max_attempts": 4,
-              "max_backoff_seconds": 0.05, "workers": 4}  # fmt: skip
 ISSUES = 300
 
 
 def settings_for(emulator: JiraEmulator, **jira) -> dict:
-    settings = default_settings()
-    settings["jira"].update(
-        {
-            "url": emulator.url,
-            "auth": "basic" if emulator.flavor == "cloud" else "bearer",
-            "email": emulator.email,
-            "token": emulator.token,
-            "jql": f"project = {emulator.jql_project}",
-            "timeout_seconds": 5,
-            **jira,
-        }
-    )
-    settings["rate_limit"] = dict(FAST_LIMIT)
-    return settings
+    """Default settings pointed at the emulator, a fast client, short timeouts."""
+    return emulator_settings(emulator, rate_limit=FAST_LIMIT, **{"timeout_seconds": 5, **jira})
 
 
 def cache_files(root: Path) -> dict[str, bytes]:
