@@ -228,7 +228,7 @@ def _iso(moment: datetime | str | None) -> str | None:
     return moment.isoformat()
 
 
-def _parse_instant(value: Any) -> datetime | None:
+def parse_instant(value: Any) -> datetime | None:
     """A JIRA or ISO timestamp as an aware datetime; None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
@@ -241,7 +241,7 @@ def _parse_instant(value: Any) -> datetime | None:
 
 def _issue_updated(issue: Mapping[str, Any]) -> datetime | None:
     fields = issue.get("fields")
-    return _parse_instant(fields.get("updated")) if isinstance(fields, Mapping) else None
+    return parse_instant(fields.get("updated")) if isinstance(fields, Mapping) else None
 
 
 def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
@@ -995,7 +995,7 @@ def is_stale(
     """True when the last sync is older than the TTL (or there is none); never with no TTL."""
     if ttl_hours is None:
         return False
-    moment = _parse_instant(last_sync) if isinstance(last_sync, str) else last_sync
+    moment = parse_instant(last_sync) if isinstance(last_sync, str) else last_sync
     if moment is None:
         return True
     return (now or _utc_now()) - moment >= timedelta(hours=float(ttl_hours))
@@ -1021,7 +1021,7 @@ def cache_status(
             "ttl_hours": ttl,
             "file": cache.path.name,
         }
-    last_sync = _parse_instant(meta.get("updated"))
+    last_sync = parse_instant(meta.get("updated"))
     age = None if last_sync is None else round((now - last_sync).total_seconds() / 3600, 2)
     return {
         "exists": True,

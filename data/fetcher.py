@@ -52,6 +52,7 @@ from data.cache_manager import (
     fetch_lock,
     fields_for_mappings,
     is_fetch_running,
+    parse_instant,
 )
 from data.errors import UserError
 from data.jira_client import (
@@ -219,16 +220,6 @@ def incremental_jql(jql: str, cursor: datetime, time_zone: str | None) -> str:
     return f'({strip_order_by(jql)}) AND updated >= "{jql_date(cursor - OVERLAP, time_zone)}"'
 
 
-def _parse_cursor(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 # -- the fetch ---------------------------------------------------------------------------------
 
 
@@ -260,7 +251,7 @@ def fetch_project(
         progress.update(state="running", message="Another update is running; waiting for it.")
         lock.acquire()
         meta = IssueCache.for_settings(root, settings).read_meta() or {}
-        synced = _parse_cursor(meta.get("updated"))
+        synced = parse_instant(meta.get("updated"))
         if not full and synced is not None and synced >= waiting_since:
             lock.release()  # that update was for these very settings: its result is ours
             summary = FetchSummary(mode="shared", issues=int(meta.get("issue_count") or 0))
@@ -290,7 +281,7 @@ def _fetch_locked(
 
     client = client_from_settings(settings, on_wait=on_wait, cancel_event=cancel_event)
     cached = None if full else cache.load()
-    cursor = _parse_cursor(cached.sync_cursor) if cached is not None else None
+    cursor = parse_instant(cached.sync_cursor) if cached is not None else None
     mode = "incremental" if cached is not None and cursor is not None else "full"
     progress.update(state="running", message=f"Fetching ({mode})", activity=f"Fetching ({mode})")
     with timed("fetch", mode=mode) as timer:
