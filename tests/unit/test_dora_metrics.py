@@ -11,11 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.issue_builder import issue, link, statuses, version
-from tests.reference_metrics import ENGINE_PARAMS, ENGINES
-
-NOW = datetime(2024, 4, 15, tzinfo=UTC)
-MARCH = "2024-03-01:2024-03-28"
+from tests.issue_builder import issue, link, version
 
 
 def t(day: int, hour: int = 10, minute: int = 0, month: int = 3, offset: str = "+0000") -> str:
@@ -58,17 +54,6 @@ def story(key: str, start: str, done: str, *, created: str | None = None, **extr
         resolution=extra.pop("resolution", "Done"),
         **extra,
     )
-
-
-@pytest.fixture(params=ENGINE_PARAMS)
-def report(request):
-    """`report(issues, period=..., **options)` on the engine under test."""
-    engine = ENGINES[request.param]
-
-    def run(issues, period=MARCH, *, tz="UTC", now=NOW, **options):
-        return engine(issues, statuses(), period=period, now=now, tz=tz, **options)
-
-    return run
 
 
 # ---------------------------------------------------------------- deployment frequency

@@ -10,13 +10,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
+from tests.issue_builder import issue
 
-from tests.issue_builder import issue, statuses
-from tests.reference_metrics import ENGINE_PARAMS, ENGINES
-
-NOW = datetime(2024, 4, 15, tzinfo=UTC)
-MARCH = "2024-03-01:2024-03-28"
 FLOW_KEYS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution")
 
 
@@ -40,17 +35,6 @@ def done_story(key: str, start: str, done: str, type_name: str = "Story", **extr
         resolution=extra.pop("resolution", "Done"),
         **extra,
     )
-
-
-@pytest.fixture(params=ENGINE_PARAMS)
-def report(request):
-    """`report(issues, period=..., **options)` on the engine under test."""
-    engine = ENGINES[request.param]
-
-    def run(issues, period=MARCH, *, tz="UTC", now=NOW, **options):
-        return engine(issues, statuses(), period=period, now=now, tz=tz, **options)
-
-    return run
 
 
 # ---------------------------------------------------------------- derivations
