@@ -8,7 +8,6 @@ integer milliseconds since the epoch (UTC); percentiles are `numpy.percentile` (
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -913,11 +912,6 @@ def reference_report(
 # ----------------------------------------------------------------------------- both engines
 
 
-def fast_engine_available() -> bool:
-    """True once the fast engine (`data.metrics_service`) exists in the tree."""
-    return importlib.util.find_spec("data.metrics_service") is not None
-
-
 def fast_report(
     issues: list[dict[str, Any]],
     statuses: list[dict[str, Any]] | None = None,
@@ -943,11 +937,4 @@ def fast_report(
 
 ENGINES = {"reference": reference_report, "fast": fast_report}
 #: `pytest.mark.parametrize("engine", ENGINE_PARAMS)`: every hand-worked test runs on both.
-ENGINE_PARAMS = [
-    pytest.param("reference", id="reference"),
-    pytest.param(
-        "fast",
-        id="fast",
-        marks=pytest.mark.skipif(not fast_engine_available(), reason="fast engine not in tree"),
-    ),
-]
+ENGINE_PARAMS = [pytest.param("reference", id="reference"), pytest.param("fast", id="fast")]
