@@ -2,484 +2,51 @@
 
 Two steps:
 
-1. `IssueRecord`: one raw issue normalized (dates parsed, statuses mapped, changelog sorted,
-   work start, completion, time in Active/Waiting, roles). Issues are normalized in bulk:
-   Python reads the raw JSON, NumPy parses the dates and derives the changelog facts of all
-   issues at once. Records are kept in a module-level cache keyed by (key, `updated`) within
-   one mapping context, with the raw issue they came from: a refresh that changes K issues
-   normalizes only those K again (an unchanged issue is the same object or an equal one).
-2. `Dataset`: the records assembled into sorted NumPy columns per metric population, with the
-   cross-issue facts resolved by index (links, deployed dates, failure windows). A metric over
-   a window is then a `searchsorted` plus a small slice: O(log n + k). The dataset's version
-   is a digest of those columns and their context.
+1. `issue_table.normalize_issues`: the raw issues as an `IssueTable`, one row per issue
+   (dates parsed, statuses mapped, work start, completion, time in Active/Waiting, roles).
+   The last table is kept with an index by (key, `updated`) within one mapping context, with
+   the raw issue each row came from: a refresh that changes K issues normalizes only those K
+   again and takes the other rows from the previous table.
+2. `Dataset`: the table assembled into sorted NumPy columns per metric population, with the
+   cross-issue facts resolved by index (links, deployed dates, failure windows), all in
+   NumPy. A metric over a window is then a `searchsorted` plus a small slice: O(log n + k).
+   The dataset's version is a digest of those columns and their context.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
 
-from data.field_mapper import (
-    ACTIVE,
-    DONE,
-    NEW,
-    WAITING,
-    FieldMapper,
-    full_mappings,
-    mappings_hash,
+from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings, mappings_hash
+from data.issue_table import (
+    FOREVER,
+    NONE,
+    STATE_NAMES,
+    IssueRecord,
+    IssueTable,
+    concat_tables,
+    normalize_issues,
 )
-from data.jira_parser import instant_ms, parse_array
 from data.performance_utils import timed
 from data.project import ProjectData
 
-log = logging.getLogger(__name__)
-
 #: Change, incident and flow-time codes: why an item has no value.
 OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED = 0, 1, 2, 3, 4
-FOREVER = np.iinfo(np.int64).max
+#: The load bucket of canceled flow items (counted as excluded).
+CANCELED_LOAD = "canceled"
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-@dataclass(slots=True)
-class IssueRecord:
-    """One issue, normalized; everything the calculators need, nothing re-parsed later."""
-
-    key: str
-    flow_type: str | None
-    canceled: bool
-    created: int | None
-    resolutiondate: int | None
-    work_start: int | None
-    start_not_recorded: bool
-    completion: int | None
-    active_ms: int
-    waiting_ms: int
-    #: (start, end, state) of Active/Waiting spans, no earlier than `created`; end FOREVER=open
-    load_spans: tuple[tuple[int, int, str], ...]
-    deploy_time: int | None  # production deployment issue with a deployment time
-    success_failed: bool
-    is_incident: bool
-    detected: int | None
-    resolved: int | None
-    commit_mapped: int | None
-    deployed_mapped: int | None
-    version_dates: tuple[tuple[str, int], ...]  # released fixVersions with a date
-    links: tuple[str, ...]
-    points: float | None
-    truncated: bool
-    unknown_statuses: tuple[str, ...] = ()
-
-
-#: An item's (from id, from name, to id, to name), in one C call.
-_TRANSITION = itemgetter("from", "fromString", "to", "toString")
-
-
-def _transition(entry: dict[str, Any]) -> tuple[Any, ...]:
-    try:
-        return _TRANSITION(entry)
-    except KeyError:  # JIRA always sends all four; a hand-made file may not
-        return tuple(entry.get(name) for name in ("from", "fromString", "to", "toString"))
-
-
-def status_items(raw: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The changelog's status items as raw tuples: (created, history id, position, from id,
-    from name, to id, to name). Everything a record reads from the changelog."""
-    rows: list[tuple[Any, ...]] = []
-    histories = (raw.get("changelog") or {}).get("histories")
-    if not histories:
-        return rows
-    append = rows.append
-    for history in histories:
-        items = history.get("items")
-        if not items:
-            continue
-        if len(items) == 1:  # the usual history (and every one of a lean issue): one change
-            item = items[0]
-            if item.get("field") == "status":
-                try:
-                    append((history.get("created"), history.get("id"), 0, *_TRANSITION(item)))
-                except KeyError:
-                    append((history.get("created"), history.get("id"), 0, *_transition(item)))
-            continue
-        for position, entry in enumerate(items):
-            if entry.get("field") == "status":
-                append((history.get("created"), history.get("id"), position, *_transition(entry)))
-    return rows
-
-
-def _history_id(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _history_ids(values: tuple[Any, ...], count: int) -> np.ndarray:
-    """`_history_id` of many values: NumPy converts them with `int` in one call; a value it
-    cannot take (None, "", a word) sends all of them through `_history_id`."""
-    try:
-        return np.array(values, dtype=np.int64) if count else _EMPTY
-    except (TypeError, ValueError, OverflowError):
-        return np.fromiter(map(_history_id, values), dtype=np.int64, count=count)
-
-
-#: States as small codes whose order is the names' order (ties in a changelog sort by them).
-STATE_NAMES = (ACTIVE, DONE, NEW, WAITING)
-_A, _D, _N, _W = range(4)
-_CODE = {name: code for code, name in enumerate(STATE_NAMES)}
-_STATE_OBJECTS = np.array(STATE_NAMES, dtype=object)
-
-
-class _PairCodes(dict):
-    """(from id, from name, to id, to name) -> from state code * 4 + to state code, filled
-    on first sight."""
-
-    def __init__(self, state_of: Any) -> None:
-        super().__init__()
-        self.state_of = state_of
-
-    def __missing__(self, key: tuple[Any, Any, Any, Any]) -> int:
-        code = _CODE[self.state_of(key[0], key[1])] * 4 + _CODE[self.state_of(key[2], key[3])]
-        self[key] = code
-        return code
-
-
-def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: bool) -> np.ndarray:
-    """Per group 0..count-1 the first (or last) of `rows` (sorted by group), -1 where none."""
-    found = np.full(count, -1, dtype=np.int64)
-    if len(rows):
-        keys = groups[rows]
-        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        found[unique] = rows[first + counts - 1 if last else first]
-    return found
-
-
-def _changelog_order(
-    issue: np.ndarray,
-    when: np.ndarray,
-    hid: np.ndarray,
-    pos: np.ndarray,
-    frm: np.ndarray,
-    to: np.ndarray,
-) -> np.ndarray:
-    """The order of status rows by (issue, time, history id, position, from, to).
-
-    (issue, time) packed into one int64 sorts in a single argsort; only rows tied on both
-    (rare) are ordered by the rest. A time span too wide to pack falls back to `lexsort`."""
-    count = len(issue)
-    if not count:
-        return np.zeros(0, dtype=np.int64)
-    low = int(when.min())
-    span_bits = (int(when.max()) - low).bit_length()
-    if span_bits + int(issue.max()).bit_length() > 62:
-        return np.lexsort((to, frm, pos, hid, when, issue))
-    packed = (issue << span_bits) | (when - low)
-    order = np.argsort(packed, kind="stable")
-    ordered = packed[order]
-    tie = ordered[1:] == ordered[:-1]
-    if tie.any():
-        tied = np.zeros(count, dtype=bool)
-        tied[1:] |= tie
-        tied[:-1] |= tie
-        at = np.flatnonzero(tied)
-        run = np.cumsum(np.concatenate(([True], ~tie)))[at]
-        rows = order[at]
-        order[at] = rows[np.lexsort((to[rows], frm[rows], pos[rows], hid[rows], run))]
-    return order
-
-
-@dataclass(slots=True)
-class _Timeline:
-    """The changelog-derived facts of a batch of issues, one array entry per issue."""
-
-    work_start: list[int | None]
-    start_not_recorded: list[bool]
-    completion: list[int | None]
-    active: list[int]
-    waiting: list[int]
-    load_spans: list[tuple[tuple[int, int, str], ...]]
-
-
-def _timelines(
-    created: np.ndarray,
-    created_ok: np.ndarray,
-    resolved: np.ndarray,
-    resolved_ok: np.ndarray,
-    state_now: np.ndarray,
-    row_issue: np.ndarray,
-    row_when: np.ndarray,
-    row_hid: np.ndarray,
-    row_pos: np.ndarray,
-    row_from: np.ndarray,
-    row_to: np.ndarray,
-) -> _Timeline:
-    """Work start, completion, Active/Waiting ms and load spans of many issues in one NumPy
-    pass (METRICS.md "Derived per-issue timestamps").
-
-    Rows are status transitions with a valid time, in any order; per issue they are sorted
-    by (time, numeric history id, position, from state, to state). The initial state (the
-    first row's from-state, else the current one) holds from `created`, each to-state until
-    the next transition, the last one forever. Active/Waiting time is clipped to
-    [work start, completion]; load spans start no earlier than `created`."""
-    n = len(created)
-    order = _changelog_order(row_issue, row_when, row_hid, row_pos, row_from, row_to)
-    issue, when, frm, to = row_issue[order], row_when[order], row_from[order], row_to[order]
-    m = len(issue)
-    counts = np.bincount(issue, minlength=n)
-    row_start = np.cumsum(counts) - counts
-    has_rows = counts > 0
-    first = np.minimum(row_start, max(m - 1, 0))
-    initial = np.where(has_rows, frm[first] if m else state_now, state_now)
-
-    # work start: created when the initial state is Active/Waiting, else the first move there
-    to_aw = (to == _A) | (to == _W)
-    first_aw = _first_per_group(issue, np.flatnonzero(to_aw), n, last=False)
-    initial_aw = (initial == _A) | (initial == _W)
-    ws = np.where(initial_aw, created, when[np.maximum(first_aw, 0)] if m else 0)
-    ws_ok = np.where(initial_aw, created_ok, first_aw >= 0)
-    not_recorded = ~ws_ok & (state_now != _N)
-    ws = np.where(not_recorded, created, ws)
-    ws_ok = np.where(not_recorded, created_ok, ws_ok)
-
-    # completion: the last move into Done from outside it, else resolutiondate; Done only
-    into_done = (to == _D) & (frm != _D)
-    last_done = _first_per_group(issue, np.flatnonzero(into_done), n, last=True)
-    done_now = state_now == _D
-    comp = np.where(last_done >= 0, when[np.maximum(last_done, 0)] if m else 0, resolved)
-    comp_ok = done_now & ((last_done >= 0) | resolved_ok)
-
-    # segments: one initial per issue, then one per row (segment k of an issue = k-th state)
-    seg_issue = np.repeat(np.arange(n), counts + 1)
-    init_at = row_start + np.arange(n)
-    row_at = np.arange(m) + issue + 1
-    size = n + m
-    seg_begin = np.empty(size, dtype=np.int64)
-    seg_ok = np.ones(size, dtype=bool)
-    seg_state = np.empty(size, dtype=np.int64)
-    seg_end = np.empty(size, dtype=np.int64)
-    seg_begin[init_at] = created
-    seg_ok[init_at] = created_ok
-    seg_state[init_at] = initial
-    seg_end[init_at] = np.where(has_rows, when[first] if m else FOREVER, FOREVER)
-    seg_begin[row_at] = when
-    seg_state[row_at] = to
-    if m:
-        same_next = np.append(issue[1:] == issue[:-1], False)
-        seg_end[row_at] = np.where(same_next, np.append(when[1:], FOREVER), FOREVER)
-    counted = seg_ok & ((seg_state == _A) | (seg_state == _W))
-
-    clip = (comp_ok & ws_ok)[seg_issue] & counted
-    span = np.minimum(seg_end, np.where(comp_ok, comp, 0)[seg_issue]) - np.maximum(
-        seg_begin, np.where(ws_ok, ws, 0)[seg_issue]
-    )
-    clip &= span > 0
-    active = np.zeros(n, dtype=np.int64)
-    waiting = np.zeros(n, dtype=np.int64)
-    is_active = seg_state == _A
-    np.add.at(active, seg_issue[clip & is_active], span[clip & is_active])
-    np.add.at(waiting, seg_issue[clip & ~is_active], span[clip & ~is_active])
-
-    load = counted & created_ok[seg_issue]
-    begin = np.maximum(seg_begin, created[seg_issue])
-    load &= seg_end > begin
-    spans = list(
-        zip(
-            begin[load].tolist(),
-            seg_end[load].tolist(),
-            _STATE_OBJECTS[seg_state[load]].tolist(),
-            strict=True,
-        )
-    )
-    span_counts = np.bincount(seg_issue[load], minlength=n).tolist()
-    per_issue = []
-    at = 0
-    for span_count in span_counts:
-        per_issue.append(tuple(spans[at : at + span_count]))
-        at += span_count
-    return _Timeline(
-        work_start=_optional(ws, ws_ok),
-        start_not_recorded=not_recorded.tolist(),
-        completion=_optional(comp, comp_ok),
-        active=active.tolist(),
-        waiting=waiting.tolist(),
-        load_spans=per_issue,
-    )
-
-
-def _optional(values: np.ndarray, ok: np.ndarray) -> list[int | None]:
-    return [v if k else None for v, k in zip(values.tolist(), ok.tolist(), strict=True)]
-
-
-def normalize_issues(
-    raws: list[dict[str, Any]],
-    mapper: FieldMapper,
-    tz: ZoneInfo,
-    items_of: list[list[tuple[Any, ...]]] | None = None,
-) -> list[IssueRecord]:
-    """Raw JIRA issues as IssueRecords (METRICS.md "Derived per-issue timestamps"), in bulk.
-
-    `items_of` are the issues' `status_items` when the caller has them already. Per issue,
-    Python only reads the raw JSON; dates are parsed and the changelog facts computed in
-    NumPy for all issues at once (see `_timelines`)."""
-    if items_of is None:
-        items_of = [status_items(raw) for raw in raws]
-    m = mapper.mappings
-    state_of = mapper.state
-    texts: list[Any] = []  # created and resolutiondate of every issue
-    now_codes: list[int] = []
-    all_items: list[tuple[Any, ...]] = []
-    for raw, items in zip(raws, items_of, strict=True):
-        fields = raw.get("fields") or {}
-        texts.append(fields.get("created"))
-        texts.append(fields.get("resolutiondate"))
-        status = fields.get("status") or {}
-        now_codes.append(_CODE[state_of(status.get("id"), status.get("name"))])
-        all_items.extend(items)
-    n, count = len(raws), len(all_items)
-    counts = np.fromiter(map(len, items_of), dtype=np.int64, count=n)
-    if count:
-        item_texts, hids, positions, from_ids, from_names, to_ids, to_names = zip(
-            *all_items, strict=True
-        )
-    else:
-        item_texts = hids = positions = from_ids = from_names = to_ids = to_names = ()
-    parsed, ok = parse_array(texts + list(item_texts), tz)
-    created, created_ok = parsed[0 : 2 * n : 2], ok[0 : 2 * n : 2]
-    resolved, resolved_ok = parsed[1 : 2 * n : 2], ok[1 : 2 * n : 2]
-    row_ok = ok[2 * n :]
-    # from and to states of every item (from * 4 + to): one look-up per item, mapped once
-    # per distinct (from id, from name, to id, to name)
-    pairs = _PairCodes(state_of)
-    keys = zip(from_ids, from_names, to_ids, to_names, strict=True)
-    pair_codes = np.fromiter(map(pairs.__getitem__, keys), dtype=np.int64, count=count)
-
-    def column(values: Any) -> np.ndarray:
-        return np.fromiter(values, dtype=np.int64, count=count)[row_ok]
-
-    timeline = _timelines(
-        created,
-        created_ok,
-        resolved,
-        resolved_ok,
-        np.array(now_codes, dtype=np.int64),
-        np.repeat(np.arange(n), counts)[row_ok],
-        parsed[2 * n :][row_ok],
-        _history_ids(hids, count)[row_ok],
-        column(positions),
-        (pair_codes // 4)[row_ok],
-        (pair_codes % 4)[row_ok],
-    )
-    deployment_types, incident_types = mapper.deployment_types, mapper.incident_types
-    deployment_field = m["deployment_time_field"]
-    detected_field = m.get("incident_detected_field")
-    resolved_field = m.get("incident_resolved_field")
-    commit_field = m.get("commit_date_field")
-    deployed_field = m.get("deployed_date_field")
-    impact_field = m.get("production_impact_field")
-    points_field = m.get("story_points_field")
-    canceled_resolutions = mapper.canceled_resolutions
-    unknown_names = mapper.unknown_statuses
-    records = []
-    for raw, items, now_code, created_ms, resolution_ms, *changelog_facts in zip(
-        raws,
-        items_of,
-        now_codes,
-        _optional(created, created_ok),
-        _optional(resolved, resolved_ok),
-        timeline.work_start,
-        timeline.start_not_recorded,
-        timeline.completion,
-        timeline.active,
-        timeline.waiting,
-        timeline.load_spans,
-        strict=True,
-    ):
-        fields = raw.get("fields") or {}
-        type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
-        labels = fields.get("labels")
-        labels = tuple([str(label).lower() for label in labels]) if labels else ()
-        canceled = False
-        if now_code == _D:
-            resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
-            canceled = resolution in canceled_resolutions
-        deploy_time = None
-        if type_name in deployment_types and mapper.is_production(fields):
-            deploy_time = instant_ms(fields.get(deployment_field), tz)
-        is_incident = type_name in incident_types or (
-            impact_field is not None and mapper.production_impact(fields)
-        )
-        detected = resolved_at = None
-        if is_incident:
-            detected = _field_ms(fields, detected_field, tz)
-            resolved_at = _field_ms(fields, resolved_field, tz)
-            detected = created_ms if detected is None else detected
-            resolved_at = resolution_ms if resolved_at is None else resolved_at
-        version_dates = []
-        for version in fields.get("fixVersions") or ():
-            if version.get("released") and version.get("releaseDate"):
-                when = instant_ms(version["releaseDate"], tz)
-                if when is not None:
-                    version_dates.append((version.get("name"), when))
-        links = []
-        for entry in fields.get("issuelinks") or ():
-            for side in ("outwardIssue", "inwardIssue"):
-                other = entry.get(side)
-                if isinstance(other, dict) and other.get("key"):
-                    links.append(other["key"])
-        changelog = raw.get("changelog") or {}
-        total = changelog.get("total")
-        truncated = isinstance(total, int) and total > len(changelog.get("histories") or ())
-        unknown: tuple[str, ...] = ()
-        if unknown_names:  # remembered per record: a reused record keeps its warning
-            names = {(fields.get("status") or {}).get("name") or ""}
-            for item in items:
-                names.update((item[4] or "", item[6] or ""))
-            unknown = tuple(sorted(names & unknown_names))
-        points = fields.get(points_field) if points_field else None
-        records.append(
-            IssueRecord(
-                raw.get("key", ""),
-                mapper.flow_type(type_name, labels),
-                canceled,
-                created_ms,
-                resolution_ms,
-                *changelog_facts,
-                deploy_time,
-                deploy_time is not None and mapper.success_failed(fields),
-                is_incident,
-                detected,
-                resolved_at,
-                instant_ms(fields.get(commit_field), tz) if commit_field else None,
-                instant_ms(fields.get(deployed_field), tz) if deployed_field else None,
-                tuple(version_dates),
-                tuple(links),
-                None if points is None else mapper.story_points(fields),
-                truncated,
-                unknown,
-            )
-        )
-    return records
-
-
-def normalize_issue(raw: dict[str, Any], mapper: FieldMapper, tz: ZoneInfo) -> IssueRecord:
-    """One raw JIRA issue as an IssueRecord (see `normalize_issues`)."""
-    return normalize_issues([raw], mapper, tz)[0]
-
-
-def _field_ms(fields: dict[str, Any], field_id: str | None, tz: ZoneInfo) -> int | None:
-    return instant_ms(fields.get(field_id), tz) if field_id else None
 
 
 # ----------------------------------------------------------------------------- columns
@@ -572,243 +139,249 @@ class Dataset:
     story_points: bool
     warnings: list[str] = field(default_factory=list)
     records_built: int = 0
-    #: the per-issue records, in input order (for inspection: tests, diagnostics)
-    records: list[IssueRecord] = field(default_factory=list, repr=False)
+    #: the normalized issues, one row each in input order (for inspection: tests, diagnostics)
+    table: IssueTable | None = field(default=None, repr=False)
+
+    @property
+    def records(self) -> list[IssueRecord]:
+        """Every issue's normalized record, in input order."""
+        return [] if self.table is None else [self.table.record(r) for r in range(self.issues)]
 
     def record(self, key: str) -> IssueRecord:
         """The normalized record of one issue key (KeyError if absent)."""
-        for rec in self.records:
-            if rec.key == key:
-                return rec
-        raise KeyError(key)
+        rows = [] if self.table is None else np.flatnonzero(self.table.key == key)
+        if not len(rows):
+            raise KeyError(key)
+        return self.table.record(int(rows[0]))
 
 
-def _i64(values: list[int]) -> np.ndarray:
-    return np.array(values, dtype=np.int64) if values else _EMPTY.copy()
-
-
-def _sorted_by(keys: list[int], *columns: list[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
-    key_array = _i64(keys)
-    order = np.argsort(key_array, kind="stable")
-    return key_array[order], [np.asarray(col)[order] for col in columns]
-
-
-def _assemble(
-    records: list[IssueRecord], mapper: FieldMapper
-) -> tuple[Deployments, Changes, Incidents, Completed, Load, dict[str, bool]]:
-    m = mapper.mappings
-    source = m.get("deployment_source") or "issues"
-    by_key = {rec.key: rec for rec in records}
-    graph: dict[str, set[str]] = {}
-    for rec in records:
-        for other in rec.links:
-            graph.setdefault(rec.key, set()).add(other)
-            if other in by_key:
-                graph.setdefault(other, set()).add(rec.key)
-
-    # incidents
-    live_incident_keys = set()
-    detected_live = []
-    inc_resolved, inc_recovery, inc_code = [], [], []
-    for rec in records:
-        if not rec.is_incident:
-            continue
-        if not rec.canceled:
-            live_incident_keys.add(rec.key)
-            if rec.detected is not None:
-                detected_live.append(rec.detected)
-        if rec.resolved is None:
-            continue
-        inc_resolved.append(rec.resolved)
-        if rec.canceled:
-            inc_code.append(CANCELED)
-            inc_recovery.append(0)
-        elif rec.detected is None:
-            inc_code.append(SKIPPED)
-            inc_recovery.append(0)
-        else:
-            recovery = rec.resolved - rec.detected
-            inc_code.append(NEGATIVE if recovery < 0 else OK)
-            inc_recovery.append(recovery)
-    resolved_sorted, (recovery_col, code_col) = _sorted_by(inc_resolved, inc_recovery, inc_code)
-    detected_sorted = np.sort(_i64(detected_live))
-    incidents = Incidents(
-        resolved_sorted, recovery_col.astype(np.int64), code_col.astype(np.int8), detected_sorted
-    )
-
-    # deployments
-    dep_times: list[int] = []
-    dep_keys: list[str | None] = []
-    canceled_dep: list[int] = []
-    if source == "fixversions":
-        earliest: dict[str, int] = {}
-        for rec in records:
-            for name, when in rec.version_dates:
-                if name not in earliest or when < earliest[name]:
-                    earliest[name] = when
-        dep_times = list(earliest.values())
-        dep_keys = [None] * len(dep_times)
-    else:
-        for rec in records:
-            if rec.deploy_time is None:
-                continue
-            if rec.canceled:
-                canceled_dep.append(rec.deploy_time)
-            else:
-                dep_times.append(rec.deploy_time)
-                dep_keys.append(rec.key)
-    times = _i64(dep_times)
+def _sorted_by(times: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`times` sorted (stable: input order on ties) and the columns in the same order."""
     order = np.argsort(times, kind="stable")
-    times = times[order]
-    failed = np.zeros(len(times), dtype=np.int64)
-    use_success = source != "fixversions" and bool(m.get("deployment_success_field"))
-    for position, index in enumerate(order.tolist()):
-        key = dep_keys[index]
-        if key is None:
-            continue
-        rec = by_key[key]
-        if (use_success and rec.success_failed) or (graph.get(key, set()) & live_incident_keys):
-            failed[position] = 1
-    if m.get("failure_by_time_window", True) and len(times) and len(detected_sorted):
+    return times[order], [column[order] for column in columns]
+
+
+@dataclass
+class _Links:
+    """Issue links between issues of the table, by key id, each in both directions."""
+
+    key_id: np.ndarray  # per row: the id of its key
+    last_row: np.ndarray  # per key id: the last row with that key (the issue a key names)
+    source: np.ndarray
+    target: np.ndarray
+
+
+def _link_index(table: IssueTable) -> _Links:
+    keys = table.key.tolist()
+    last_of = {key: row for row, key in enumerate(keys)}
+    if len(last_of) == len(keys):  # keys are unique (as JIRA's are): a key's id is its row
+        key_id = last_row = np.arange(len(keys))
+        id_of = last_of
+    else:
+        id_of = {key: ordinal for ordinal, key in enumerate(dict.fromkeys(keys))}
+        key_id = np.fromiter(map(id_of.__getitem__, keys), np.int64, len(keys))
+        last_row = np.fromiter(map(last_of.__getitem__, id_of), np.int64, len(id_of))
+    link_keys = table.links.key.tolist()
+    target = np.fromiter(map(id_of.get, link_keys, repeat(-1)), np.int64, len(link_keys))
+    known = target >= 0
+    source, target = key_id[table.links.row[known]], target[known]
+    return _Links(
+        key_id, last_row, np.concatenate((source, target)), np.concatenate((target, source))
+    )
+
+
+def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
+    """Incidents, and which rows are live (not canceled) incidents."""
+    live = table.is_incident & ~table.canceled
+    detected_sorted = np.sort(table.detected[live & (table.detected != NONE)])
+    rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
+    resolved, detected, canceled = table.resolved[rows], table.detected[rows], table.canceled[rows]
+    measured = ~canceled & (detected != NONE)
+    recovery = np.where(measured, resolved - np.where(measured, detected, 0), 0)
+    code = np.select([canceled, ~measured, recovery < 0], [CANCELED, SKIPPED, NEGATIVE], OK).astype(
+        np.int8
+    )
+    resolved_sorted, (recovery_col, code_col) = _sorted_by(resolved, recovery, code)
+    return Incidents(resolved_sorted, recovery_col, code_col, detected_sorted), live
+
+
+def _deployments(
+    table: IssueTable,
+    mapper: FieldMapper,
+    links: _Links,
+    live_incident: np.ndarray,
+    incidents_detected: np.ndarray,
+) -> Deployments:
+    """Production deployments: issues with a deployment time, or released fixVersions. A
+    deployment failed when its success field says so, a live incident links to it, or (by
+    default) a live incident was detected before the next deployment."""
+    m = mapper.mappings
+    if (m.get("deployment_source") or "issues") == "fixversions":
+        earliest: dict[Any, int] = {}
+        versions = table.versions
+        for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
+            if name not in earliest or when < earliest[name]:
+                earliest[name] = when
+        times = np.sort(np.array(list(earliest.values()), dtype=np.int64), kind="stable")
+        failed = np.zeros(len(times), dtype=bool)
+        canceled_times = _EMPTY.copy()
+    else:
+        deploys = table.deploy_time != NONE
+        rows = np.flatnonzero(deploys & ~table.canceled)
+        canceled_times = np.sort(table.deploy_time[deploys & table.canceled])
+        linked_live = np.zeros(len(links.last_row), dtype=bool)
+        linked_live[links.source[live_incident[links.target]]] = True
+        key_id = links.key_id[rows]
+        failed = linked_live[key_id]
+        if m.get("deployment_success_field"):
+            failed |= table.success_failed[links.last_row[key_id]]
+        times, (failed,) = _sorted_by(table.deploy_time[rows], failed)
+    failed = failed.astype(np.int64)
+    if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
         next_times = np.append(times[1:], FOREVER)
-        after = np.searchsorted(detected_sorted, times, "right")
-        before_next = np.searchsorted(detected_sorted, next_times, "left")
+        after = np.searchsorted(incidents_detected, times, "right")
+        before_next = np.searchsorted(incidents_detected, next_times, "left")
         failed |= (before_next > after).astype(np.int64)
-    deployments = Deployments(
-        times, failed, np.concatenate(([0], np.cumsum(failed))), np.sort(_i64(canceled_dep))
-    )
+    return Deployments(times, failed, np.concatenate(([0], np.cumsum(failed))), canceled_times)
 
-    # changes
-    ch_deployed, ch_lead, ch_code, ch_snr = [], [], [], []
-    has_changes = False
-    for rec in records:
-        if rec.flow_type not in ("Feature", "Defect") or rec.is_incident:
-            continue
-        deployed = rec.deployed_mapped
-        if deployed is None and source == "fixversions" and rec.version_dates:
-            deployed = min(when for _, when in rec.version_dates)
-        if deployed is None:
-            linked = [
-                by_key[other].deploy_time
-                for other in graph.get(rec.key, ())
-                if other in by_key
-                and not by_key[other].canceled
-                and by_key[other].deploy_time is not None
-            ]
-            deployed = min(linked) if linked else rec.resolutiondate
-        if deployed is None:
-            continue
-        ch_deployed.append(deployed)
-        commit = rec.commit_mapped if rec.commit_mapped is not None else rec.work_start
-        snr = rec.commit_mapped is None and rec.start_not_recorded
-        lead = 0
-        if rec.canceled:
-            code = CANCELED
-        elif commit is None:
-            code = NO_COMMIT_DATE
-        else:
-            lead = deployed - commit
-            code = NEGATIVE if lead < 0 else OK
-        has_changes = has_changes or not rec.canceled
-        ch_lead.append(lead)
-        ch_code.append(code)
-        ch_snr.append(snr)
-    deployed_sorted, (lead_col, ch_code_col, snr_col) = _sorted_by(
-        ch_deployed, ch_lead, ch_code, ch_snr
-    )
-    changes = Changes(
-        deployed_sorted,
-        lead_col.astype(np.int64),
-        ch_code_col.astype(np.int8),
-        snr_col.astype(bool),
-    )
 
-    # completed flow items and load
-    type_names: list[str] = []
-    type_index: dict[str, int] = {}
-    c_times, c_type, c_cancel, c_ft, c_code, c_snr, c_act, c_wait, c_pts, c_order = (
-        [] for _ in range(10)
+def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
+    """Features and defects (not incidents) with a deployed date: mapped, else the earliest
+    released fixVersion (fixVersions source), else the earliest linked live deployment,
+    else resolutiondate."""
+    deployed = table.deployed_mapped.copy()
+    if (mapper.mappings.get("deployment_source") or "issues") == "fixversions":
+        earliest = np.full(len(table), FOREVER, dtype=np.int64)
+        np.minimum.at(earliest, table.versions.row, table.versions.when)
+        deployed = np.where((deployed == NONE) & (earliest < FOREVER), earliest, deployed)
+    # the earliest deployment time among linked issues that are live deployments
+    last = links.last_row
+    deploy_of_key = table.deploy_time[last]
+    live_deploy = (deploy_of_key != NONE) & ~table.canceled[last]
+    linked = np.full(len(last), FOREVER, dtype=np.int64)
+    usable = live_deploy[links.target]
+    np.minimum.at(linked, links.source[usable], deploy_of_key[links.target[usable]])
+    linked_row = linked[links.key_id]
+    deployed = np.where((deployed == NONE) & (linked_row < FOREVER), linked_row, deployed)
+    deployed = np.where(deployed == NONE, table.resolutiondate, deployed)
+    flow_type = table.flow_type
+    rows = np.flatnonzero(
+        ((flow_type == "Feature") | (flow_type == "Defect"))
+        & ~table.is_incident
+        & (deployed != NONE)
     )
-    spans: dict[str, tuple[list[int], list[int]]] = {
-        ACTIVE: ([], []),
-        WAITING: ([], []),
-        CANCELED_LOAD: ([], []),
-    }
-    has_flow_items = False
-    for position, rec in enumerate(records):
-        if rec.flow_type is None:
-            continue
-        has_flow_items = True
-        for begin, end, state in rec.load_spans:
-            bucket = spans[CANCELED_LOAD if rec.canceled else state]
-            bucket[0].append(begin)
-            bucket[1].append(end)
-        if rec.completion is None:
-            continue
-        if rec.flow_type not in type_index:
-            type_index[rec.flow_type] = len(type_names)
-            type_names.append(rec.flow_type)
-        c_times.append(rec.completion)
-        c_type.append(type_index[rec.flow_type])
-        c_cancel.append(rec.canceled)
-        if rec.work_start is None:
-            c_ft.append(0)
-            c_code.append(SKIPPED)
-        else:
-            flow_time = rec.completion - rec.work_start
-            c_ft.append(flow_time)
-            c_code.append(NEGATIVE if flow_time < 0 else OK)
-        c_snr.append(rec.start_not_recorded)
-        c_act.append(rec.active_ms)
-        c_wait.append(rec.waiting_ms)
-        c_pts.append(np.nan if rec.points is None else rec.points)
-        c_order.append(position)
-    comp_times, cols = _sorted_by(
-        c_times, c_type, c_cancel, c_ft, c_code, c_snr, c_act, c_wait, c_pts, c_order
+    deployed = deployed[rows]
+    mapped = table.commit_mapped[rows]
+    commit = np.where(mapped != NONE, mapped, table.work_start[rows])
+    start_not_recorded = (mapped == NONE) & table.start_not_recorded[rows]
+    canceled = table.canceled[rows]
+    measured = ~canceled & (commit != NONE)
+    lead = np.where(measured, deployed - np.where(measured, commit, 0), 0)
+    code = np.select(
+        [canceled, ~measured, lead < 0], [CANCELED, NO_COMMIT_DATE, NEGATIVE], OK
+    ).astype(np.int8)
+    deployed_sorted, (lead, code, start_not_recorded) = _sorted_by(
+        deployed, lead, code, start_not_recorded
     )
-    active = cols[5].astype(np.int64)
-    waiting = cols[6].astype(np.int64)
+    return Changes(deployed_sorted, lead, code, start_not_recorded)
+
+
+def _completed(table: IssueTable, flow: np.ndarray) -> Completed:
+    """Flow items with a completion; type codes in order of first appearance."""
+    rows = np.flatnonzero(flow & (table.completion != NONE))
+    names = table.flow_type[rows].tolist()
+    type_index = {name: code for code, name in enumerate(dict.fromkeys(names))}
+    type_code = np.fromiter(map(type_index.__getitem__, names), np.int64, len(names))
+    completion, work_start = table.completion[rows], table.work_start[rows]
+    started = work_start != NONE
+    flow_time = np.where(started, completion - np.where(started, work_start, 0), 0)
+    flow_code = np.select([~started, flow_time < 0], [SKIPPED, NEGATIVE], OK).astype(np.int8)
+    times, columns = _sorted_by(
+        completion,
+        type_code,
+        table.canceled[rows],
+        flow_time,
+        flow_code,
+        table.start_not_recorded[rows],
+        table.active_ms[rows],
+        table.waiting_ms[rows],
+        table.points[rows],
+        rows,
+    )
+    type_code, canceled, flow_time, flow_code, snr, active, waiting, points, order = columns
     span_total = active + waiting
     with np.errstate(divide="ignore", invalid="ignore"):
         item_percent = np.where(span_total > 0, active / span_total * 100, np.nan)
-    completed = Completed(
-        times=comp_times,
-        type_code=cols[0].astype(np.int64),
-        canceled=cols[1].astype(bool),
-        flow_time=cols[2].astype(np.int64),
-        flow_code=cols[3].astype(np.int8),
-        start_not_recorded=cols[4].astype(bool),
+    return Completed(
+        times=times,
+        type_code=type_code,
+        canceled=canceled,
+        flow_time=flow_time,
+        flow_code=flow_code,
+        start_not_recorded=snr,
         active=active,
         waiting=waiting,
         item_percent=item_percent.astype(np.float64),
-        points=cols[7].astype(np.float64),
-        order=cols[8].astype(np.int64),
-        type_names=tuple(type_names),
+        points=points.astype(np.float64),
+        order=order.astype(np.int64),
+        type_names=tuple(type_index),
     )
-    load = Load(
-        starts={state: np.sort(_i64(pair[0])) for state, pair in spans.items()},
-        ends={state: np.sort(_i64(pair[1])) for state, pair in spans.items()},
-    )
-    has = {
-        "deployments": len(times) > 0,
-        "incidents": bool(live_incident_keys),
-        "changes": has_changes,
-        "completed": bool((~completed.canceled).any()) if len(comp_times) else False,
-        "flow_items": has_flow_items,
+
+
+def _load(table: IssueTable, flow: np.ndarray) -> Load:
+    """Active/Waiting spans of flow items; those of canceled items in a bucket of their own."""
+    spans = table.spans
+    of_flow = flow[spans.row]
+    canceled = table.canceled[spans.row]
+    buckets = {
+        ACTIVE: of_flow & ~canceled & (spans.state == STATE_NAMES.index(ACTIVE)),
+        WAITING: of_flow & ~canceled & (spans.state == STATE_NAMES.index(WAITING)),
+        CANCELED_LOAD: of_flow & canceled,
     }
-    return deployments, changes, incidents, completed, load, has
+    return Load(
+        starts={state: np.sort(spans.begin[kept]) for state, kept in buckets.items()},
+        ends={state: np.sort(spans.end[kept]) for state, kept in buckets.items()},
+    )
 
 
-#: The load bucket of canceled flow items (counted as excluded).
-CANCELED_LOAD = "canceled"
+def _assemble(
+    table: IssueTable, mapper: FieldMapper
+) -> tuple[Deployments, Changes, Incidents, Completed, Load, dict[str, bool]]:
+    """The metric populations of a table, cross-issue facts resolved by index."""
+    links = _link_index(table)
+    incidents, live_rows = _incidents(table)
+    live_incident = np.zeros(len(links.last_row), dtype=bool)
+    live_incident[links.key_id[live_rows]] = True
+    deployments = _deployments(table, mapper, links, live_incident, incidents.detected_sorted)
+    changes = _changes(table, mapper, links)
+    flow = np.not_equal(table.flow_type, None)
+    completed = _completed(table, flow)
+    has = {
+        "deployments": len(deployments.times) > 0,
+        "incidents": bool(live_rows.any()),
+        "changes": bool((changes.code != CANCELED).any()),
+        "completed": bool((~completed.canceled).any()),
+        "flow_items": bool(flow.any()),
+    }
+    return deployments, changes, incidents, completed, _load(table, flow), has
 
 
 # ----------------------------------------------------------------------------- building
 
 _lock = threading.Lock()
-#: (key, updated) -> (raw issue, record), for the records of the last build and its context.
-_records: dict[tuple[Any, ...], tuple[dict[str, Any], IssueRecord]] = {}
-_records_context: dict[str, str] = {}
+
+
+@dataclass
+class _LastTable:
+    """The last build's issue table, what it was built under and from."""
+
+    context: str
+    table: IssueTable
+    raws: list[dict[str, Any]]
+    rows: dict[tuple[Any, Any], int]  # (key, `updated`) -> row
+
+
+_tables: dict[str, _LastTable] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
 _datasets: OrderedDict[str, Dataset] = OrderedDict()
 _DATASETS_KEPT = 2
@@ -816,8 +389,8 @@ _DATASETS_KEPT = 2
 _last: dict[str, Any] = {}
 
 
-def _record_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
-    """What records depend on besides the issue: mappings (less the cross-issue ones), zone,
+def _table_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
+    """What a table row depends on besides its issue: mappings (less the cross-issue ones), zone,
     status categories."""
     m = {
         k: v
@@ -888,43 +461,50 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
         return dataset
 
 
-def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
-    context = _record_context(mapper, tz)
-    if _records_context.get("value") != context:  # other mappings, zone or categories
-        _records.clear()
-        _records_context["value"] = context
-    records: list[IssueRecord] = []
-    keep: dict[tuple[Any, ...], tuple[dict[str, Any], IssueRecord]] = {}
-    pending: list[tuple[int, dict[str, Any], tuple[Any, ...]]] = []
-    for raw in project.issues:
-        cache_key = (raw.get("key"), (raw.get("fields") or {}).get("updated"))
-        cached_record = _records.get(cache_key)
-        # same key and `updated` but other content (a hand-edited file) is normalized again
-        if cached_record is not None and (cached_record[0] is raw or cached_record[0] == raw):
-            keep[cache_key] = cached_record
-            records.append(cached_record[1])
+def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tuple[IssueTable, int]:
+    """The project's issue table and how many rows were normalized: rows of issues unchanged
+    since the last build (same key, `updated` and content, same context) are taken from it."""
+    context = _table_context(mapper, tz)
+    raws = project.issues
+    last = _tables.get("last")
+    if last is None or last.context != context:
+        table = normalize_issues(raws, mapper, tz)
+        built = len(raws)
+    else:
+        reused = np.full(len(raws), -1, dtype=np.int64)
+        for position, raw in enumerate(raws):
+            row = last.rows.get((raw.get("key", ""), (raw.get("fields") or {}).get("updated")))
+            # same key and `updated` but other content (a hand-edited file) is normalized again
+            if row is not None and (last.raws[row] is raw or last.raws[row] == raw):
+                reused[position] = row
+        pending = np.flatnonzero(reused < 0)
+        built = len(pending)
+        if built == len(raws):
+            table = normalize_issues(raws, mapper, tz)
         else:
-            pending.append((len(records), raw, cache_key))
-            records.append(None)  # type: ignore[arg-type]  # filled below
-    if pending:
-        fresh = normalize_issues([entry[1] for entry in pending], mapper, tz)
-        for (position, raw, cache_key), record in zip(pending, fresh, strict=True):
-            keep[cache_key] = (raw, record)
-            records[position] = record
-    built = len(pending)
-    _records.clear()
-    _records.update(keep)
-    deployments, changes, incidents, completed, load, has = _assemble(records, mapper)
+            fresh = normalize_issues([raws[at] for at in pending.tolist()], mapper, tz)
+            reused[pending] = len(last.table) + np.arange(built)
+            table = concat_tables(last.table, fresh).take(reused)
+    cache_keys = zip(table.key.tolist(), table.updated.tolist(), strict=True)
+    rows = dict(zip(cache_keys, range(len(raws)), strict=True))
+    _tables["last"] = _LastTable(context, table, raws, rows)
+    return table, built
+
+
+def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
+    table, built = _issue_table(project, mapper, tz)
+    deployments, changes, incidents, completed, load, has = _assemble(table, mapper)
     warnings = list(project.warnings)
-    unknown = sorted({name for rec in records for name in rec.unknown_statuses})
+    unknown = sorted(set(table.unknown.name.tolist()))
     warnings += [
         f"Status {name!r} has no known category: treated as in progress" for name in unknown
     ]
-    truncated = sum(rec.truncated for rec in records)
+    truncated = int(table.truncated.sum())
     if truncated:
         warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
+    context = _tables["last"].context
     content_version = _content_version(
-        [mapper.hash, tz.key, context, project.source, len(records), warnings, has],
+        [mapper.hash, tz.key, context, project.source, len(table), warnings, has],
         (deployments, changes, incidents, completed, load),
     )
     cached = _datasets.get(content_version)
@@ -935,7 +515,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     m = mapper.mappings
     dataset = Dataset(
         version=content_version,
-        issues=len(records),
+        issues=len(table),
         source=project.source,
         deployment_source=m.get("deployment_source") or "issues",
         mappings_hash=mapper.hash,
@@ -954,7 +534,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         story_points=bool(m.get("story_points_field")),
         warnings=warnings,
         records_built=built,
-        records=records,
+        table=table,
     )
     _datasets[content_version] = dataset
     while len(_datasets) > _DATASETS_KEPT:
@@ -965,7 +545,6 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
 def clear_caches() -> None:
     """Forget every cached record and dataset (tests, or after a mappings reset)."""
     with _lock:
-        _records.clear()
-        _records_context.clear()
+        _tables.clear()
         _datasets.clear()
         _last.clear()

@@ -129,30 +129,60 @@ def _usual_form_ms(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return days.astype(np.int64) * 86_400_000 + in_day, ok
 
 
+#: The Zulu form `2024-01-15T10:30:00.000Z` read as the usual form with a zero offset.
+_ZULU_OFFSET = np.frombuffer(b"+0000", dtype=np.uint8)
+
+
+def _usual_rows(texts: list[str], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (indices) of `texts` in the usual form or its Zulu variant, and their
+    characters as one (rows, 28) byte matrix ("?" for any character beyond Latin-1)."""
+    usual, zulu = lengths == 28, lengths == 24
+    rows = np.concatenate((np.flatnonzero(usual), np.flatnonzero(zulu)))
+    chars = np.empty((len(rows), 28), dtype=np.uint8)
+    count = int(usual.sum())
+    for mask, width, at in ((usual, 28, slice(0, count)), (zulu, 24, slice(count, None))):
+        if not mask.any():
+            continue
+        joined = "".join(compress(texts, mask.tolist())).encode("latin-1", "replace")
+        block = np.frombuffer(joined, dtype=np.uint8).reshape(-1, width)
+        if width == 28:
+            chars[at] = block
+        else:  # the offset read must be zero, and only where the text ends in "Z"
+            chars[at, :23] = block[:, :23]
+            chars[at, 23:] = _ZULU_OFFSET
+            chars[at, 23][block[:, 23] != ord("Z")] = ord("?")
+    return rows, chars
+
+
 def parse_array(values: list[Any], tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
     """`instant_ms` of many values as (int64 epoch ms, bool valid) arrays.
 
-    JIRA's usual `2024-01-15T10:30:00.000+0000` form is read digit by digit in NumPy for all
-    values at once (no Python work per value); any other form goes through the memoized
-    `instant_ms`, one by one."""
+    JIRA's usual `2024-01-15T10:30:00.000+0000` form (and its `...000Z` variant) is read digit
+    by digit in NumPy for all values at once (no Python work per value); any other form goes
+    through `instant_ms`, once per distinct text."""
     count = len(values)
     out = np.zeros(count, dtype=np.int64)
     valid = np.zeros(count, dtype=bool)
     if not count:
         return out, valid
     texts = [v if type(v) is str else "" for v in values]
-    fast = np.fromiter(map(len, texts), dtype=np.int64, count=count) == 28
-    where = np.flatnonzero(fast)
-    if len(where):
-        # one byte per character ("?" for any beyond Latin-1), 28 per row
-        joined = "".join(compress(texts, fast.tolist())).encode("latin-1", "replace")
-        chars = np.frombuffer(joined, dtype=np.uint8).reshape(len(where), 28)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+    rows, chars = _usual_rows(texts, lengths)
+    done = np.zeros(count, dtype=bool)
+    if len(rows):
         ms, ok = _usual_form_ms(chars)
-        out[where] = ms
-        valid[where] = ok
-        fast[where] = ok
-    for index in np.flatnonzero(~fast).tolist():
-        ms = instant_ms(values[index], tz)
+        out[rows] = ms
+        valid[rows] = ok
+        done[rows] = ok
+    memo: dict[Any, int | None] = {}
+    for index in np.flatnonzero(~done).tolist():
+        value = values[index]
+        if type(value) is not str:
+            ms = instant_ms(value, tz)
+        elif value in memo:
+            ms = memo[value]
+        else:
+            ms = memo[value] = instant_ms(value, tz)
         if ms is not None:
             out[index] = ms
             valid[index] = True

@@ -6,11 +6,13 @@ import copy
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from configuration.metric_defaults import default_mappings
 from data import dataset as dataset_module
 from data.dataset import build_dataset
+from data.issue_table import changelog_order
 from data.project import ProjectData
 from tests.issue_builder import issue, link, statuses
 
@@ -237,3 +239,16 @@ def test_sample_project_dataset_has_every_population() -> None:
     assert ds.has_deployments and ds.has_incidents and ds.has_changes and ds.has_completed
     for column in (ds.deployments.times, ds.changes.deployed, ds.completed.times):
         assert (column[:-1] <= column[1:]).all()  # sorted for searchsorted
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["packed", "too-wide-to-pack"])
+def test_changelog_order_is_issue_time_history_id_position_then_states(wide: bool) -> None:
+    rng = np.random.default_rng(7)
+    count = 3_000  # few issues and times: many ties for the tie breakers to settle
+    issue, when = rng.integers(0, 200, count), rng.integers(0, 40, count)
+    frm, to = rng.integers(0, 4, count), rng.integers(0, 4, count)
+    history_id, position = rng.integers(0, 6, count), rng.integers(0, 3, count)
+    if wide:  # a time span too wide to pack beside the issue number
+        when[0] += 1 << 61
+    order = changelog_order(issue, when, frm, to, lambda rows: (history_id[rows], position[rows]))
+    assert order.tolist() == np.lexsort((to, frm, position, history_id, when, issue)).tolist()
