@@ -379,6 +379,8 @@ class _LastTable:
     table: IssueTable
     raws: list[dict[str, Any]]
     rows: dict[tuple[Any, Any], int]  # (key, `updated`) -> row
+    #: the categories read from issues' statuses, when some row depends on them
+    issue_categories: dict[str, str] | None
 
 
 _tables: dict[str, _LastTable] = {}
@@ -391,14 +393,15 @@ _last: dict[str, Any] = {}
 
 def _table_context(mapper: FieldMapper, tz: ZoneInfo) -> str:
     """What a table row depends on besides its issue: mappings (less the cross-issue ones), zone,
-    status categories."""
+    status categories of the `/status` list. (Categories read from the issues matter only to
+    rows of statuses no list knows: `_LastTable.issue_categories`.)"""
     m = {
         k: v
         for k, v in mapper.mappings.items()
         if k not in ("deployment_source", "failure_by_time_window")
     }
     payload = orjson.dumps(
-        [m, tz.key, mapper.cat_by_id, mapper.cat_by_name, mapper.cat_from_issues],
+        [m, tz.key, mapper.cat_by_id, mapper.cat_by_name],
         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
     )
     return hashlib.sha256(payload).hexdigest()[:16]
@@ -467,7 +470,11 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
     context = _table_context(mapper, tz)
     raws = project.issues
     last = _tables.get("last")
-    if last is None or last.context != context:
+    if (
+        last is None
+        or last.context != context
+        or (last.issue_categories is not None and last.issue_categories != mapper.cat_from_issues)
+    ):
         table = normalize_issues(raws, mapper, tz)
         built = len(raws)
     else:
@@ -487,7 +494,11 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
             table = concat_tables(last.table, fresh).take(reused)
     cache_keys = zip(table.key.tolist(), table.updated.tolist(), strict=True)
     rows = dict(zip(cache_keys, range(len(raws)), strict=True))
-    _tables["last"] = _LastTable(context, table, raws, rows)
+    rows_use_issue_categories = mapper.used_issue_categories or (
+        built < len(raws) and last is not None and last.issue_categories is not None
+    )
+    issue_categories = mapper.cat_from_issues if rows_use_issue_categories else None
+    _tables["last"] = _LastTable(context, table, raws, rows, issue_categories)
     return table, built
 
 

@@ -97,21 +97,32 @@ class FieldMapper:
                 self.cat_by_id[str(status["id"])] = cat
             if status.get("name"):
                 self.cat_by_name.setdefault(status["name"].lower(), cat)
-        self.cat_from_issues: dict[str, str] = {}
-        for raw in issues:
-            status = (raw.get("fields") or {}).get("status") or {}
-            name = status.get("name")
-            if name:
-                lname = name.lower()
-                if lname not in self.cat_from_issues:
-                    cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
-                    if cat:
-                        self.cat_from_issues[lname] = cat
+        self._issues = issues
+        self._cat_from_issues: dict[str, str] | None = None
+        #: whether a category came from the issues' statuses (see `cat_from_issues`)
+        self.used_issue_categories = False
         self.unknown_statuses: set[str] = set()
         self._state_cache: dict[tuple[Any, Any], str] = {}
-        #: (from id, from name, to id, to name) -> (from state, to state), filled by the dataset
-        self.pair_states: dict[tuple[Any, ...], tuple[str, str]] = {}
         self._flow_cache: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+    @property
+    def cat_from_issues(self) -> dict[str, str]:
+        """Categories of the issues' current statuses by lower-case name: the last resort for
+        a status no list knows. Read from the issues on first use only: with a complete
+        `/status` list it is never needed."""
+        if self._cat_from_issues is None:
+            found: dict[str, str] = {}
+            for raw in self._issues:
+                status = (raw.get("fields") or {}).get("status") or {}
+                name = status.get("name")
+                if name:
+                    lname = name.lower()
+                    if lname not in found:
+                        cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
+                        if cat:
+                            found[lname] = cat
+            self._cat_from_issues = found
+        return self._cat_from_issues
 
     def category(self, sid: Any, name: str | None) -> str:
         """A status's category: `/status` by id, by name, then issues' statuses, else
@@ -121,6 +132,7 @@ class FieldMapper:
         lname = (name or "").lower()
         if lname in self.cat_by_name:
             return self.cat_by_name[lname]
+        self.used_issue_categories = True
         if lname in self.cat_from_issues:
             return self.cat_from_issues[lname]
         self.unknown_statuses.add(name or "")

@@ -223,6 +223,34 @@ def test_other_mappings_or_zone_normalize_everything_again() -> None:
     assert build_dataset(project, mappings, ZoneInfo("Asia/Tokyo")).records_built == 10
 
 
+def test_a_status_category_read_from_another_issue_renormalizes_the_issues_that_use_it() -> None:
+    # "Triage" is in no status list: its category comes from the issue currently in it
+    story = issue(
+        "D-1",
+        "Story",
+        created=t(1),
+        transitions=[(t(2), "To Do", "Triage"), (t(3), "Triage", "In Progress")],
+    )
+
+    def in_triage(category: str, updated: str) -> dict:
+        return issue(
+            "D-2",
+            "Story",
+            created=t(1),
+            status="Triage",
+            updated=updated,
+            category_of_unknown=category,
+        )
+
+    first = build([story, in_triage("done", t(4))])
+    assert first.record("D-1").work_start == ms(t(3))  # Triage is Done: work starts after it
+    second = build([story, in_triage("indeterminate", t(5))])
+    assert second.records_built == 2  # D-1 did not change, but what its statuses mean did
+    assert second.record("D-1").work_start == ms(t(2))
+    unchanged = build([story, in_triage("indeterminate", t(5))])
+    assert unchanged.records_built == 0
+
+
 def test_the_same_project_object_returns_the_same_dataset_without_work() -> None:
     project = ProjectData(sample(10), statuses(), version="test")
     first = build_dataset(project, default_mappings(), UTC_ZONE)
