@@ -278,8 +278,9 @@ class CachedIssues:
         """The JIRA user's time zone, when the fetcher learned it."""
         return self.meta.get("user_time_zone")
 
-    def to_project(self) -> ProjectData:
-        """The hand-over object for the calculators."""
+    def to_project(self, table_file: Path | None = None) -> ProjectData:
+        """The hand-over object for the calculators (`table_file`: where their normalized
+        table of these issues is kept)."""
         return ProjectData(
             issues=self.issues,
             statuses=self.statuses,
@@ -288,6 +289,7 @@ class CachedIssues:
             source="jira",
             time_zone=self.user_time_zone,
             warnings=tuple(self.meta.get("warnings") or ()),
+            table_file=table_file,
         )
 
 
@@ -892,13 +894,18 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _remember(path: Path, signature: _FileSignature, cached: CachedIssues) -> _Entry:
-    entry = _Entry(signature, cached, cached.to_project())
+    entry = _Entry(signature, cached, cached.to_project(table_file_for(path)))
     with _memo_guard:
         _memo[str(path)] = entry
         _memo.move_to_end(str(path))
         while len(_memo) > _MEMO_ENTRIES:
             _memo.popitem(last=False)
     return entry
+
+
+def table_file_for(cache_path: Path) -> Path:
+    """Where the normalized table of an issue cache file is kept (see `data.table_store`)."""
+    return cache_path.parent / "tables" / f"{cache_path.stem}.npz"
 
 
 def _forget(path: Path) -> None:

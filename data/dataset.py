@@ -41,6 +41,7 @@ from data.issue_table import (
 )
 from data.performance_utils import timed
 from data.project import ProjectData
+from data.table_store import load_table, save_table
 
 #: Change, incident and flow-time codes: why an item has no value.
 OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED = 0, 1, 2, 3, 4
@@ -381,6 +382,10 @@ class _LastTable:
     rows: dict[tuple[Any, Any], int]  # (key, `updated`) -> row
     #: the categories read from issues' statuses, when some row depends on them
     issue_categories: dict[str, str] | None
+    #: the header of the table kept on disk, when it is this table
+    stored_header: dict[str, Any] | None = None
+    #: where the rows came from: "disk", or "normalized" (all or some of them)
+    origin: str = "normalized"
 
 
 _tables: dict[str, _LastTable] = {}
@@ -460,46 +465,84 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
         with timed("normalize", issues=len(project.issues)) as timer, _no_cyclic_gc():
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built
+            timer.fields["table"] = _tables["last"].origin
         _last["entry"] = (project, mapper.hash, tz.key, dataset.version)
         return dataset
 
 
 def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tuple[IssueTable, int]:
-    """The project's issue table and how many rows were normalized: rows of issues unchanged
-    since the last build (same key, `updated` and content, same context) are taken from it."""
+    """The project's issue table and how many rows were normalized.
+
+    Rows of issues unchanged since the last build (same key, `updated` and content, same
+    context) are taken from it; with no usable last build, a table kept on disk for exactly
+    this project version and context is read instead of normalizing. A new table is kept on
+    disk for the next start."""
     context = _table_context(mapper, tz)
     raws = project.issues
+    header = {"project_version": project.version, "context": context, "rows": len(raws)}
     last = _tables.get("last")
-    if (
-        last is None
-        or last.context != context
+    if last is not None and (
+        last.context != context
         or (last.issue_categories is not None and last.issue_categories != mapper.cat_from_issues)
     ):
-        table = normalize_issues(raws, mapper, tz)
-        built = len(raws)
+        last = None
+    stored = None if last is not None else _stored_table(project, header, mapper)
+    origin = "normalized"
+    if stored is not None:
+        table, built = stored.table, 0
+        issue_categories, stored_header, origin = stored.issue_categories, header, "disk"
     else:
-        reused = np.full(len(raws), -1, dtype=np.int64)
-        for position, raw in enumerate(raws):
-            row = last.rows.get((raw.get("key", ""), (raw.get("fields") or {}).get("updated")))
-            # same key and `updated` but other content (a hand-edited file) is normalized again
-            if row is not None and (last.raws[row] is raw or last.raws[row] == raw):
-                reused[position] = row
-        pending = np.flatnonzero(reused < 0)
-        built = len(pending)
-        if built == len(raws):
-            table = normalize_issues(raws, mapper, tz)
-        else:
-            fresh = normalize_issues([raws[at] for at in pending.tolist()], mapper, tz)
-            reused[pending] = len(last.table) + np.arange(built)
-            table = concat_tables(last.table, fresh).take(reused)
+        table, built = _reused_and_normalized(raws, last, mapper, tz)
+        uses_issue_categories = mapper.used_issue_categories or (
+            built < len(raws) and last is not None and last.issue_categories is not None
+        )
+        issue_categories = mapper.cat_from_issues if uses_issue_categories else None
+        stored_header = None if last is None or built else last.stored_header
+        if project.table_file is not None and project.version and stored_header != header:
+            save_table(project.table_file, table, {**header, "issue_categories": issue_categories})
+            stored_header = header
     cache_keys = zip(table.key.tolist(), table.updated.tolist(), strict=True)
     rows = dict(zip(cache_keys, range(len(raws)), strict=True))
-    rows_use_issue_categories = mapper.used_issue_categories or (
-        built < len(raws) and last is not None and last.issue_categories is not None
+    _tables["last"] = _LastTable(
+        context, table, raws, rows, issue_categories, stored_header, origin
     )
-    issue_categories = mapper.cat_from_issues if rows_use_issue_categories else None
-    _tables["last"] = _LastTable(context, table, raws, rows, issue_categories)
     return table, built
+
+
+def _reused_and_normalized(
+    raws: list[dict[str, Any]], last: _LastTable | None, mapper: FieldMapper, tz: ZoneInfo
+) -> tuple[IssueTable, int]:
+    """The table of `raws`, taking the rows of unchanged issues from `last`."""
+    if last is None:
+        return normalize_issues(raws, mapper, tz), len(raws)
+    reused = np.full(len(raws), -1, dtype=np.int64)
+    for position, raw in enumerate(raws):
+        row = last.rows.get((raw.get("key", ""), (raw.get("fields") or {}).get("updated")))
+        # same key and `updated` but other content (a hand-edited file) is normalized again
+        if row is not None and (last.raws[row] is raw or last.raws[row] == raw):
+            reused[position] = row
+    pending = np.flatnonzero(reused < 0)
+    if len(pending) == len(raws):
+        return normalize_issues(raws, mapper, tz), len(raws)
+    fresh = normalize_issues([raws[at] for at in pending.tolist()], mapper, tz)
+    reused[pending] = len(last.table) + np.arange(len(pending))
+    return concat_tables(last.table, fresh).take(reused), len(pending)
+
+
+def _stored_table(
+    project: ProjectData, header: dict[str, Any], mapper: FieldMapper
+) -> _LastTable | None:
+    """The table kept on disk for this project version and context, if usable."""
+    if project.table_file is None or not project.version:
+        return None
+    found = load_table(project.table_file, header)
+    if found is None:
+        return None
+    table, stored = found
+    categories = stored.get("issue_categories")
+    if categories is not None and categories != mapper.cat_from_issues:
+        return None
+    return _LastTable(header["context"], table, project.issues, {}, categories, header, "disk")
 
 
 def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:

@@ -23,7 +23,8 @@ class ProjectData:
     """Raw issues of one project and what is needed to interpret them.
 
     `version` changes whenever the issues change (it keys the metric cache); `source` is
-    "sample" or "jira"; `time_zone` is the JIRA user's zone when known.
+    "sample" or "jira"; `time_zone` is the JIRA user's zone when known; `table_file` is where
+    the normalized table of these issues is kept on disk (beside the issue cache), if anywhere.
     """
 
     issues: list[dict[str, Any]]
@@ -33,6 +34,7 @@ class ProjectData:
     source: str = "sample"
     time_zone: str | None = None
     warnings: tuple[str, ...] = ()
+    table_file: Path | None = None
 
 
 _sample_memo: dict[str, ProjectData] = {}
