@@ -208,20 +208,25 @@ def _take(part: _Part, rows: np.ndarray, size: int) -> _Part:
     return type(part)(**values)
 
 
-def concat_tables(first: IssueTable, second: IssueTable) -> IssueTable:
-    """The rows of `first` followed by those of `second`."""
-    return _concat(first, second, len(first))
+def concat_tables(*tables: IssueTable) -> IssueTable:
+    """The rows of the tables, one after the other."""
+    offsets = np.cumsum([0] + [len(table) for table in tables[:-1]]).tolist()
+    return _concat(tables, offsets)
 
 
-def _concat(first: _Part, second: _Part, offset: int) -> _Part:
+def _concat(parts: tuple[_Part, ...], offsets: list[int]) -> _Part:
     values: dict[str, Any] = {}
-    for spec in fields(first):  # type: ignore[arg-type]
-        a, b = getattr(first, spec.name), getattr(second, spec.name)
-        if isinstance(a, np.ndarray):
-            values[spec.name] = np.concatenate((a, b + offset if spec.name == "row" else b))
+    for spec in fields(parts[0]):  # type: ignore[arg-type]
+        columns = [getattr(part, spec.name) for part in parts]
+        if not isinstance(columns[0], np.ndarray):
+            values[spec.name] = _concat(tuple(columns), offsets)
+        elif spec.name == "row":
+            values[spec.name] = np.concatenate(
+                [column + offset for column, offset in zip(columns, offsets, strict=True)]
+            )
         else:
-            values[spec.name] = _concat(a, b, offset)
-    return type(first)(**values)
+            values[spec.name] = np.concatenate(columns)
+    return type(parts[0])(**values)
 
 
 # ----------------------------------------------------------------------------- normalizing
@@ -469,8 +474,21 @@ def _timelines(
     )
 
 
+#: Issues normalized per block: a block's arrays stay in the processor's cache, so time
+#: grows linearly with the number of issues.
+BLOCK = 4096
+
+
 def normalize_issues(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo) -> IssueTable:
-    """Raw JIRA issues as an IssueTable (METRICS.md "Derived per-issue timestamps"), in bulk."""
+    """Raw JIRA issues as an IssueTable (METRICS.md "Derived per-issue timestamps"), in bulk,
+    one block of issues at a time."""
+    if len(raws) <= BLOCK:
+        return _normalized_block(raws, mapper, tz)
+    blocks = [raws[start : start + BLOCK] for start in range(0, len(raws), BLOCK)]
+    return concat_tables(*(_normalized_block(block, mapper, tz) for block in blocks))
+
+
+def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo) -> IssueTable:
     m = mapper.mappings
     state_of = mapper.state
     flow_type_of = mapper.flow_type

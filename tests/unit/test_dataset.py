@@ -280,3 +280,22 @@ def test_changelog_order_is_issue_time_history_id_position_then_states(wide: boo
         when[0] += 1 << 61
     order = changelog_order(issue, when, frm, to, lambda rows: (history_id[rows], position[rows]))
     assert order.tolist() == np.lexsort((to, frm, position, history_id, when, issue)).tolist()
+
+
+def test_normalizing_in_blocks_gives_the_table_of_one_block(monkeypatch) -> None:
+    from data import issue_table
+    from data.field_mapper import FieldMapper
+    from data.sample_project import generate_issues
+    from data.sample_project import statuses as sample_statuses
+
+    issues = generate_issues(500, 11, now=datetime(2024, 6, 1, tzinfo=UTC))
+
+    def table(block: int) -> issue_table.IssueTable:
+        monkeypatch.setattr(issue_table, "BLOCK", block)
+        mapper = FieldMapper(default_mappings(), sample_statuses(), issues)
+        return issue_table.normalize_issues(issues, mapper, UTC_ZONE)
+
+    whole, blocks = table(10_000), table(64)
+    for rec in range(500):
+        assert blocks.record(rec) == whole.record(rec)
+    assert blocks.spans.row.tolist() == whole.spans.row.tolist()
