@@ -662,6 +662,16 @@ def test_metric_cache_for_a_data_directory_is_shared(data_dir: Path, tmp_path: P
     assert metric_cache_for(tmp_path) is not shared
 
 
+def test_loaded_issues_are_kept_out_of_garbage_collections(cache: IssueCache):
+    commit_full(cache, [make_issue(f"DEMO-{n}") for n in range(1, 201)])
+    clear_memory()
+    frozen_before = gc.get_freeze_count()
+    loaded = cache.load()
+    # each issue is two dicts (the issue and its fields): all in the permanent generation
+    assert gc.get_freeze_count() - frozen_before >= 2 * 200
+    assert not any(obj is loaded.issues for obj in gc.get_objects())
+
+
 def test_loading_leaves_garbage_collection_as_it_was(cache: IssueCache):
     commit_full(cache, [make_issue("DEMO-1")])
     clear_memory()
