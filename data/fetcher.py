@@ -66,6 +66,7 @@ from data.jira_client import (
     strip_order_by,
 )
 from data.jira_parser import lean_issue
+from data.metrics_service import prepare_dataset
 from data.performance_utils import timed
 from data.persistence import write_json
 
@@ -636,4 +637,5 @@ def fetch_for_cli(args: argparse.Namespace, root: Path, settings: dict[str, Any]
         saved = merge_settings(settings, {"jira": {k: v for k, v in jira.items() if k != "token"}})
         saved["jira"]["token"] = settings.get("jira", {}).get("token", "")
         save_settings(root, saved)
+    prepare_dataset(root, merged)
     return summary.line()

@@ -241,6 +241,22 @@ class NoJiraDataYet(UserError):
     """JIRA is configured but nothing has been fetched: the page says so instead of numbers."""
 
 
+def prepare_dataset(root: Path, settings: dict[str, Any]) -> None:
+    """Normalize the cached JIRA project under the current mappings and zone, as the first
+    view would: its table is then kept on disk, and the dashboard's next start reads it
+    instead of normalizing (`python app.py fetch` calls this after fetching)."""
+    from data.cache_manager import load_project
+
+    project = load_project(root, settings)  # the fetch's own copy: nothing is read again
+    if project is None or not project.issues:
+        return
+    build_dataset(
+        project,
+        full_mappings(settings.get("mappings")),
+        resolve_time_zone(settings.get("time_zone")),
+    )
+
+
 def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """The report the dashboard shows: the current project (sample or JIRA cache) for `period`.
 

@@ -935,6 +935,52 @@ def fast_report(
     )
 
 
+def comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """The parts both engines must agree on: the nine metrics, the period, the settings, the
+    issue count and the statuses of unknown category."""
+    out = {key: report[key] for key in METRIC_KEYS}
+    out["period"] = report["period"]
+    dataset = report["dataset"]
+    unknown = dataset.get("unknown_statuses")
+    if unknown is None:  # the fast report names them in its warnings
+        unknown = sorted(
+            {
+                name.lower()
+                for w in dataset["warnings"]
+                for name in re.findall(r"^Status '(.*)' has no known category", w)
+            }
+        )
+    out["dataset"] = {"issues": dataset["issues"], "unknown_statuses": unknown}
+    out["settings"] = {
+        k: report["settings"][k]
+        for k in ("deployment_source", "time_zone", "failure_by_time_window")
+    }
+    return out
+
+
+def first_difference(fast: Any, ref: Any, path: str = "") -> str | None:
+    """Where two reports first differ, for a readable failure."""
+    if isinstance(fast, dict) and isinstance(ref, dict):
+        for key in sorted(set(fast) | set(ref), key=str):
+            if key not in fast or key not in ref:
+                return f"{path}.{key}: only in {'fast' if key in fast else 'reference'}"
+            found = first_difference(fast[key], ref[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(fast, list) and isinstance(ref, list):
+        if len(fast) != len(ref):
+            return f"{path}: {len(fast)} items (fast) vs {len(ref)} (reference)"
+        for index, (a, b) in enumerate(zip(fast, ref, strict=True)):
+            found = first_difference(a, b, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if fast != ref or type(fast) is not type(ref):
+        return f"{path}: fast {fast!r} vs reference {ref!r}"
+    return None
+
+
 ENGINES = {"reference": reference_report, "fast": fast_report}
 #: `pytest.mark.parametrize("engine", ENGINE_PARAMS)`: every hand-worked test runs on both.
 ENGINE_PARAMS = [pytest.param("reference", id="reference"), pytest.param("fast", id="fast")]

@@ -34,6 +34,7 @@ from data.metrics_service import METRIC_KEYS, report_for_project
 from data.project import ProjectData
 from data.sample_project import statuses
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
+from tests.reference_metrics import comparable, fast_report, first_difference, reference_report
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
@@ -213,3 +214,18 @@ def test_peak_memory_at_5000_issues_stays_under_50_mb(
     benchmark.extra_info["engine_peak_mb"] = round(peaks["engine_mb"], 1)
     # normalizing and computing add this on top of the loaded project
     assert peaks["engine_mb"] < 50
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fast_engine_equals_the_reference_on_the_benchmark_datasets(
+    cached_issues: Callable[[int], list[dict]], size: int
+) -> None:
+    """Every field and weekly point of the fast report equals the reference implementation's
+    on the very data the benchmarks measure (normalized in blocks from 5,000 issues on)."""
+    dataset_module.clear_caches()
+    metrics_service.clear_report_cache()
+    issues = cached_issues(size)
+    options: dict[str, Any] = {"period": PERIOD, "now": BENCH_NOW, "tz": "UTC"}
+    fast = comparable(fast_report(issues, statuses(), **options))
+    reference = comparable(reference_report(issues, statuses(), **options))
+    assert first_difference(fast, reference) is None

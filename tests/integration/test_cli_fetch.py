@@ -75,11 +75,22 @@ def test_fetch_prints_one_summary_line_then_refreshes_incrementally(data_dir, ji
 def test_metrics_without_input_computes_from_the_fetched_cache(data_dir, jira):
     fetched = run_app(data_dir, "fetch", *connection_flags(jira), env={"MY_JIRA_TOKEN": jira.token})
     assert fetched.returncode == 0, fetched.stderr
+    # the fetch kept the normalized table: the next process reads it instead of normalizing
+    assert len(list((data_dir / "cache" / "tables").glob("issues-*.npz"))) == 1
     report = run_app(data_dir, "metrics", "--period", "90d", "--format", "json")
     assert report.returncode == 0, report.stderr
     document = json.loads(report.stdout)
     assert document["dataset"]["source"] == "jira"
     assert document["dataset"]["issues"] == 300
+    normalize = [
+        json.loads(line)
+        for line in (data_dir / "logs" / "performance.log").read_text().splitlines()
+        if '"operation": "normalize"' in line or '"operation":"normalize"' in line
+    ]
+    assert [(entry["table"], entry["rebuilt"]) for entry in normalize] == [
+        ("normalized", 300),  # the fetch
+        ("disk", 0),  # the metrics command
+    ]
 
 
 def test_wrong_token_prints_one_error_line_and_exits_2(data_dir, jira):

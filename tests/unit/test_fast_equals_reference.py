@@ -11,7 +11,6 @@ A longer hunt for disagreements: `FLOWDASH_HYPOTHESIS_EXAMPLES=2000 pytest <this
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.issue_builder import STATUS_ROWS, issue, link, statuses, version
-from tests.reference_metrics import METRIC_KEYS, fast_report, reference_report
+from tests.reference_metrics import (
+    comparable,
+    fast_report,
+    first_difference,
+    reference_report,
+)
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 BASE_MS = int(BASE.timestamp() * 1000)
@@ -222,52 +226,6 @@ PERIODS = st.one_of(
 )
 
 
-def comparable(report: dict[str, Any]) -> dict[str, Any]:
-    """The parts both engines must agree on: the nine metrics, the period, the settings, the
-    issue count and the statuses of unknown category."""
-    out = {key: report[key] for key in METRIC_KEYS}
-    out["period"] = report["period"]
-    dataset = report["dataset"]
-    unknown = dataset.get("unknown_statuses")
-    if unknown is None:  # the fast report names them in its warnings
-        unknown = sorted(
-            {
-                name.lower()
-                for w in dataset["warnings"]
-                for name in re.findall(r"^Status '(.*)' has no known category", w)
-            }
-        )
-    out["dataset"] = {"issues": dataset["issues"], "unknown_statuses": unknown}
-    out["settings"] = {
-        k: report["settings"][k]
-        for k in ("deployment_source", "time_zone", "failure_by_time_window")
-    }
-    return out
-
-
-def first_difference(fast: Any, ref: Any, path: str = "") -> str | None:
-    """Where two reports first differ, for a readable failure."""
-    if isinstance(fast, dict) and isinstance(ref, dict):
-        for key in sorted(set(fast) | set(ref), key=str):
-            if key not in fast or key not in ref:
-                return f"{path}.{key}: only in {'fast' if key in fast else 'reference'}"
-            found = first_difference(fast[key], ref[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(fast, list) and isinstance(ref, list):
-        if len(fast) != len(ref):
-            return f"{path}: {len(fast)} items (fast) vs {len(ref)} (reference)"
-        for index, (a, b) in enumerate(zip(fast, ref, strict=True)):
-            found = first_difference(a, b, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    if fast != ref or type(fast) is not type(ref):
-        return f"{path}: fast {fast!r} vs reference {ref!r}"
-    return None
-
-
 def assert_same(issues: list[dict], **options: Any) -> None:
     fast = comparable(fast_report(issues, statuses(), **options))
     ref = comparable(reference_report(issues, statuses(), **options))
@@ -320,6 +278,14 @@ def test_fast_report_equals_reference_on_the_sample_project(
     sample_issues, period, tz, source
 ) -> None:
     assert_same(sample_issues, period=period, now=SAMPLE_NOW, tz=tz, deployment_source=source)
+
+
+def test_fast_report_equals_reference_when_normalized_in_blocks(sample_issues, monkeypatch) -> None:
+    from data import dataset, issue_table
+
+    monkeypatch.setattr(issue_table, "BLOCK", 256)  # 1,500 issues in six blocks
+    dataset.clear_caches()
+    assert_same(sample_issues, period="90d", now=SAMPLE_NOW, tz="Europe/Berlin")
 
 
 def test_fast_report_equals_reference_on_the_sample_project_with_fields_mapped() -> None:
