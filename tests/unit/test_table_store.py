@@ -20,6 +20,7 @@ from data import dataset as dataset_module
 from data.cache_manager import IssueCache, clear_memory, load_project
 from data.dataset import build_dataset
 from data.issue_table import IssueTable
+from data.metrics_service import report_for_project
 from data.sample_project import fields as sample_fields
 from data.sample_project import generate_issues, statuses
 from data.table_store import load_table, save_table
@@ -33,6 +34,7 @@ def settings() -> dict:
     value = default_settings()
     value["jira"]["url"] = "https://example.atlassian.net"
     value["jira"]["jql"] = "project = DEMO"
+    value["time_zone"] = "UTC"
     return value
 
 
@@ -80,6 +82,17 @@ def test_a_restart_reads_the_table_instead_of_normalizing(data_dir: Path, settin
     assert again.records_built == 0
     assert again.version == first.version
     assert_tables_equal(again.table, first.table)
+
+
+def test_a_restart_with_the_kept_table_never_parses_the_issues(data_dir, settings) -> None:
+    build_dataset(load_project(data_dir, settings), settings["mappings"], UTC_ZONE)
+    restart()
+    project = load_project(data_dir, settings)
+    assert len(project.issues) == 300 and not project.issues.is_parsed
+    report = report_for_project(project, settings, "90d", now=NOW)
+    assert report["dataset"]["issues"] == 300
+    assert not project.issues.is_parsed  # the numbers came from the kept table alone
+    assert project.issues[0]["key"] and project.issues.is_parsed  # parsed when asked for
 
 
 def test_a_table_survives_the_round_trip_with_every_column(tmp_path: Path, data_dir, settings):
