@@ -371,20 +371,26 @@ def _parsed_and_valid(raw: bytes, key: str) -> CachedIssues:
 def _issues_size(raw: bytes) -> int | None:
     """`issues_bytes` from the metadata at the head of a cache file, without parsing the rest
     (a longer head is read only for metadata above 1 MB)."""
-    if not raw.startswith(_HEADER):
-        return None
     limit = _META_PREFIX_BYTES
     while True:
         try:
-            text = raw[:limit].decode("utf-8", errors="replace")
-            meta, _ = json.JSONDecoder().raw_decode(text, len(_HEADER))
+            meta = _head_meta(raw[:limit])
             break
         except ValueError:
-            if limit >= len(raw):
+            if limit >= len(raw) or not raw.startswith(_HEADER):
                 return None
             limit *= 4
     size = meta.get("issues_bytes") if isinstance(meta, dict) else None
     return size if type(size) is int else None
+
+
+def _head_meta(head: bytes) -> Any:
+    """The metadata object at the start of a cache file's bytes; ValueError when `head` is not
+    a cache file's start or does not hold all of the metadata."""
+    if not head.startswith(_HEADER):
+        raise ValueError("not a cache file")
+    meta, _ = json.JSONDecoder().raw_decode(head.decode("utf-8", errors="replace"), len(_HEADER))
+    return meta
 
 
 class LazyIssues(Sequence[dict[str, Any]]):
@@ -550,8 +556,7 @@ class IssueCache:
                 if not head.startswith(_HEADER):
                     return None, None
                 try:
-                    text = head.decode("utf-8", errors="replace")
-                    meta, _ = json.JSONDecoder().raw_decode(text, len(_HEADER))
+                    meta = _head_meta(head)
                 except ValueError:
                     if len(head) < _META_PREFIX_BYTES:
                         return None, None

@@ -19,9 +19,10 @@ import gc
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -378,14 +379,19 @@ class _LastTable:
 
     context: str
     table: IssueTable
-    raws: list[dict[str, Any]]
-    rows: dict[tuple[Any, Any], int]  # (key, `updated`) -> row
+    raws: Sequence[dict[str, Any]]
     #: the categories read from issues' statuses, when some row depends on them
     issue_categories: dict[str, str] | None
     #: the header of the table kept on disk, when it is this table
     stored_header: dict[str, Any] | None = None
     #: where the rows came from: "disk", or "normalized" (all or some of them)
     origin: str = "normalized"
+
+    @cached_property
+    def rows(self) -> dict[tuple[Any, Any], int]:
+        """(key, `updated`) -> row; built only when a refresh asks."""
+        cache_keys = zip(self.table.key.tolist(), self.table.updated.tolist(), strict=True)
+        return dict(zip(cache_keys, range(len(self.table)), strict=True))
 
 
 _tables: dict[str, _LastTable] = {}
@@ -489,8 +495,8 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
     stored = None if last is not None else _stored_table(project, header, mapper)
     origin = "normalized"
     if stored is not None:
-        table, built = stored.table, 0
-        issue_categories, stored_header, origin = stored.issue_categories, header, "disk"
+        (table, issue_categories), built = stored, 0
+        stored_header, origin = header, "disk"
     else:
         table, built = _reused_and_normalized(raws, last, mapper, tz)
         uses_issue_categories = mapper.used_issue_categories or (
@@ -501,16 +507,12 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
         if project.table_file is not None and project.version and stored_header != header:
             save_table(project.table_file, table, {**header, "issue_categories": issue_categories})
             stored_header = header
-    cache_keys = zip(table.key.tolist(), table.updated.tolist(), strict=True)
-    rows = dict(zip(cache_keys, range(len(raws)), strict=True))
-    _tables["last"] = _LastTable(
-        context, table, raws, rows, issue_categories, stored_header, origin
-    )
+    _tables["last"] = _LastTable(context, table, raws, issue_categories, stored_header, origin)
     return table, built
 
 
 def _reused_and_normalized(
-    raws: list[dict[str, Any]], last: _LastTable | None, mapper: FieldMapper, tz: ZoneInfo
+    raws: Sequence[dict[str, Any]], last: _LastTable | None, mapper: FieldMapper, tz: ZoneInfo
 ) -> tuple[IssueTable, int]:
     """The table of `raws`, taking the rows of unchanged issues from `last`."""
     if last is None:
@@ -531,8 +533,9 @@ def _reused_and_normalized(
 
 def _stored_table(
     project: ProjectData, header: dict[str, Any], mapper: FieldMapper
-) -> _LastTable | None:
-    """The table kept on disk for this project version and context, if usable."""
+) -> tuple[IssueTable, dict[str, str] | None] | None:
+    """The table kept on disk for this project version and context, if usable, with the
+    issue categories its rows used."""
     if project.table_file is None or not project.version:
         return None
     found = load_table(project.table_file, header)
@@ -542,7 +545,7 @@ def _stored_table(
     categories = stored.get("issue_categories")
     if categories is not None and categories != mapper.cat_from_issues:
         return None
-    return _LastTable(header["context"], table, project.issues, {}, categories, header, "disk")
+    return table, categories
 
 
 def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:

@@ -26,8 +26,13 @@ class SettingsError(UserError):
     """The settings file exists but cannot be used; the message says what to do."""
 
 
-def atomic_write_bytes(path: Path, payload: bytes, *, mode: int | None = None) -> None:
-    """Write `payload` to `path` atomically; `mode` (e.g. 0o600) is set before the data lands."""
+def atomic_write_bytes(
+    path: Path, payload: bytes | memoryview, *, mode: int | None = None, durable: bool = True
+) -> None:
+    """Write `payload` to `path` atomically; `mode` (e.g. 0o600) is set before the data lands.
+
+    `durable=False` skips the fsyncs, for files that can be rebuilt: a crash may then lose the
+    new file, never leave half of it under its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -35,13 +40,16 @@ def atomic_write_bytes(path: Path, payload: bytes, *, mode: int | None = None) -
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -4,20 +4,18 @@ normalize again.
 One file per issue cache (`cache/tables/<cache key>.npz`), rewritten whenever the issues, the
 mappings, the zone or the status categories change. Its header names the project version and
 the table context it was built for, and a table is used for exactly those only. The format is
-NumPy's `.npz` without pickles (object columns are stored as JSON), written to a temporary
-file and renamed over the old one. An unreadable, torn or foreign file is ignored and
-rewritten: it costs one normalization, never a wrong number.
+NumPy's `.npz` without pickles (object columns are stored as JSON), written atomically
+(`persistence.atomic_write_bytes`, without fsync: a table lost in a crash is rebuilt). An
+unreadable, torn or foreign file is ignored and rewritten: it costs one normalization, never
+a wrong number.
 
 Bump TABLE_FORMAT whenever normalization changes what a row holds, or old tables are read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
-import os
-import tempfile
 import zipfile
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 import orjson
 
 from data.issue_table import IssueTable, Links, Spans, Unknown, Versions
+from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +86,7 @@ def save_table(path: Path, table: IssueTable, header: dict[str, Any]) -> None:
     arrays[_HEADER] = np.frombuffer(orjson.dumps({**header, "format": TABLE_FORMAT}), np.uint8)
     np.savez(buffer, allow_pickle=False, **arrays)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(buffer.getbuffer())
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        atomic_write_bytes(path, buffer.getbuffer(), durable=False)  # a lost table is rebuilt
     except OSError as exc:
         log.warning(
             "issue table not kept on disk: %s",
