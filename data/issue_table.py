@@ -538,7 +538,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         for name in ("deploy", "nonproduction", "detected", "resolved", "commit", "deployed")
     }
     success_failed: list[int] = []
-    roles = np.zeros(n, dtype=np.int8)
+    roles = np.full(n, NOT_DEPLOYMENT, dtype=np.int8)
     incidents: list[int] = []
     points: dict[int, float | None] = {}
     version_rows: list[int] = []
