@@ -253,11 +253,16 @@ def _epic_from_jira(settings: Mapping[str, Any], key: str) -> int:
         raise UserError(
             f"Epic {key} is not in the data and JIRA is not set up to look it up: check the key."
         )
-    from data.jira_client import client_from_settings
+    from data.jira_client import JiraQueryError, client_from_settings
 
+    missing = f"Epic {key} was not found in JIRA: check the key."
     with client_from_settings(dict(settings)) as client:
-        if not client.list_keys(f"key = {key}"):
-            raise UserError(f"Epic {key} was not found in JIRA: check the key.")
+        try:
+            found = client.list_keys(f"key = {key}")
+        except JiraQueryError:  # JIRA answers 400 for a key that does not exist
+            raise UserError(missing) from None
+        if not found:
+            raise UserError(missing)
         link = "parent" if client.flavor == "cloud" else '"Epic Link"'
         return len(client.list_keys(f"{link} = {key} AND statusCategory != Done"))
 
