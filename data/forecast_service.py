@@ -485,6 +485,16 @@ def forecast_for_view(root: Path, form: Mapping[str, Any], now: datetime) -> dic
         )
 
 
+def forecast_form_values(root: Path) -> dict[str, Any]:
+    """The saved forecast options as the page's form shows them (a bad saved value shows as
+    the default: saving the form then repairs it)."""
+    saved = load_settings(root).get("forecast")
+    try:
+        return forecast_options(saved).as_settings()
+    except UserError:
+        return forecast_options(None).as_settings()
+
+
 def save_forecast_settings(root: Path, form: Mapping[str, Any]) -> ForecastOptions:
     """Check the form's options and save them as the `forecast.*` settings."""
     settings = load_settings(root)
