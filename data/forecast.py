@@ -5,8 +5,7 @@ no dates, no settings. `data/forecast_service.py` builds those arrays from the n
 dataset and turns day counts back into dates.
 
 - `how_many`: total items per trial over `days` days, each day sampled with replacement
-  from the history (drawn as one multinomial per trial: how many times each distinct daily
-  count comes up, which is the same distribution and O(trials x distinct counts)).
+  from the history.
 - `days_needed`: per trial, the first day on which the running total reaches `items`.
 - `items_at_least` / `days_within`: the likelihood levels read off the trials.
 - `stability`: the two halves of the history compared.
@@ -24,9 +23,6 @@ import numpy as np
 LIKELIHOODS: tuple[int, ...] = (50, 70, 85, 95)
 #: Trials per forecast.
 TRIALS = 10_000
-#: Trials per replayed forecast of the track record: a year of weekly replays stays well
-#: under a second, and a level moves by about half an item (or day) against 10,000 trials.
-REPLAY_TRIALS = 2_000
 #: A "when" forecast gives up after this many (working) days: ten years.
 MAX_DAYS = 3_650
 #: Replays start this many days apart.
@@ -38,10 +34,14 @@ FEW_ITEMS = 10
 
 
 def how_many(daily: np.ndarray, days: int, trials: int, rng: np.random.Generator) -> np.ndarray:
-    """Items completed in `days` sampled days, one total per trial (int64)."""
-    values, counts = np.unique(np.asarray(daily, dtype=np.int64), return_counts=True)
-    draws = rng.multinomial(days, counts / counts.sum(), size=trials)
-    return draws @ values
+    """Items completed in `days` sampled days, one total per trial (int64).
+
+    Day positions are drawn as int16 and the counts gathered as int32 (a window holds at most
+    a few hundred days): half the time of int64, the same draws' distribution."""
+    history = np.asarray(daily, dtype=np.int32)
+    kind = np.int16 if len(history) < np.iinfo(np.int16).max else np.int64
+    picks = rng.integers(0, len(history), (trials, days), dtype=kind)
+    return history[picks].sum(axis=1, dtype=np.int64)
 
 
 def days_needed(

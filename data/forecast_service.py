@@ -379,7 +379,7 @@ def forecast_for_project(
             )
         result.update(_how_many_part(history, target, days, rng))
         record = forecast.track_record_how_many(
-            series.counts, window, days, forecast.REPLAY_TRIALS, opts.seed
+            series.counts, window, days, forecast.TRIALS, opts.seed
         )
         reason = f"Not enough history to replay a {days}-{day_word} forecast yet."
     else:
@@ -388,7 +388,7 @@ def forecast_for_project(
         result.update(_when_part(history, as_of, count, opts, rng))
         result.update({"items": count, "items_source": origin, "items_query": query})
         record = forecast.track_record_when(
-            series.counts, window, count, forecast.REPLAY_TRIALS, opts.seed
+            series.counts, window, count, forecast.TRIALS, opts.seed
         )
         reason = f"Not enough history to replay a forecast of {count} items yet."
     result["track_record"] = _track_part(record, series, reason)

@@ -73,7 +73,7 @@ def test_when_10000_trials_over_12_weeks(benchmark, series: np.ndarray) -> None:
 def test_track_record_how_many_over_a_year(benchmark, series: np.ndarray) -> None:
     record = benchmark.pedantic(
         forecast.track_record_how_many,
-        args=(series, WINDOW, HORIZON_DAYS, forecast.REPLAY_TRIALS, 1),
+        args=(series, WINDOW, HORIZON_DAYS, forecast.TRIALS, 1),
         rounds=5,
     )
     benchmark.extra_info.update(replays=record.replays, held=list(record.held))
@@ -84,7 +84,7 @@ def test_track_record_how_many_over_a_year(benchmark, series: np.ndarray) -> Non
 def test_track_record_when_over_a_year(benchmark, series: np.ndarray) -> None:
     record = benchmark.pedantic(
         forecast.track_record_when,
-        args=(series, WINDOW, ITEMS, forecast.REPLAY_TRIALS, 1),
+        args=(series, WINDOW, ITEMS, forecast.TRIALS, 1),
         rounds=5,
     )
     benchmark.extra_info.update(replays=record.replays, held=list(record.held))
