@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
@@ -120,7 +121,7 @@ def _counted(day: date, working: tuple[int, ...]) -> bool:
 
 
 def throughput_series(
-    ds: Dataset, zone: Any, as_of: date, calendar_days: int, options: ForecastOptions
+    ds: Dataset, zone: ZoneInfo, as_of: date, calendar_days: int, options: ForecastOptions
 ) -> Series:
     """Flow items completed per day over the `calendar_days` before `as_of`, canceled items
     and other flow types left out, days in `zone`; none before the first completion (the
@@ -277,7 +278,7 @@ def _history(series: Series, weeks: int, working: tuple[int, ...]) -> Series:
     return Series(series.days[-size:], series.counts[-size:])
 
 
-def _history_part(history: Series, options: ForecastOptions, zone: Any) -> dict[str, Any]:
+def _history_part(history: Series, options: ForecastOptions, zone: ZoneInfo) -> dict[str, Any]:
     counts = history.counts
     return {
         "start": history.days[0].isoformat() if history.days else None,
@@ -328,15 +329,33 @@ def forecast_for_project(
     opts = options or forecast_options(settings.get("forecast"))
     moment = now if now.tzinfo else now.replace(tzinfo=zone)
     as_of = moment.astimezone(zone).date()
-    target = _target_date(until, as_of) if mode == HOW_MANY else None
     if mode not in (HOW_MANY, WHEN):
         raise UserError(f"Unknown forecast {mode!r}: use how-many or when.")
+    target = _target_date(until, as_of) if mode == HOW_MANY else None
     if not project.issues:
         raise UserError("No issues to forecast from: fetch data or use another input.")
     ds = build_dataset(project, full_mappings(settings.get("mappings")), zone)
     source: tuple[int, str, str | None] | None = None
     if mode == WHEN:
         source = items_to_finish(project, ds, settings, items=items, jql=jql, epic=epic)
+    with timed("forecast", mode=mode, issues=len(project.issues)) as timer:
+        result = _simulated(ds, project, zone, as_of, opts, target, source)
+        timer.fields["replays"] = result["track_record"]["replays"]
+    return result
+
+
+def _simulated(
+    ds: Dataset,
+    project: ProjectData,
+    zone: ZoneInfo,
+    as_of: date,
+    opts: ForecastOptions,
+    target: date | None,
+    source: tuple[int, str, str | None] | None,
+) -> dict[str, Any]:
+    """The throughput, simulation, stability check and track record of a checked request:
+    how-many when `target` is given, else when (`source` = N, its origin, its query)."""
+    mode = HOW_MANY if target is not None else WHEN
     record_days = (opts.history_weeks + TRACK_RECORD_WEEKS) * 7
     series = throughput_series(ds, zone, as_of, record_days, opts)
     history = _history(series, opts.history_weeks, opts.working_days)
@@ -471,18 +490,17 @@ def forecast_for_view(root: Path, form: Mapping[str, Any], now: datetime) -> dic
         flow_types=form.get("flow_types"),
     )
     project = current_project(root, settings)
-    with timed("forecast", mode=form.get("mode"), issues=len(project.issues)):
-        return forecast_for_project(
-            project,
-            settings,
-            str(form.get("mode")),
-            now,
-            until=form.get("until"),
-            items=form.get("items") if form.get("source", "items") == "items" else None,
-            jql=form.get("query") if form.get("source") == "jql" else None,
-            epic=form.get("query") if form.get("source") == "epic" else None,
-            options=options,
-        )
+    return forecast_for_project(
+        project,
+        settings,
+        str(form.get("mode")),
+        now,
+        until=form.get("until"),
+        items=form.get("items") if form.get("source", "items") == "items" else None,
+        jql=form.get("query") if form.get("source") == "jql" else None,
+        epic=form.get("query") if form.get("source") == "epic" else None,
+        options=options,
+    )
 
 
 def forecast_form_values(root: Path) -> dict[str, Any]:
