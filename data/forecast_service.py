@@ -14,7 +14,6 @@ what to change.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,12 +25,12 @@ import numpy as np
 import orjson
 
 from configuration.metric_defaults import FLOW_TYPES
-from configuration.settings import default_settings, jira_configured
 from data import forecast
 from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings
-from data.issue_table import NONE
+from data.forecast_items import items_to_finish
+from data.forecast_options import WEEKDAYS, ForecastOptions, forecast_options
 from data.performance_utils import timed
 from data.periods import local_date, local_midnight_ms, parse_now, resolve_time_zone
 from data.persistence import load_settings, save_settings
@@ -40,69 +39,8 @@ from data.project import ProjectData, current_project
 log = logging.getLogger(__name__)
 
 HOW_MANY, WHEN = "how_many", "when"
-#: Weekday names as settings and forms spell them, Monday first (date.weekday() order).
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MAX_HISTORY_WEEKS = 104
 #: Weeks of history the track record replays over (before the forecast's own window).
 TRACK_RECORD_WEEKS = 52
-_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
-
-
-@dataclass(frozen=True)
-class ForecastOptions:
-    """The forecast settings (`forecast.*`), checked: empty tuples mean every day / type."""
-
-    history_weeks: int
-    seed: int
-    working_days: tuple[int, ...]  # date.weekday() numbers
-    flow_types: tuple[str, ...]
-
-    def as_settings(self) -> dict[str, Any]:
-        """The options as `settings["forecast"]` holds them."""
-        return {
-            "history_weeks": self.history_weeks,
-            "seed": self.seed,
-            "working_days": [WEEKDAYS[day] for day in self.working_days],
-            "flow_types": list(self.flow_types),
-        }
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise UserError(f"{name} must be a whole number, not {value!r}.")
-    try:
-        number = float(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise UserError(f"{name} must be a whole number, not {value!r}.") from None
-    if number != int(number):
-        raise UserError(f"{name} must be a whole number, not {value!r}.")
-    return int(number)
-
-
-def forecast_options(saved: Mapping[str, Any] | None, **overrides: Any) -> ForecastOptions:
-    """The options from `settings["forecast"]` with the non-None `overrides` on top, checked."""
-    merged = {**default_settings()["forecast"], **(saved or {})}
-    merged.update({key: value for key, value in overrides.items() if value is not None})
-    weeks = _whole(merged["history_weeks"], "The history window (weeks)")
-    if not 1 <= weeks <= MAX_HISTORY_WEEKS:
-        raise UserError(f"The history window must be 1 to {MAX_HISTORY_WEEKS} weeks, not {weeks}.")
-    seed = _whole(merged["seed"], "The seed")
-    if seed < 0:
-        raise UserError(f"The seed must be 0 or more, not {seed}.")
-    names = {name.lower(): index for index, name in enumerate(WEEKDAYS)}
-    days = []
-    for day in merged.get("working_days") or []:
-        if str(day)[:3].lower() not in names:
-            raise UserError(f"Unknown working day {day!r}: use {', '.join(WEEKDAYS)}.")
-        days.append(names[str(day)[:3].lower()])
-    types = []
-    for kind in merged.get("flow_types") or []:
-        known = {name.lower(): name for name in FLOW_TYPES}
-        if str(kind).lower() not in known:
-            raise UserError(f"Unknown flow type {kind!r}: use {', '.join(FLOW_TYPES)}.")
-        types.append(known[str(kind).lower()])
-    ordered_types = tuple(name for name in FLOW_TYPES if name in types)
-    return ForecastOptions(weeks, seed, tuple(sorted(set(days))), ordered_types)
 
 
 # ----------------------------------------------------------------------------- throughput
@@ -160,113 +98,6 @@ def _future(as_of: date, count: int, working: tuple[int, ...]) -> list[date]:
 
 
 # ----------------------------------------------------------------------------- items to finish
-
-
-def _epic_link_fields(project: ProjectData) -> list[str]:
-    return [
-        str(f.get("id"))
-        for f in project.fields
-        if str(f.get("name", "")).strip().lower() == "epic link" and f.get("id")
-    ]
-
-
-def _linked_key(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("key")
-    return str(value).upper() if isinstance(value, str) and value else None
-
-
-def open_children_in_cache(project: ProjectData, ds: Dataset, epic: str) -> int | None:
-    """Not-done children of `epic` (parent or Epic Link) among the cached issues, or None when
-    neither the epic nor any child of it is there. Done is the dataset's completion: an issue
-    completed (or canceled) under the configured mappings is not counted."""
-    links = _epic_link_fields(project)
-    found = False
-    children = []
-    for row, raw in enumerate(project.issues):
-        fields = raw.get("fields") or {}
-        if str(raw.get("key", "")).upper() == epic:
-            found = True
-        parents = [_linked_key(fields.get("parent"))] + [_linked_key(fields.get(f)) for f in links]
-        if epic in parents:
-            children.append(row)
-    if not found and not children:
-        return None
-    if ds.table is None:
-        return None
-    return int(np.count_nonzero(ds.table.completion[np.array(children, dtype=np.int64)] == NONE))
-
-
-def _jira_open_count(settings: Mapping[str, Any], jql: str) -> int:
-    """Issues matching `jql` that JIRA does not file as Done, counted by JIRA (id listing)."""
-    from data.jira_client import client_from_settings
-
-    with client_from_settings(dict(settings)) as client:
-        return len(client.list_keys(f"({jql}) AND statusCategory != Done"))
-
-
-def items_to_finish(
-    project: ProjectData,
-    ds: Dataset,
-    settings: Mapping[str, Any],
-    *,
-    items: Any = None,
-    jql: str | None = None,
-    epic: str | None = None,
-) -> tuple[int, str, str | None]:
-    """(N, where it came from: "typed" | "jql" | "epic", the query) for a "when" forecast.
-
-    An epic's open children are read from the cached issues when the epic or its children are
-    there, else counted by JIRA; a JQL is always counted by JIRA (only JIRA evaluates JQL)."""
-    given = [
-        name
-        for name, value in (("items", items), ("jql", jql), ("epic", epic))
-        if value is not None and str(value).strip()
-    ]
-    if len(given) != 1:
-        raise UserError("Say what to finish: a number of items, a JQL or an epic key (one).")
-    if "items" in given:
-        count = _whole(items, "The number of items")
-        if count < 1:
-            raise UserError(f"The number of items must be at least 1, not {count}.")
-        return count, "typed", None
-    if epic:
-        key = epic.strip().upper()
-        if not _ISSUE_KEY.fullmatch(key):
-            raise UserError(f"{epic!r} is not an issue key: use one like DEMO-42.")
-        cached = open_children_in_cache(project, ds, key)
-        if cached is None:
-            cached = _epic_from_jira(settings, key)
-        if cached < 1:
-            raise UserError(f"Epic {key} has no open children: nothing left to forecast.")
-        return cached, "epic", key
-    query = str(jql).strip()
-    if not jira_configured(settings):
-        raise UserError("A JQL count needs JIRA: set it up in Settings (or give a number).")
-    count = _jira_open_count(settings, query)
-    if count < 1:
-        raise UserError(f"No open issues match {query!r}: nothing left to forecast.")
-    return count, "jql", query
-
-
-def _epic_from_jira(settings: Mapping[str, Any], key: str) -> int:
-    if not jira_configured(settings):
-        raise UserError(
-            f"Epic {key} is not in the data and JIRA is not set up to look it up: check the key."
-        )
-    from data.jira_client import JiraQueryError, client_from_settings
-
-    missing = f"Epic {key} was not found in JIRA: check the key."
-    with client_from_settings(dict(settings)) as client:
-        try:
-            found = client.list_keys(f"key = {key}")
-        except JiraQueryError:  # JIRA answers 400 for a key that does not exist
-            raise UserError(missing) from None
-        if not found:
-            raise UserError(missing)
-        link = "parent" if client.flavor == "cloud" else '"Epic Link"'
-        return len(client.list_keys(f"{link} = {key} AND statusCategory != Done"))
-
 
 # ----------------------------------------------------------------------------- the forecast
 

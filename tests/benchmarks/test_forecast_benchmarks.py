@@ -18,7 +18,8 @@ import pytest
 from data import forecast
 from data.dataset import build_dataset
 from data.field_mapper import full_mappings
-from data.forecast_service import forecast_for_project, forecast_options, throughput_series
+from data.forecast_options import forecast_options
+from data.forecast_service import forecast_for_project, throughput_series
 from data.periods import resolve_time_zone
 from data.project import ProjectData
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS

@@ -18,13 +18,13 @@ from configuration.settings import default_settings
 from data.dataset import build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings
+from data.forecast_items import open_children_in_cache
+from data.forecast_options import forecast_options
 from data.forecast_service import (
     HOW_MANY,
     WHEN,
     forecast_for_project,
-    forecast_options,
     forecast_text,
-    open_children_in_cache,
     save_forecast_settings,
     throughput_series,
 )
@@ -277,6 +277,8 @@ def test_a_project_without_issues_is_refused() -> None:
     [
         ({"history_weeks": 0}, "1 to 104 weeks, not 0"),
         ({"history_weeks": "x"}, "whole number"),
+        ({"history_weeks": "inf"}, "whole number"),
+        ({"history_weeks": 2.5}, "whole number"),
         ({"seed": -1}, "0 or more"),
         ({"working_days": ["Funday"]}, "Unknown working day 'Funday'"),
         ({"flow_types": ["Epic"]}, "Unknown flow type 'Epic'"),
