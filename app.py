@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8050)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="host name browsers may use besides 127.0.0.1/localhost (needed with a LAN --host)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command")
 
@@ -114,10 +121,14 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
     import waitress
 
     from callbacks.dashboard_app import create_app
+    from callbacks.request_guard import check_bind, guard_server
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
+    allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
+    check_bind(host, allowed)
     dash_app = create_app(root)
+    guard_server(dash_app.server, host, port, allowed)
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
     waitress.serve(dash_app.server, host=host, port=port, threads=8)

@@ -55,7 +55,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "backups": 5,
         "retention_days": 30,
     },
-    "server": {"host": "127.0.0.1", "port": 8050},
+    # allowed_hosts: host names browsers may use besides 127.0.0.1, localhost and [::1]
+    "server": {"host": "127.0.0.1", "port": 8050, "allowed_hosts": []},
 }
 
 
