@@ -11,6 +11,7 @@ import copy
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from configuration.metric_defaults import default_mappings
 
@@ -32,6 +33,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "email": "",
         # the token itself is stored only when typed into the settings panel (file mode 0600)
         "token": "",
+        # the site and auth type the saved token was typed for ({"url", "auth"}); the token is
+        # sent to that site only (None: a file from before, bound to the url and auth beside it)
+        "token_for": None,
         "token_env": DEFAULT_TOKEN_ENV,
         "jql": "",
         "verify_tls": True,
@@ -105,7 +109,39 @@ def jira_configured(settings: dict[str, Any]) -> bool:
     return bool(settings.get("jira", {}).get("url", "").strip())
 
 
+def site_of(url: str) -> str:
+    """A JIRA site's identity: scheme, host and port in lower case (default port dropped), and
+    the path without its trailing slash. `HTTPS://Acme.net:443/jira/` -> `https://acme.net/jira`."""
+    parts = urlsplit(str(url or "").strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = (parts.hostname or "") + (f":{port}" if port and port != default else "")
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}" if scheme else ""
+
+
+def token_scope(jira: dict[str, Any]) -> dict[str, str]:
+    """The site and auth type the saved token belongs to: `jira.token_for`, else (a file from
+    before tokens were bound) the url and auth saved beside it."""
+    bound = jira.get("token_for")
+    if isinstance(bound, dict):
+        return {"url": site_of(bound.get("url", "")), "auth": str(bound.get("auth", ""))}
+    return {"url": site_of(jira.get("url", "")), "auth": str(jira.get("auth", "basic"))}
+
+
+def token_fits(jira: dict[str, Any], url: str, auth: str) -> bool:
+    """True when the saved token may be sent to `url` with `auth` (the site it was saved for)."""
+    return token_scope(jira) == {"url": site_of(url), "auth": auth}
+
+
 def jira_token(settings: dict[str, Any]) -> str:
-    """The JIRA token: typed into the settings, else read from the named environment variable."""
+    """The JIRA token: the saved one when it was saved for this site and auth type, else the
+    named environment variable. A saved token is never sent to another site."""
     jira = settings.get("jira", {})
-    return jira.get("token") or os.environ.get(jira.get("token_env") or DEFAULT_TOKEN_ENV, "")
+    saved = jira.get("token") or ""
+    if saved and token_fits(jira, jira.get("url", ""), jira.get("auth", "basic")):
+        return saved
+    return os.environ.get(jira.get("token_env") or DEFAULT_TOKEN_ENV, "")

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from configuration.settings import default_settings, merge_settings, settings_path
+from configuration.settings import default_settings, merge_settings, settings_path, token_scope
 from data.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,11 @@ def load_settings(root: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(saved, dict):
         raise SettingsError(f"Settings file {path} does not hold a JSON object; delete it.")
-    return merge_settings(default_settings(), saved)
+    settings = merge_settings(default_settings(), saved)
+    jira = settings["jira"]
+    if jira.get("token") and jira.get("token_for") is None:  # bind a token saved before binding
+        jira["token_for"] = token_scope(jira)
+    return settings
 
 
 def save_settings(root: Path, settings: dict[str, Any]) -> None:

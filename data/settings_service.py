@@ -34,6 +34,9 @@ from configuration.settings import (
     jira_configured,
     jira_token,
     merge_settings,
+    site_of,
+    token_fits,
+    token_scope,
 )
 from data.errors import UserError
 from data.metrics_service import LABELS
@@ -318,7 +321,7 @@ def unavailable_metrics(
 def token_placeholder(settings: Mapping[str, Any]) -> str:
     """What the empty token input says: "saved", "from $VAR", or what to type."""
     jira = settings.get("jira", {})
-    if jira.get("token"):
+    if jira.get("token") and token_fits(dict(jira), jira.get("url", ""), jira.get("auth", "basic")):
         return "saved (leave empty to keep it)"
     env_name = jira.get("token_env") or DEFAULT_TOKEN_ENV
     if jira_token(settings):
@@ -378,9 +381,18 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
             raise SettingsFormError(
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
-    jira = {"url": url, "auth": auth, "email": email, "jql": jql}
+    jira: dict[str, Any] = {"url": url, "auth": auth, "email": email, "jql": jql}
+    saved = settings.get("jira", {})
     if token:
         jira["token"] = token
+        jira["token_for"] = {"url": site_of(url), "auth": auth}
+    elif saved.get("token") and url:
+        if not token_fits(saved, url, auth):
+            raise SettingsFormError(
+                f"The JIRA site or authentication changed: type the token for {site_of(url)}; "
+                "the saved token is sent only to the site it was saved for."
+            )
+        jira["token_for"] = token_scope(saved)
     return merge_settings(settings, {"jira": jira})
 
 
