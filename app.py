@@ -137,16 +137,21 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and exit code 2."""
+    from configuration.sensitive_data_filter import redact_text
+
     args = build_parser().parse_args(argv)
     try:
         root, settings = start_up(args)
         if args.command == "sample":
-            return run_sample(args)
-        if args.command == "metrics":
-            return run_metrics(args, root, settings)
-        if args.command == "fetch":
-            return run_fetch(args, root, settings)
-        return serve(args, root, settings)
+            code = run_sample(args)
+        elif args.command == "metrics":
+            code = run_metrics(args, root, settings)
+        elif args.command == "fetch":
+            code = run_fetch(args, root, settings)
+        else:
+            code = serve(args, root, settings)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return code
     except UserError as exc:
         if log.hasHandlers():  # into errors.log too; the console gets the printed line only
             command = args.command or "serve"
@@ -156,10 +161,20 @@ def main(argv: list[str] | None = None) -> int:
                 exc,
                 extra={"operation": command, "error": type(exc).__name__, "_console": False},
             )
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `metrics | head`: the reader left; nothing to say
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -318,6 +318,7 @@ class JiraClient:
             raise JiraAuthError(
                 "No e-mail for JIRA: basic authentication (Cloud) needs the account's e-mail."
             )
+        register_secret(token)  # before any message can hold it: errors and logs redact it
         self.url = normalize_site_url(url)
         self.auth = auth
         self.email = email
@@ -546,8 +547,6 @@ class JiraClient:
             detail = _error_text(orjson.loads(content)) if content else ""
         except orjson.JSONDecodeError:
             detail = ""
-        if self._secret and self._secret in detail:  # a proxy echoing the request, say
-            detail = detail.replace(self._secret, "[REDACTED:token]")
         said = f" JIRA says: {detail}" if detail else ""
         if status == 401:
             what = (
