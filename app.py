@@ -72,10 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """Resolve the data directory, load settings and set up logging (once, for any command)."""
     from configuration.logging_config import setup_logging
-    from data.persistence import load_settings
+    from data.persistence import SettingsError, load_settings, load_settings_for_repair
 
     root = data_dir(getattr(args, "data_dir", None))
-    settings = load_settings(root)
+    try:
+        settings = load_settings(root)
+    except SettingsError as exc:
+        if args.command:  # a headless command must not run on settings it cannot read
+            raise
+        # the dashboard opens so that Settings can repair the file; the page says what is wrong
+        settings, _ = load_settings_for_repair(root)
+        print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
     log.info(

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from configuration.settings import default_settings, merge_settings, settings_path, token_scope
+from configuration.settings_schema import repaired, settings_problems
 from data.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ def write_json(path: Path, value: Any, *, mode: int | None = None) -> None:
     atomic_write_bytes(path, orjson.dumps(value, option=orjson.OPT_INDENT_2), mode=mode)
 
 
-def load_settings(root: Path) -> dict[str, Any]:
-    """The saved settings merged over the defaults; the defaults when nothing is saved."""
+def _read_saved(root: Path) -> dict[str, Any]:
+    """The saved settings merged over the defaults, not yet validated."""
     path = settings_path(root)
     if not path.exists():
         return default_settings()
@@ -77,11 +78,54 @@ def load_settings(root: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(saved, dict):
         raise SettingsError(f"Settings file {path} does not hold a JSON object; delete it.")
-    settings = merge_settings(default_settings(), saved)
+    return merge_settings(default_settings(), saved)
+
+
+def _bind_old_token(settings: dict[str, Any]) -> dict[str, Any]:
+    """A token saved before tokens were bound belongs to the url and auth beside it."""
     jira = settings["jira"]
-    if jira.get("token") and jira.get("token_for") is None:  # bind a token saved before binding
+    if jira.get("token") and jira.get("token_for") is None:
         jira["token_for"] = token_scope(jira)
     return settings
+
+
+def problems_text(root: Path, problems: list[str]) -> str:
+    """One line naming the settings file and its first problems."""
+    shown = "; ".join(problems[:3]) + (
+        f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    )
+    return f"Settings file {settings_path(root)} has invalid values: {shown}."
+
+
+def load_settings(root: Path) -> dict[str, Any]:
+    """The saved settings merged over the defaults (the defaults when nothing is saved).
+
+    Checked against the schema (`configuration.settings_schema`): a wrong type anywhere raises
+    `SettingsError` with one line naming the keys, never a traceback later on."""
+    settings = _read_saved(root)
+    problems = settings_problems(settings)
+    if problems:
+        raise SettingsError(
+            problems_text(root, problems) + " Fix them in Settings, or in the file."
+        )
+    return _bind_old_token(settings)
+
+
+def load_settings_for_repair(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The settings with every invalid key reset to its default, and what was wrong.
+
+    What the settings panel opens on, so that a broken file can be repaired from the page; an
+    unreadable file (not JSON) still raises `SettingsError`."""
+    settings, problems = repaired(_read_saved(root))
+    return _bind_old_token(settings), problems
+
+
+def keep_invalid_copy(root: Path) -> Path:
+    """Copy the settings file aside (`settings.json.invalid`) before a repair overwrites it."""
+    path = settings_path(root)
+    copy = path.with_name(path.name + ".invalid")
+    atomic_write_bytes(copy, path.read_bytes(), mode=0o600)
+    return copy
 
 
 def save_settings(root: Path, settings: dict[str, Any]) -> None:

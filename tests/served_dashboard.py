@@ -31,31 +31,33 @@ class ServedDashboard:
     def callback(
         self,
         trigger: str,
-        states: dict[str, Any],
+        values: dict[str, Any],
         *,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
-        """POST the callback fired by `trigger` ("id.prop") as the page would, with `states`
-        ({"id.prop": value}) for its State values."""
+        """POST the callback fired by `trigger` ("id.prop") as the page would; `values`
+        ({"id.prop": value}) gives its other inputs and its State values (default None; the
+        trigger's own value defaults to 1, a click)."""
         spec = next(
             d
             for d in self.dependencies()
-            if f"{d['inputs'][0]['id']}.{d['inputs'][0]['property']}" == trigger
+            if trigger in (f"{i['id']}.{i['property']}" for i in d["inputs"])
         )
-        component, prop = trigger.split(".")
+
+        def entries(kind: str) -> list[dict[str, Any]]:
+            result = []
+            for item in spec[kind]:
+                key = f"{item['id']}.{item['property']}"
+                default = 1 if key == trigger else None
+                result.append({**item, "value": values.get(key, default)})
+            return result
+
         body = {
             "output": spec["output"],
             "outputs": _outputs(spec["output"]),
-            "inputs": [{"id": component, "property": prop, "value": 1}],
+            "inputs": entries("inputs"),
             "changedPropIds": [trigger],
-            "state": [
-                {
-                    "id": s["id"],
-                    "property": s["property"],
-                    "value": states.get(f"{s['id']}.{s['property']}"),
-                }
-                for s in spec["state"]
-            ],
+            "state": entries("state"),
         }
         return requests.post(
             self.url + "_dash-update-component",
