@@ -272,6 +272,21 @@ def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     return report
 
 
+def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
+    """The report of the `shown-inputs` store (`{"period", "now"}`, sent back by the page), for
+    the trends and the exports; a store that is not what the page wrote is a UserError."""
+    if not isinstance(shown, dict):
+        raise UserError("The page sent no period; choose one again.")
+    period, moment = shown.get("period"), shown.get("now")
+    try:
+        now = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        now = None
+    if now is None or not isinstance(period, str):
+        raise UserError("The page sent a period this server cannot read; choose one again.")
+    return report_for_view(root, period, now)
+
+
 _warmed: set[tuple[Any, ...]] = set()
 
 
