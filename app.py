@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, settings_path
+from configuration.settings import (
+    DATA_DIR_ENV,
+    VERSION,
+    data_dir,
+    log_dir,
+    secure_data_dir,
+    settings_path,
+)
 from data.errors import UserError
 
 log = logging.getLogger("app")
@@ -75,6 +82,7 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     from data.persistence import SettingsError, load_settings, load_settings_for_repair
 
     root = data_dir(getattr(args, "data_dir", None))
+    secure_data_dir(root)
     try:
         settings = load_settings(root)
     except SettingsError as exc:

@@ -7,6 +7,7 @@ so adding a setting never breaks an old file. Environment variables override bot
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from pathlib import Path
@@ -102,6 +103,47 @@ def cache_dir(root: Path) -> Path:
 def log_dir(root: Path) -> Path:
     """Where log files live inside a data directory."""
     return root / "logs"
+
+
+#: Folders the app creates hold tokens, issues (names, e-mails) and logs: owner only.
+PRIVATE_DIR_MODE = 0o700
+#: Log files: owner only, like the settings file.
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create `path` and its missing parents with mode 0700; existing folders keep their mode."""
+    missing: list[Path] = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            new.mkdir(mode=PRIVATE_DIR_MODE)
+        with contextlib.suppress(OSError):
+            os.chmod(new, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask
+    return path
+
+
+def secure_data_dir(root: Path) -> None:
+    """Make the data directory and every folder below it 0700 (created when missing).
+
+    The project folder, when it is the data directory (the default), keeps its own mode;
+    its `cache/` and `logs/` are made private all the same."""
+    make_private_dir(root)
+    folders = [cache_dir(root), log_dir(root)]
+    for top in folders:
+        if top.is_dir():
+            folders += [
+                Path(dirpath) / name for dirpath, names, _ in os.walk(top) for name in names
+            ]
+    if root != PROJECT_ROOT:
+        folders.append(root)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and not folder.is_symlink():
+                os.chmod(folder, PRIVATE_DIR_MODE)
 
 
 def jira_configured(settings: dict[str, Any]) -> bool:

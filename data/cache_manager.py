@@ -83,7 +83,7 @@ import orjson
 import portalocker
 import psutil
 
-from configuration.settings import cache_dir
+from configuration.settings import cache_dir, make_private_dir
 from data.errors import UserError
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
@@ -602,7 +602,7 @@ class IssueCache:
         if mode not in ("full", "incremental"):
             raise ValueError(f"mode must be 'full' or 'incremental', not {mode!r}")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.folder)
             self._sweep_leftovers()
             return CacheUpdate(self, mode)
         except OSError as exc:
@@ -896,7 +896,7 @@ class FetchLock:
             return False
         handle = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
             handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while held
             while True:
                 try:

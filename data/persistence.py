@@ -16,7 +16,13 @@ from typing import Any
 
 import orjson
 
-from configuration.settings import default_settings, merge_settings, settings_path, token_scope
+from configuration.settings import (
+    default_settings,
+    make_private_dir,
+    merge_settings,
+    settings_path,
+    token_scope,
+)
 from configuration.settings_schema import repaired, settings_problems
 from data.errors import UserError
 
@@ -34,7 +40,7 @@ def atomic_write_bytes(
 
     `durable=False` skips the fsyncs, for files that can be rebuilt: a crash may then lose the
     new file, never leave half of it under its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if mode is not None:
