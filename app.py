@@ -79,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """Resolve the data directory, load settings and set up logging (once, for any command)."""
     from configuration.logging_config import setup_logging
-    from data.persistence import SettingsError, load_settings, load_settings_for_repair
+    from data.persistence import (
+        SettingsError,
+        load_settings,
+        load_settings_for_repair,
+        sweep_leftovers,
+    )
 
     root = data_dir(getattr(args, "data_dir", None))
     secure_data_dir(root)
@@ -93,6 +98,7 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
+    sweep_leftovers(root)  # temporary files of a process that was killed
     log.info(
         "start-up",
         extra={

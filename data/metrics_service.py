@@ -418,8 +418,9 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         from data.jira_parser import read_input_file
 
         payload = read_input_file(Path(args.input))
+        issues = _unique_input_issues(payload["issues"], args.input)
         project = ProjectData(
-            issues=payload["issues"],
+            issues=issues,
             statuses=payload["statuses"],
             fields=payload["fields"],
             source="file",
@@ -436,6 +437,24 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         root=None if args.input else root,
     )
     return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The `--input` issues with duplicate keys merged (newest `updated` wins), with a warning:
+    an issue is never counted twice."""
+    from data.cache_manager import newest_per_key
+
+    unique, repeated = newest_per_key(issues)
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        log.warning(
+            "%s holds %d issue key(s) more than once (%s); the copy updated last is used",
+            name,
+            len(repeated),
+            shown,
+            extra={"operation": "metrics", "duplicate_keys": len(repeated)},
+        )
+    return unique
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 
 from configuration.settings import (
     default_settings,
@@ -41,7 +44,9 @@ def atomic_write_bytes(
     `durable=False` skips the fsyncs, for files that can be rebuilt: a crash may then lose the
     new file, never leave half of it under its name."""
     make_private_dir(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+    )
     try:
         if mode is not None:
             os.fchmod(fd, mode)
@@ -63,6 +68,48 @@ def atomic_write_bytes(
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+#: Leftovers of a writer that was killed: `.<name>.<pid>-<random>.tmp` (atomic writes) and
+#: `.<name>.staging-<pid>-<random>.jsonl` (a sync's pages).
+_LEFTOVER = re.compile(r"^\..+?\.(?:staging-)?(?P<pid>\d+)-[^.]+\.(?:tmp|jsonl)$")
+_OLD_STYLE_TMP = re.compile(r"^\..+\.tmp$")
+#: A temporary file without a pid (an older version wrote it) is a leftover after this long.
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def sweep_leftovers(root: Path) -> int:
+    """Delete the temporary files that writers killed (kill -9, power loss) left in the data
+    directory and its cache; a file whose writer still runs is kept. Returns how many."""
+    from configuration.settings import cache_dir
+
+    folders = [root]
+    cache = cache_dir(root)
+    if cache.is_dir():
+        folders += [cache, *(p for p in cache.rglob("*") if p.is_dir())]
+    now, removed = time.time(), 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _LEFTOVER.match(entry.name)
+            with contextlib.suppress(OSError):
+                if match:
+                    stale = not psutil.pid_exists(int(match.group("pid")))
+                else:
+                    stale = bool(_OLD_STYLE_TMP.match(entry.name)) and (
+                        now - entry.stat().st_mtime > STALE_TEMP_SECONDS
+                    )
+                if stale and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+    if removed:
+        log.info(
+            "leftover temporary files removed", extra={"operation": "start_up", "files": removed}
+        )
+    return removed
 
 
 def write_json(path: Path, value: Any, *, mode: int | None = None) -> None:
