@@ -5,12 +5,14 @@ rewrites the record in place (message with its arguments merged, extra fields, e
 stack text), so whichever handler sees the record first, every handler writes the same
 redacted text. What it removes, each replaced by a readable marker such as `[REDACTED:token]`:
 
-- registered exact values (the configured token or password), also URL-encoded, JSON-escaped
-  and inside any base64 blob such as a Basic `Authorization` header;
+- registered exact values (the configured token or password), also URL-encoded, JSON-escaped,
+  hex-encoded and inside any base64 blob such as a Basic `Authorization` header (URL-encoded
+  too);
 - `Authorization` headers and bare `Basic`/`Bearer` credentials, JWTs, private-key blocks,
   Atlassian API tokens and other prefixed tokens, long random-looking tokens (Data Center PATs);
-- values of secret-named keys (`password`, `token`, `api_key`, `secret`, `access_token`, ...)
-  in query strings, JSON, Python dict reprs and `key=value` text;
+- values of secret-named keys (`password`, `pass`, `credentials`, `token`, `api_key`, `secret`,
+  `access_token`, ...) in query strings, JSON, Python dict reprs and `key=value` text, and
+  `PASSWORD: value` for password, secret and API-key names; a secret used as a key;
 - credentials in URLs (`https://user:pass@host`) and e-mail addresses.
 
 Ordinary text stays: issue keys, dates, hex hashes, UUIDs, URLs without credentials.

@@ -104,20 +104,15 @@ def _shown(value: Any) -> str:
 
 
 def _problems(error: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
-    """(key path, one line) per problem; a union's alternatives are reported once."""
+    """(key path, one line) per problem, each path once."""
     found: dict[tuple[Any, ...], str] = {}
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if not _is_union_branch(part))
+        loc = tuple(item["loc"])
         if loc not in found:
             name = ".".join(str(part) for part in loc)
             what = re.sub(r" or instance of \w+", "", item["msg"].lower())
             found[loc] = f"{name}: {what} (got {_shown(item.get('input'))})"
     return list(found.items())
-
-
-def _is_union_branch(part: Any) -> bool:
-    """Pydantic names the alternatives of `X | None` in the path (`TokenScope`, `str`)."""
-    return isinstance(part, str) and (part[:1].isupper() or part in ("str", "none", "int"))
 
 
 def settings_problems(settings: dict[str, Any]) -> list[str]:

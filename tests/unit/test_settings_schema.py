@@ -19,6 +19,7 @@ BROKEN = [
     ({"server": {"port": "eighty"}}, "server.port:"),
     ({"jira": {"auth": "kerberos"}}, "jira.auth:"),
     ({"logging": {"max_bytes": -1}}, "logging.max_bytes:"),
+    ({"mappings": {"status_states": {"In Progress": 5}}}, "mappings.status_states.In Progress:"),
 ]
 
 
