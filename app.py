@@ -18,7 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, settings_path
+from configuration.settings import (
+    DATA_DIR_ENV,
+    VERSION,
+    data_dir,
+    log_dir,
+    secure_data_dir,
+    settings_path,
+)
 from data.errors import UserError
 
 log = logging.getLogger("app")
@@ -37,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8050)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="host name browsers may use besides 127.0.0.1/localhost (needed with a LAN --host)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command")
 
@@ -86,12 +100,26 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """Resolve the data directory, load settings and set up logging (once, for any command)."""
     from configuration.logging_config import setup_logging
-    from data.persistence import load_settings
+    from data.persistence import (
+        SettingsError,
+        load_settings,
+        load_settings_for_repair,
+        sweep_leftovers,
+    )
 
     root = data_dir(getattr(args, "data_dir", None))
-    settings = load_settings(root)
+    secure_data_dir(root)
+    try:
+        settings = load_settings(root)
+    except SettingsError as exc:
+        if args.command:  # a headless command must not run on settings it cannot read
+            raise
+        # the dashboard opens so that Settings can repair the file; the page says what is wrong
+        settings, _ = load_settings_for_repair(root)
+        print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
+    sweep_leftovers(root)  # temporary files of a process that was killed
     log.info(
         "start-up",
         extra={
@@ -158,10 +186,14 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
     import waitress
 
     from callbacks.dashboard_app import create_app
+    from callbacks.request_guard import check_bind, guard_server
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
+    allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
+    check_bind(host, allowed)
     dash_app = create_app(root)
+    guard_server(dash_app.server, host, port, allowed)
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
     waitress.serve(dash_app.server, host=host, port=port, threads=8)
@@ -170,18 +202,23 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and exit code 2."""
+    from configuration.sensitive_data_filter import redact_text
+
     args = build_parser().parse_args(argv)
     try:
         root, settings = start_up(args)
         if args.command == "sample":
-            return run_sample(args)
-        if args.command == "metrics":
-            return run_metrics(args, root, settings)
-        if args.command == "fetch":
-            return run_fetch(args, root, settings)
-        if args.command == "forecast":
-            return run_forecast(args, root, settings)
-        return serve(args, root, settings)
+            code = run_sample(args)
+        elif args.command == "metrics":
+            code = run_metrics(args, root, settings)
+        elif args.command == "fetch":
+            code = run_fetch(args, root, settings)
+        elif args.command == "forecast":
+            code = run_forecast(args, root, settings)
+        else:
+            code = serve(args, root, settings)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return code
     except UserError as exc:
         if log.hasHandlers():  # into errors.log too; the console gets the printed line only
             command = args.command or "serve"
@@ -191,10 +228,20 @@ def main(argv: list[str] | None = None) -> int:
                 exc,
                 extra={"operation": command, "error": type(exc).__name__, "_console": False},
             )
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `metrics | head`: the reader left; nothing to say
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":
