@@ -62,6 +62,14 @@ class Deployments:
     failed: np.ndarray  # int64 0/1, for prefix sums
     failed_cum: np.ndarray  # failed_cum[i] = failed deployments among the first i
     canceled_times: np.ndarray  # sorted: canceled deployment issues that would have counted
+    #: evidence (`data/evidence.py`): the table row of each deployment (-1: a fixVersion, see
+    #: `version_names`), which rule failed it, and the rows of the canceled ones
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    version_names: tuple[str, ...] = ()  # per deployment, for the fixVersions source
+    failed_success: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_linked: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_window_incident: np.ndarray = field(default_factory=lambda: _EMPTY)  # row or -1
+    canceled_rows: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass
@@ -72,6 +80,7 @@ class Changes:
     lead: np.ndarray
     code: np.ndarray  # OK / NO_COMMIT_DATE / NEGATIVE / CANCELED
     start_not_recorded: np.ndarray  # bool: commit date is a fallback work start
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each change
 
 
 @dataclass
@@ -82,6 +91,8 @@ class Incidents:
     recovery: np.ndarray
     code: np.ndarray  # OK / NEGATIVE / CANCELED / SKIPPED (no detected time)
     detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each incident
+    detected_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # of `detected_sorted`
 
 
 @dataclass
@@ -108,6 +119,10 @@ class Load:
 
     starts: dict[str, np.ndarray]
     ends: dict[str, np.ndarray]
+    #: the same spans unsorted, with their table row (for `rows_at`)
+    span_begin: dict[str, np.ndarray] = field(default_factory=dict)
+    span_end: dict[str, np.ndarray] = field(default_factory=dict)
+    span_row: dict[str, np.ndarray] = field(default_factory=dict)
 
     def count(self, state: str, moment: int) -> int:
         """Spans holding `moment` (start <= T < end); spans of one item never overlap."""
@@ -115,6 +130,11 @@ class Load:
         return int(
             np.searchsorted(starts, moment, "right") - np.searchsorted(ends, moment, "right")
         )
+
+    def rows_at(self, state: str, moment: int) -> np.ndarray:
+        """The table rows of the spans `count` counts at `moment` (one per span)."""
+        held = (self.span_begin[state] <= moment) & (moment < self.span_end[state])
+        return self.span_row[state][held]
 
 
 @dataclass
@@ -195,7 +215,10 @@ def _link_index(table: IssueTable) -> _Links:
 def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     """Incidents, and which rows are live (not canceled) incidents."""
     live = table.is_incident & ~table.canceled
-    detected_sorted = np.sort(table.detected[live & (table.detected != NONE)])
+    detected_live = live & (table.detected != NONE)
+    detected_sorted, (detected_rows,) = _sorted_by(
+        table.detected[detected_live], np.flatnonzero(detected_live)
+    )
     rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
     resolved, detected, canceled = table.resolved[rows], table.detected[rows], table.canceled[rows]
     measured = ~canceled & (detected != NONE)
@@ -203,8 +226,11 @@ def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     code = np.select([canceled, ~measured, recovery < 0], [CANCELED, SKIPPED, NEGATIVE], OK).astype(
         np.int8
     )
-    resolved_sorted, (recovery_col, code_col) = _sorted_by(resolved, recovery, code)
-    return Incidents(resolved_sorted, recovery_col, code_col, detected_sorted), live
+    resolved_sorted, (recovery_col, code_col, rows_col) = _sorted_by(resolved, recovery, code, rows)
+    incidents = Incidents(
+        resolved_sorted, recovery_col, code_col, detected_sorted, rows_col, detected_rows
+    )
+    return incidents, live
 
 
 def _deployments(
@@ -213,6 +239,7 @@ def _deployments(
     links: _Links,
     live_incident: np.ndarray,
     incidents_detected: np.ndarray,
+    detected_rows: np.ndarray = _EMPTY,
 ) -> Deployments:
     """Production deployments: issues with a deployment time, or released fixVersions. A
     deployment failed when its success field says so, a live incident links to it, or (by
@@ -224,27 +251,54 @@ def _deployments(
         for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
             if name not in earliest or when < earliest[name]:
                 earliest[name] = when
-        times = np.sort(np.array(list(earliest.values()), dtype=np.int64), kind="stable")
+        times, (names,) = _sorted_by(
+            np.array(list(earliest.values()), dtype=np.int64),
+            np.array(list(earliest), dtype=object),
+        )
+        names = tuple(names.tolist())
         failed = np.zeros(len(times), dtype=bool)
-        canceled_times = _EMPTY.copy()
+        canceled_times = canceled_rows = _EMPTY.copy()
+        rows = np.full(len(times), -1, dtype=np.int64)
+        by_success = by_link = failed
     else:
         deploys = table.deploy_time != NONE
         rows = np.flatnonzero(deploys & ~table.canceled)
-        canceled_times = np.sort(table.deploy_time[deploys & table.canceled])
+        canceled = np.flatnonzero(deploys & table.canceled)
+        canceled_times, (canceled_rows,) = _sorted_by(table.deploy_time[canceled], canceled)
+        names = ()
         linked_live = np.zeros(len(links.last_row), dtype=bool)
         linked_live[links.source[live_incident[links.target]]] = True
         key_id = links.key_id[rows]
-        failed = linked_live[key_id]
+        by_link = linked_live[key_id]
+        by_success = np.zeros(len(rows), dtype=bool)
         if m.get("deployment_success_field"):
-            failed |= table.success_failed[links.last_row[key_id]]
-        times, (failed,) = _sorted_by(table.deploy_time[rows], failed)
+            by_success = table.success_failed[links.last_row[key_id]]
+        failed = by_link | by_success
+        times, (failed, rows, by_link, by_success) = _sorted_by(
+            table.deploy_time[rows], failed, rows, by_link, by_success
+        )
     failed = failed.astype(np.int64)
+    window_incident = np.full(len(times), -1, dtype=np.int64)
     if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
         next_times = np.append(times[1:], FOREVER)
         after = np.searchsorted(incidents_detected, times, "right")
         before_next = np.searchsorted(incidents_detected, next_times, "left")
-        failed |= (before_next > after).astype(np.int64)
-    return Deployments(times, failed, np.concatenate(([0], np.cumsum(failed))), canceled_times)
+        in_window = before_next > after
+        failed |= in_window.astype(np.int64)
+        if len(detected_rows):
+            window_incident[in_window] = detected_rows[after[in_window]]
+    return Deployments(
+        times,
+        failed,
+        np.concatenate(([0], np.cumsum(failed))),
+        canceled_times,
+        rows=rows,
+        version_names=names,
+        failed_success=by_success.astype(bool),
+        failed_linked=by_link.astype(bool),
+        failed_window_incident=window_incident,
+        canceled_rows=canceled_rows,
+    )
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
@@ -282,10 +336,10 @@ def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
     code = np.select(
         [canceled, ~measured, lead < 0], [CANCELED, NO_COMMIT_DATE, NEGATIVE], OK
     ).astype(np.int8)
-    deployed_sorted, (lead, code, start_not_recorded) = _sorted_by(
-        deployed, lead, code, start_not_recorded
+    deployed_sorted, (lead, code, start_not_recorded, rows) = _sorted_by(
+        deployed, lead, code, start_not_recorded, rows
     )
-    return Changes(deployed_sorted, lead, code, start_not_recorded)
+    return Changes(deployed_sorted, lead, code, start_not_recorded, rows)
 
 
 def _completed(table: IssueTable, flow: np.ndarray) -> Completed:
@@ -343,6 +397,9 @@ def _load(table: IssueTable, flow: np.ndarray) -> Load:
     return Load(
         starts={state: np.sort(spans.begin[kept]) for state, kept in buckets.items()},
         ends={state: np.sort(spans.end[kept]) for state, kept in buckets.items()},
+        span_begin={state: spans.begin[kept] for state, kept in buckets.items()},
+        span_end={state: spans.end[kept] for state, kept in buckets.items()},
+        span_row={state: spans.row[kept] for state, kept in buckets.items()},
     )
 
 
@@ -354,7 +411,9 @@ def _assemble(
     incidents, live_rows = _incidents(table)
     live_incident = np.zeros(len(links.last_row), dtype=bool)
     live_incident[links.key_id[live_rows]] = True
-    deployments = _deployments(table, mapper, links, live_incident, incidents.detected_sorted)
+    deployments = _deployments(
+        table, mapper, links, live_incident, incidents.detected_sorted, incidents.detected_rows
+    )
     changes = _changes(table, mapper, links)
     flow = np.not_equal(table.flow_type, None)
     completed = _completed(table, flow)
