@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _source_options(items)
 
     quality = sub.add_parser("quality", parents=[common], help="print the data-quality report")
-    _source_options(quality)
+    _source_options(quality, period=False)
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -68,11 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _source_options(command: argparse.ArgumentParser) -> None:
+def _source_options(command: argparse.ArgumentParser, *, period: bool = True) -> None:
     """The input, period, clock, zone, deployment source and format options of `metrics`."""
     command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
-    command.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
-    command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    if period:
+        command.add_argument(
+            "--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD"
+        )
+        command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
     command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
     command.add_argument("--deployments", choices=["issues", "fixversions"])
     command.add_argument("--format", choices=["json", "csv"], default="json")

@@ -619,8 +619,10 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     if truncated:
         warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
     context = _tables["last"].context
+    # the keys too: the populations hold table rows, which the item lists turn into keys
+    keys = hashlib.blake2b("\n".join(map(str, table.key.tolist())).encode(), digest_size=16)
     content_version = _content_version(
-        [mapper.hash, tz.key, context, project.source, len(table), warnings, has],
+        [mapper.hash, tz.key, context, project.source, len(table), warnings, has, keys.hexdigest()],
         (deployments, changes, incidents, completed, load),
     )
     cached = _datasets.get(content_version)

@@ -445,7 +445,7 @@ def iso_week(monday: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _dataset(
+def dataset_and_mapper(
     project: ProjectData, settings: dict[str, Any], zone: ZoneInfo, deployment_source: str | None
 ) -> tuple[Dataset, FieldMapper]:
     if not project.issues:
@@ -479,7 +479,7 @@ def item_list(
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
     per = parse_period(period, now, zone)
-    ds, mapper = _dataset(project, settings, zone, deployment_source)
+    ds, mapper = dataset_and_mapper(project, settings, zone, deployment_source)
     raws = project.issues
     if "keys" in request:
         keys = [str(key) for key in request.get("keys") or []]
@@ -568,4 +568,4 @@ def items_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
     )
     if args.format == "csv":
         return items_to_csv(answer)
-    return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n"
