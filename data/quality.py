@@ -29,7 +29,8 @@ from data.field_mapper import DONE, FieldMapper
 from data.issue_table import NONE
 from data.metrics_service import cli_project
 from data.periods import resolve_time_zone
-from data.project import ProjectData
+from data.persistence import load_settings
+from data.project import ProjectData, current_project
 
 #: Status categories JIRA defines; any other (or none) leaves the state to a guess.
 KNOWN_CATEGORIES = ("new", "indeterminate", "done")
@@ -280,9 +281,11 @@ def quality_report(
         jira = jira_part(project, settings, problem["keys"])
         problem["links"] = jira["links"]
     note = jira_part(project, settings, [])["note"]
+    total = sum(problem["count"] for problem in problems)
     return {
         "issues": ds.issues,
-        "problems": sum(problem["count"] for problem in problems),
+        "problems": total,
+        "summary": badge_text(total),
         "rules": problems,
         "note": note,
     }
@@ -322,3 +325,9 @@ def quality_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
     if args.format == "csv":
         return quality_to_csv(report)
     return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def quality_for_view(root: Path) -> dict[str, Any]:
+    """The data-quality report of the project on screen (sample or JIRA cache)."""
+    settings = load_settings(root)
+    return quality_report(current_project(root, settings), settings)
