@@ -87,6 +87,7 @@ KEYS_COLUMNS = (*COMMON_COLUMNS, "created", "work_start", "completion")
 INSTANT_COLUMNS = ("work_start", "deployed", "completion", "detected", "resolved", "created")
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 @dataclass
@@ -253,6 +254,11 @@ def _instant(ms: Any, zone: ZoneInfo) -> str | None:
     return None if value == NONE else iso_text(value, zone)
 
 
+def _quoted(key: str) -> str:
+    """A key as it goes into a URL (JIRA keys are URL-safe: no quoting work for them)."""
+    return key if _URL_SAFE.fullmatch(key) else quote(key, safe="")
+
+
 def _raw_fields(raws: Any, row: int) -> dict[str, Any]:
     return (raws[row].get("fields") or {}) if 0 <= row < len(raws) else {}
 
@@ -390,25 +396,27 @@ def key_rows(ds: Dataset, raws: Any, mapper: FieldMapper, keys: list[str]) -> li
 
 def browse_url(site: str, key: str) -> str:
     """The issue's page in JIRA."""
-    return f"{site.rstrip('/')}/browse/{quote(key)}"
+    return f"{site.rstrip('/')}/browse/{_quoted(key)}"
 
 
 def jql_links(site: str, keys: list[str], *, max_chars: int = MAX_URL_CHARS) -> list[str]:
     """ "Open in JIRA" search links for `key in (...)`, split so that none passes `max_chars`."""
     base = f"{site.rstrip('/')}/issues/?jql="
+    opening, separator, closing = (quote(text, safe="") for text in ("key in (", ", ", ")"))
     links: list[str] = []
     chunk: list[str] = []
-
-    def url(part: list[str]) -> str:
-        return base + quote(f"key in ({', '.join(part)})", safe="")
-
+    length = len(base) + len(opening) + len(closing)
     for key in keys:
-        if chunk and len(url([*chunk, key])) > max_chars:
-            links.append(url(chunk))
-            chunk = []
-        chunk.append(key)
+        quoted = _quoted(key)
+        extra = len(quoted) + (len(separator) if chunk else 0)
+        if chunk and length + extra > max_chars:
+            links.append(base + opening + separator.join(chunk) + closing)
+            chunk, length = [], len(base) + len(opening) + len(closing)
+            extra = len(quoted)
+        chunk.append(quoted)
+        length += extra
     if chunk:
-        links.append(url(chunk))
+        links.append(base + opening + separator.join(chunk) + closing)
     return links
 
 
