@@ -15,7 +15,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -48,8 +48,7 @@ from data.periods import (
     resolve_time_zone,
     weeks_for_period,
 )
-from data.persistence import load_settings
-from data.project import ProjectData, current_project
+from data.project import ProjectData
 from data.statistics import MS_DAY, MS_HOUR, r4
 
 #: The longest "Open in JIRA" URL; a longer key list is split over several links.
@@ -578,14 +577,3 @@ def items_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
     if args.format == "csv":
         return items_to_csv(answer)
     return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n"
-
-
-def items_for_view(
-    root: Path, request: dict[str, Any], shown: dict[str, str] | None
-) -> dict[str, Any]:
-    """The items the page's panel lists, from the project on screen (sample or JIRA cache) for
-    the period and "now" of the report on screen (`shown`; before any: the last 30 days)."""
-    settings = load_settings(root)
-    period = (shown or {}).get("period") or "30d"
-    now = datetime.fromisoformat(shown["now"]) if shown and shown.get("now") else clock_now()
-    return item_list(current_project(root, settings), settings, request, period, now)

@@ -74,6 +74,9 @@ def assert_panel_lists(dash_page: DashboardPage, expected: dict[str, Any]) -> No
     expect(panel(dash_page).locator(".offcanvas-title")).to_have_text(expected["title"])
     count = panel(dash_page).locator("[data-role=item-count]")
     expect(count).to_have_text(f"{expected['count']:,}")
+    if expected["items"]:
+        first_key = panel(dash_page).locator("td[data-dash-column=key]").first
+        expect(first_key).to_have_text(expected["items"][0]["key"])
     assert panel_keys(dash_page) == [item["key"] for item in expected["items"]]
 
 
@@ -138,34 +141,39 @@ def test_clicking_a_trend_chart_point_lists_that_weeks_items(dash_page: Dashboar
 
 
 def test_the_table_sorts_filters_and_downloads_as_csv(dash_page: DashboardPage, cli_items):
-    expected = cli_items("--metric", "flow_time")
+    expected = cli_items("--metric", "flow_time", "--period", "90d")
+    assert expected["count"] > 100  # more than one page
+    dash_page.choose_period("Last 90 days")
     dash_page.card("flow_time").locator("[data-role=figure]").click()
     assert_panel_lists(dash_page, expected)
     table = panel(dash_page)
-    # sort by duration, descending: the first row is the longest flow time
+    # sort by duration, descending: the first row is the longest flow time of all pages
     sort = table.locator("th[data-dash-column=duration_days] .column-header--sort")
+    first_duration = table.locator("td[data-dash-column=duration_days]").first
     sort.click()
+    shortest = min(item["duration_days"] for item in expected["items"])
+    expect(first_duration).to_have_text(str(shortest))
     sort.click()
-    longest = max(expected["items"], key=lambda item: item["duration_days"])
-    expect(table.locator("td[data-dash-column=duration_days]").first).to_have_text(
-        str(longest["duration_days"])
-    )
-    # filter the summary by a word: only matching rows remain
+    longest = max(item["duration_days"] for item in expected["items"])
+    expect(first_duration).to_have_text(str(longest))
+    # filter by a word of the summaries: only the matching rows remain, the count says so
     word = expected["items"][0]["summary"].split()[0]
     matching = [item for item in expected["items"] if word.lower() in item["summary"].lower()]
-    filter_cell = table.locator("th.dash-filter[data-dash-column=summary] input[type=text]")
-    filter_cell.fill(word)
-    filter_cell.press("Enter")
-    expect(table.locator("td[data-dash-column=summary]")).to_have_count(min(len(matching), 100))
-    filter_cell.fill("")
-    filter_cell.press("Enter")
+    assert 0 < len(matching) < expected["count"]
+    table.locator("#item-filter").fill(word)
+    table.locator("#item-filter").press("Enter")
+    expect(table.locator("#item-matching")).to_have_text(f"{len(matching):,} match")
+    cells = table.locator("td[data-dash-column=summary]")
+    expect(cells).to_have_count(min(len(matching), 100))
+    assert all(word.lower() in text.lower() for text in cells.all_inner_texts())
+    # the download holds every matching row (all pages), in the table's order
     with dash_page.page.expect_download() as download:
-        table.locator("button.export").click()
-    rows = list(
-        csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig")))
-    )
-    assert rows[0][0] == "Key" and len(rows) - 1 == expected["count"]
-    assert sorted(row[0] for row in rows[1:]) == sorted(item["key"] for item in expected["items"])
+        table.locator("#item-csv").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert download.value.suggested_filename == "flowdash-items-flow_time.csv"
+    assert sorted(row["key"] for row in rows) == sorted(item["key"] for item in matching)
+    durations = [float(row["duration_days"]) for row in rows]
+    assert durations == sorted(durations, reverse=True)
     assert dash_page.console.errors == []
 
 
