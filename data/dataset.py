@@ -76,6 +76,11 @@ class Deployments:
     failed_linked: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
     failed_window_incident: np.ndarray = field(default_factory=lambda: _EMPTY)  # row or -1
     canceled_rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    not_production_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # by time, as above
+    #: the items behind `undated`: table rows per reason (issues source) and the names of the
+    #: released fixVersions without a release date (fixVersions source)
+    undated_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    undated_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -255,17 +260,13 @@ def _deployments(
     Deployments left out keep their reason (reading 12), the production filter first:
     `not_production`, `no_deployment_date`, `released_without_release_date`, `canceled`."""
     m = mapper.mappings
-    undated: dict[str, int] = {}
-    not_production_times = _EMPTY.copy()
+    not_production_times = not_production_rows = _EMPTY.copy()
+    undated_rows: dict[str, np.ndarray] = {}
+    undated_names: tuple[str, ...] = ()
     if (m.get("deployment_source") or "issues") == "fixversions":
-        earliest: dict[Any, int] = {}
-        versions = table.versions
-        for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
-            known = earliest.setdefault(name, when)
-            if when != NONE and (known == NONE or when < known):
-                earliest[name] = when
+        earliest = release_dates(table)
         dated = {name: when for name, when in earliest.items() if when != NONE}
-        undated["released_without_release_date"] = len(earliest) - len(dated)
+        undated_names = tuple(name for name, when in earliest.items() if when == NONE)
         times, (names,) = _sorted_by(
             np.array(list(dated.values()), dtype=np.int64),
             np.array(list(dated), dtype=object),
@@ -278,12 +279,15 @@ def _deployments(
     else:
         role = table.deployment_role
         elsewhere = role == NOT_PRODUCTION
-        not_production_times = np.sort(
-            table.nonproduction_time[elsewhere & (table.nonproduction_time != NONE)]
+        dated_elsewhere = np.flatnonzero(elsewhere & (table.nonproduction_time != NONE))
+        not_production_times, (not_production_rows,) = _sorted_by(
+            table.nonproduction_time[dated_elsewhere], dated_elsewhere
         )
-        undated["not_production"] = int(np.count_nonzero(elsewhere)) - len(not_production_times)
         deploys = table.deploy_time != NONE
-        undated["no_deployment_date"] = int(np.count_nonzero((role == PRODUCTION) & ~deploys))
+        undated_rows = {
+            "not_production": np.flatnonzero(elsewhere & (table.nonproduction_time == NONE)),
+            "no_deployment_date": no_deployment_date_rows(table),
+        }
         rows = np.flatnonzero(deploys & ~table.canceled)
         canceled = np.flatnonzero(deploys & table.canceled)
         canceled_times, (canceled_rows,) = _sorted_by(table.deploy_time[canceled], canceled)
@@ -315,14 +319,42 @@ def _deployments(
         np.concatenate(([0], np.cumsum(failed))),
         canceled_times,
         not_production_times,
-        {reason: count for reason, count in undated.items() if count},
+        _undated_counts(undated_rows, undated_names),
         rows=rows,
         version_names=names,
         failed_success=by_success.astype(bool),
         failed_linked=by_link.astype(bool),
         failed_window_incident=window_incident,
         canceled_rows=canceled_rows,
+        not_production_rows=not_production_rows,
+        undated_rows={reason: rows for reason, rows in undated_rows.items() if len(rows)},
+        undated_names=undated_names,
     )
+
+
+def release_dates(table: IssueTable) -> dict[Any, int]:
+    """Each released fixVersion name's earliest release date over all issues (NONE when no
+    issue gives it one): a version is one deployment, however many issues carry it."""
+    earliest: dict[Any, int] = {}
+    versions = table.versions
+    for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
+        known = earliest.setdefault(name, when)
+        if when != NONE and (known == NONE or when < known):
+            earliest[name] = when
+    return earliest
+
+
+def no_deployment_date_rows(table: IssueTable) -> np.ndarray:
+    """Production deployment issues without a deployment time (reading 12's
+    `no_deployment_date`; canceled ones included, as no window can place them)."""
+    return np.flatnonzero((table.deployment_role == PRODUCTION) & (table.deploy_time == NONE))
+
+
+def _undated_counts(rows: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, int]:
+    """`Deployments.undated` from the items behind it, so the counts equal the lists."""
+    counts = {reason: len(found) for reason, found in rows.items()}
+    counts["released_without_release_date"] = len(names)
+    return {reason: count for reason, count in counts.items() if count}
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:

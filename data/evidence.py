@@ -34,9 +34,10 @@ from data.dataset import (
     Dataset,
     build_dataset,
 )
-from data.dora_calculator import window
+from data.dora_calculator import DEPLOYMENTS_LEFT_OUT, window
 from data.errors import UserError
 from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings
+from data.flow_calculator import just_before
 from data.issue_table import NONE
 from data.metrics_service import DEPLOYMENT_SOURCES, LABELS, cli_project, clock_now
 from data.periods import (
@@ -57,9 +58,9 @@ SAMPLE_NOTE = "Sample project: these keys are generated, not issues of a real JI
 
 #: Excluded reasons and flagged notes each metric can list (the report's `excluded`/`notes`).
 REASONS: dict[str, tuple[str, ...]] = {
-    "deployment_frequency": ("canceled",),
+    "deployment_frequency": DEPLOYMENTS_LEFT_OUT,
     "lead_time_for_changes": ("canceled", "no_commit_date", "negative", "start_not_recorded"),
-    "change_failure_rate": ("canceled",),
+    "change_failure_rate": DEPLOYMENTS_LEFT_OUT,
     "recovery_time": ("canceled", "negative"),
     "flow_velocity": ("canceled", "no_story_points"),
     "flow_time": ("canceled", "negative", "start_not_recorded"),
@@ -103,20 +104,45 @@ class Selection:
         return len(self.rows)
 
 
+_EMPTY_ROWS = np.zeros(0, dtype=np.int64)
+
+
 def _empty() -> Selection:
-    return Selection(np.zeros(0, dtype=np.int64))
+    return Selection(_EMPTY_ROWS)
 
 
 # ----------------------------------------------------------------------------- selections
 
 
+def _left_out(ds: Dataset, start: int, end: int, reason: str) -> Selection:
+    """Deployments left out for `reason` (reading 12), as `deployments_left_out` counts them:
+    dated ones by their time in `[start, end)`, undated ones in every window."""
+    dep = ds.deployments
+    if reason == "released_without_release_date":
+        names = list(dep.undated_names)
+        return Selection(
+            np.full(len(names), -1, dtype=np.int64), {"deployed": _nones(names)}, names
+        )
+    undated = dep.undated_rows.get(reason, _EMPTY_ROWS)
+    dated_times, dated_rows = {
+        "not_production": (dep.not_production_times, dep.not_production_rows),
+        "canceled": (dep.canceled_times, dep.canceled_rows),
+    }.get(reason, (_EMPTY_ROWS, _EMPTY_ROWS))
+    part = window(dated_times, start, end)
+    return Selection(
+        np.concatenate((undated, dated_rows[part])),
+        {"deployed": np.concatenate((_nones(undated), dated_times[part]))},
+    )
+
+
+def _nones(like: Any) -> np.ndarray:
+    return np.full(len(like), NONE, dtype=np.int64)
+
+
 def _deployments(ds: Dataset, start: int, end: int, reason: str | None) -> Selection:
     dep = ds.deployments
-    if reason == "canceled":
-        part = window(dep.canceled_times, start, end)
-        return Selection(dep.canceled_rows[part], {"deployed": dep.canceled_times[part]})
     if reason is not None:
-        return _empty()
+        return _left_out(ds, start, end, reason)
     part = window(dep.times, start, end)
     names = list(dep.version_names[part]) if dep.version_names else None
     return Selection(
@@ -197,7 +223,7 @@ def _completed(ds: Dataset, metric: str, start: int, end: int, reason: str | Non
     elif metric == "flow_efficiency":
         with_time = ~np.isnan(done.item_percent[part])
         wanted = {
-            None: live & with_time,
+            None: live,  # reading 8: n counts every item, those with neither time included
             "no_active_or_waiting_time": live & ~with_time,
         }.get(reason)
     elif metric == "flow_velocity" and reason == "no_story_points":
@@ -222,11 +248,13 @@ def _completed(ds: Dataset, metric: str, start: int, end: int, reason: str | Non
 
 
 def _load(ds: Dataset, end: int, reason: str | None) -> Selection:
+    """The items `flow_load` counts at `end`: the state just before it (readings 2 and 3)."""
+    before = just_before(end)
     if reason == "canceled":
-        return Selection(ds.load.rows_at(CANCELED_LOAD, end))
+        return Selection(ds.load.rows_at(CANCELED_LOAD, before))
     if reason is not None:
         return _empty()
-    active, waiting = ds.load.rows_at(ACTIVE, end), ds.load.rows_at(WAITING, end)
+    active, waiting = ds.load.rows_at(ACTIVE, before), ds.load.rows_at(WAITING, before)
     states = np.array([ACTIVE] * len(active) + [WAITING] * len(waiting), dtype=object)
     return Selection(np.concatenate((active, waiting)), {"state_at_end": states})
 
@@ -258,14 +286,15 @@ def _quoted(key: str) -> str:
     return key if _URL_SAFE.fullmatch(key) else quote(key, safe="")
 
 
-def _raw_fields(raws: Any, row: int) -> dict[str, Any]:
+def raw_fields(raws: Any, row: int) -> dict[str, Any]:
+    """The raw `fields` of a table row's issue (empty when the row has no raw issue)."""
     return (raws[row].get("fields") or {}) if 0 <= row < len(raws) else {}
 
 
 def _common(ds: Dataset, raws: Any, mapper: FieldMapper, row: int) -> dict[str, Any]:
     """Key, summary, type, flow type and state now of one table row."""
     table = ds.table
-    fields = _raw_fields(raws, row)
+    fields = raw_fields(raws, row)
     status = fields.get("status") or {}
     name = status.get("name")
     state = mapper.state(status.get("id"), name) if name else None

@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 
-from data.dataset import NEGATIVE, Dataset
-from data.evidence import dataset_and_mapper, jira_part
-from data.field_mapper import DONE, FieldMapper
-from data.issue_table import NONE
+from data.dataset import NEGATIVE, Dataset, no_deployment_date_rows, release_dates
+from data.evidence import dataset_and_mapper, jira_part, raw_fields
+from data.field_mapper import DONE, FieldMapper, fold_name
+from data.issue_table import NONE, NOT_DEPLOYMENT
 from data.metrics_service import cli_project
 from data.periods import resolve_time_zone
 from data.persistence import load_settings
@@ -34,6 +34,8 @@ from data.project import ProjectData, current_project
 
 #: Status categories JIRA defines; any other (or none) leaves the state to a guess.
 KNOWN_CATEGORIES = ("new", "indeterminate", "done")
+#: Values of an environment field that name no environment.
+_EMPTY = (None, "", [], {})
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def _unknown_status_category(
 
     def unmapped(raw: dict[str, Any]) -> bool:
         return any(
-            (name or "").lower() not in explicit
+            fold_name(name or "") not in explicit
             and mapper.category(sid, name) not in KNOWN_CATEGORIES
             for sid, name in _statuses(raw)
         )
@@ -120,19 +122,18 @@ def _truncated(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper) -> 
 def _deployment_without_environment_or_time(
     ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
+    """Deployment issues with an empty environment field, and production ones without a
+    deployment time (the dataset's `no_deployment_date`)."""
+    table = ds.table
     env_field = mapper.mappings.get("environment_field")
-    time_field = mapper.mappings.get("deployment_time_field")
-
-    def lacking(raw: dict[str, Any]) -> bool:
-        fields = raw.get("fields") or {}
-        type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
-        if type_name not in mapper.deployment_types:
-            return False
-        if env_field and fields.get(env_field) in (None, "", [], {}):
-            return True
-        return mapper.is_production(fields) and not fields.get(time_field)
-
-    return _rows_where(raws, lacking)
+    without_env = np.zeros(0, dtype=np.int64)
+    if env_field:
+        deployments = np.flatnonzero(table.deployment_role != NOT_DEPLOYMENT).tolist()
+        without_env = np.array(
+            [row for row in deployments if raw_fields(raws, row).get(env_field) in _EMPTY],
+            dtype=np.int64,
+        )
+    return np.concatenate((without_env, no_deployment_date_rows(table)))
 
 
 def _incident_without_deployment(
@@ -157,11 +158,12 @@ def _incident_without_deployment(
 def _version_without_date(
     ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
-    def undated(raw: dict[str, Any]) -> bool:
-        versions = (raw.get("fields") or {}).get("fixVersions") or ()
-        return any(v.get("released") and not v.get("releaseDate") for v in versions)
-
-    return _rows_where(raws, undated)
+    """Issues carrying a released fixVersion that no issue gives a release date (reading 12:
+    the fixVersions source leaves it out as `released_without_release_date`)."""
+    undated = {name for name, when in release_dates(ds.table).items() if when == NONE}
+    versions = ds.table.versions
+    named = np.fromiter((name in undated for name in versions.name.tolist()), bool)
+    return versions.row[named] if len(named) else np.zeros(0, dtype=np.int64)
 
 
 def _duplicate_keys(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:

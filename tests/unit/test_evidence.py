@@ -27,7 +27,9 @@ from data.evidence import (
 )
 from data.metrics_service import report_for_project
 from data.project import ProjectData
-from tests.issue_builder import issue, link, statuses
+from tests.issue_builder import issue, link, statuses, version
+from tests.unit.test_dora_metrics import deployment, t
+from tests.unit.test_flow_metrics import done_story, item
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -237,3 +239,117 @@ def test_cli_items_csv_has_the_same_rows_as_json(project: ProjectData, tmp_path,
     assert [row["key"] for row in rows] == [item["key"] for item in answer["items"]]
     assert rows and list(rows[0]) == answer["columns"]
     assert items_to_csv(answer) == run("csv")
+
+
+# ------------------------------------------------- revision 3: the lists equal both engines
+
+
+MIDNIGHT = "T00:00:00.000+0000"
+MARCH_END = "2024-03-29" + MIDNIGHT  # the end of "2024-03-01:2024-03-28", exclusive
+ENV = "customfield_10100"
+
+
+def _listed_keys(raws: list, mappings: dict, request: dict, source: str = "issues") -> list:
+    """The keys `item_list` gives for March 2024 (the hand-worked tests' period and clock)."""
+    settings = _settings(source)
+    settings["mappings"].update(mappings)
+    project = ProjectData(issues=raws, statuses=statuses(), source="file", version="t")
+    listed = item_list(project, settings, request, "2024-03-01:2024-03-28", HAND_NOW, tz="UTC")
+    assert listed["count"] == len(listed["items"])
+    return [item["key"] for item in listed["items"]]
+
+
+def _assert_lists_equal_the_report(report, raws: list, mappings: dict, source: str) -> None:
+    """Every metric's list (counted, each reason, each week) has the engine's count."""
+    shown = report(raws, mappings=mappings, deployment_source=source)
+    for metric in ALL_METRICS:
+        assert len(_listed_keys(raws, mappings, {"metric": metric}, source)) == shown[metric]["n"]
+        for reason in REASONS[metric]:
+            expected = shown[metric]["excluded"].get(reason, shown[metric]["notes"].get(reason, 0))
+            request = {"metric": metric, "excluded": reason}
+            assert len(_listed_keys(raws, mappings, request, source)) == expected, (metric, reason)
+        for week in shown[metric]["weekly"]:
+            request = {"metric": metric, "week": iso_week(week["week_start"])}
+            assert len(_listed_keys(raws, mappings, request, source)) == week["n"], (metric, week)
+
+
+HAND_NOW = datetime(2024, 4, 15, tzinfo=UTC)
+
+
+def _left_out_deployments() -> list:
+    return [
+        deployment("D-1", t(5), fields={ENV: "production"}),
+        deployment("D-2", t(6), fields={ENV: "staging"}, resolution="Won't Do"),
+        issue("D-3", "Deployment", created=t(7), fields={ENV: "staging"}),  # undated
+        issue("D-4", "Deployment", created=t(7), fields={ENV: "prod"}),  # production, undated
+        deployment("D-5", t(8), fields={ENV: "prod"}, resolution="Won't Do"),
+        deployment("D-6", t(10, month=2), fields={ENV: "staging"}),  # before the period
+        deployment("D-7", MARCH_END, fields={ENV: "prod"}),  # at the end: outside
+    ]
+
+
+def test_deployments_left_out_are_listed_by_reason_production_filter_first(report) -> None:
+    raws, mappings = _left_out_deployments(), {"environment_field": ENV}
+    _assert_lists_equal_the_report(report, raws, mappings, "issues")
+    for metric in ("deployment_frequency", "change_failure_rate"):
+        assert _listed_keys(raws, mappings, {"metric": metric}) == ["D-1"]
+
+        def left_out(reason: str, metric: str = metric) -> list:
+            return _listed_keys(raws, mappings, {"metric": metric, "excluded": reason})
+
+        # the canceled staging D-2 is not_production; undated D-3 counts in every period
+        assert sorted(left_out("not_production")) == ["D-2", "D-3"]
+        assert left_out("no_deployment_date") == ["D-4"]
+        assert left_out("canceled") == ["D-5"]
+        assert left_out("released_without_release_date") == []
+
+
+def test_an_undated_deployment_is_listed_in_every_week_of_the_series(report) -> None:
+    raws, mappings = _left_out_deployments(), {"environment_field": ENV}
+    request = {"metric": "deployment_frequency", "excluded": "no_deployment_date"}
+    for week in ("2024-W01", "2024-W10", "2024-W13"):
+        assert _listed_keys(raws, mappings, {**request, "week": week}) == ["D-4"]
+
+
+def test_released_versions_without_a_date_are_listed_once_by_name(report) -> None:
+    raws = [
+        done_story("S-1", t(1), t(2), fix_versions=[version("1.0"), version("1.1", "2024-03-05")]),
+        done_story(
+            "S-2", t(1), t(2), fix_versions=[version("1.0"), version("2.0", released=False)]
+        ),
+        done_story("S-3", t(1), t(2), fix_versions=[version("1.2")]),
+        done_story("S-4", t(1), t(2), fix_versions=[version("1.2", "2024-03-12")]),
+    ]
+    _assert_lists_equal_the_report(report, raws, {}, "fixversions")
+    request = {"metric": "deployment_frequency", "excluded": "released_without_release_date"}
+    assert _listed_keys(raws, {}, request, "fixversions") == ["1.0"]
+    assert _listed_keys(raws, {}, {"metric": "deployment_frequency"}, "fixversions") == [
+        "1.1",
+        "1.2",
+    ]
+
+
+def test_flow_efficiency_lists_every_completed_item_its_n_counts(report) -> None:
+    raws = [
+        done_story("S-1", t(2), t(4)),  # 2 days Active
+        # straight from To Do to Done: no Active or Waiting time, still in n (reading 8)
+        item("S-2", "Story", (t(3), "To Do", "Done"), resolution="Done"),
+    ]
+    _assert_lists_equal_the_report(report, raws, {}, "issues")
+    assert _listed_keys(raws, {}, {"metric": "flow_efficiency"}) == ["S-2", "S-1"]  # by completion
+    request = {"metric": "flow_efficiency", "excluded": "no_active_or_waiting_time"}
+    assert _listed_keys(raws, {}, request) == ["S-2"]
+
+
+def test_flow_load_lists_the_state_just_before_the_period_end(report) -> None:
+    raws = [
+        done_story("S-1", t(5), MARCH_END),  # done exactly at the end: still Active
+        issue("S-2", "Story", created=MARCH_END, status="In Progress"),  # not there yet
+        item("S-3", "Story", (t(2), "To Do", "In Progress"), (MARCH_END, "In Progress", "Blocked")),
+        # starts exactly at the week end Mar 11: not yet in that week's count
+        item("S-4", "Story", ("2024-03-11" + MIDNIGHT, "To Do", "In Progress"), created=t(1)),
+    ]
+    _assert_lists_equal_the_report(report, raws, {}, "issues")
+    assert sorted(_listed_keys(raws, {}, {"metric": "flow_load"})) == ["S-1", "S-3", "S-4"]
+    week_to_mar_11 = {"metric": "flow_load", "week": "2024-W10"}
+    assert sorted(_listed_keys(raws, {}, week_to_mar_11)) == ["S-1", "S-3"]

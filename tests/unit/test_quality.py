@@ -137,6 +137,16 @@ def test_deployments_without_an_environment_or_a_time():
     assert rules["deployment_without_environment_or_time"] == ["D-2", "D-3"]
 
 
+def test_a_deployment_type_written_with_a_curly_apostrophe_is_still_checked():
+    settings = default_settings()
+    settings["mappings"]["environment_field"] = "customfield_env"
+    settings["mappings"]["deployment_types"] = ["Ops' Release"]
+    curly = deployment("D-1")
+    curly["fields"]["issuetype"]["name"] = "OPS\u2019 RELEASE"  # reading 11: same name
+    rules = found([good(), curly], settings)
+    assert rules["deployment_without_environment_or_time"] == ["D-1"]
+
+
 def test_incidents_linked_to_no_deployment():
     linked_out = incident("I-1", links=[link("D-1")])
     linked_in = incident("I-2")
@@ -154,6 +164,15 @@ def test_versions_released_without_a_date():
     unreleased = good("V-3")
     unreleased["fields"]["fixVersions"] = [version("2.0", None, released=False)]
     assert found([undated, dated, unreleased])["version_released_without_date"] == ["V-1"]
+
+
+def test_a_version_dated_on_another_issue_is_not_undated():
+    # reading 12: 1.2 is one deployment at the date another issue gives it
+    bare = good("V-1")
+    bare["fields"]["fixVersions"] = [version("1.2", None)]
+    dated = good("V-2")
+    dated["fields"]["fixVersions"] = [version("1.2", "2024-03-12")]
+    assert found([bare, dated])["version_released_without_date"] == []
 
 
 def test_duplicate_keys():
