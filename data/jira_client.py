@@ -23,6 +23,7 @@ import email.utils
 import errno
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -149,20 +150,33 @@ def normalize_site_url(url: str) -> str:
     return safe_url(text).rstrip("/")
 
 
+_ORDER_BY = re.compile(r"order\s+by\b", re.IGNORECASE)
+
+
 def strip_order_by(jql: str) -> str:
-    """The JQL without its trailing `ORDER BY ...` (outside quotes), trimmed."""
+    """The JQL without its trailing `ORDER BY ...`, trimmed.
+
+    `ORDER` and `BY` may be split by any whitespace (spaces, line breaks); text inside a quoted
+    string (where a backslash escapes the next character) is never taken for the clause, so an
+    incremental refresh can append its own condition to what is left.
+    """
     text = jql.strip()
-    upper, quote_char, cut = text.upper(), "", -1
+    quote_char, escaped = "", False
     for i, ch in enumerate(text):
         if quote_char:
-            if ch == quote_char:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote_char:
                 quote_char = ""
         elif ch in "\"'":
             quote_char = ch
-        elif upper.startswith("ORDER BY", i) and (i == 0 or not text[i - 1].isalnum()):
-            cut = i
-            break
-    return (text[:cut] if cut >= 0 else text).strip()
+        elif (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and _ORDER_BY.match(
+            text, i
+        ):
+            return text[:i].strip()
+    return text
 
 
 def parse_http_date(value: str | None) -> datetime | None:
