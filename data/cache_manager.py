@@ -61,7 +61,6 @@ treat them as read-only.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
 import json
@@ -85,6 +84,7 @@ import psutil
 
 from configuration.settings import cache_dir
 from data.errors import UserError
+from data.gc_pause import collect_before_parse, gc_paused, keep_out_of_collections
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
@@ -134,32 +134,6 @@ _STALE_TEMP_SECONDS = 15 * 60
 _STALE_STAGING_SECONDS = 24 * 3600
 #: Projects kept in memory (each may be large).
 _MEMO_ENTRIES = 2
-
-
-_gc_pause = {"depth": 0, "was_enabled": False}
-_gc_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while building or dumping large JSON trees.
-
-    Parsing creates millions of containers; the allocation bursts would otherwise trigger
-    collections that walk the whole heap, which doubles the parse time or worse. JSON data
-    holds no cycles, so reference counting frees it all the same. Nests across threads.
-    """
-    with _gc_guard:
-        if _gc_pause["depth"] == 0:
-            _gc_pause["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_pause["depth"] += 1
-    try:
-        yield
-    finally:
-        with _gc_guard:
-            _gc_pause["depth"] -= 1
-            if _gc_pause["depth"] == 0 and _gc_pause["was_enabled"]:
-                gc.enable()
 
 
 class CacheError(UserError):
@@ -306,24 +280,9 @@ def _content_hashes(
 
 
 def _parse_cache(raw: bytes, key: str) -> CachedIssues:
-    """Validate and parse a cache file's bytes; raises _Invalid with the reason.
-
-    The parsed content is kept out of garbage collections (`_keep_out_of_collections`)."""
-    with _gc_paused():
-        cached = _parsed_and_valid(raw, key)
-        _keep_out_of_collections()
-    return cached
-
-
-def _keep_out_of_collections() -> None:
-    """Move every object alive now into the collector's permanent generation (`gc.freeze`).
-
-    Called right after a cache file is parsed, while collection is paused: the parsed issues
-    live as long as the project and hold no cycles, yet the first collection after the parse
-    would walk all of them (0.9 s at 100,000 issues) and so would every full one (1.5 s).
-    Frozen, the collector skips them; reference counting still frees them when the project is
-    dropped."""
-    gc.freeze()
+    """Validate and parse a cache file's bytes; raises _Invalid with the reason."""
+    with gc_paused():
+        return _parsed_and_valid(raw, key)
 
 
 def _parsed_and_valid(raw: bytes, key: str) -> CachedIssues:
@@ -421,7 +380,8 @@ class LazyIssues(Sequence[dict[str, Any]]):
         return self._items
 
     def _parse(self) -> list[dict[str, Any]]:
-        with timed("cache_parse_issues", issues=self._count), _gc_paused():
+        collect_before_parse()
+        with timed("cache_parse_issues", issues=self._count), gc_paused():
             try:
                 items = orjson.loads(self._section)  # type: ignore[arg-type]
             except orjson.JSONDecodeError:
@@ -430,7 +390,7 @@ class LazyIssues(Sequence[dict[str, Any]]):
                 raise CacheError(
                     "The issue cache cannot be read: click Update data to fetch it again."
                 )
-            _keep_out_of_collections()
+            keep_out_of_collections()
         return items
 
     def __len__(self) -> int:
@@ -633,7 +593,7 @@ class IssueCache:
         meta: dict[str, Any],
     ) -> CachedIssues:
         """Serialize and write atomically; returns what was written."""
-        with _gc_paused():
+        with gc_paused():
             issues_bytes = orjson.dumps(issues)
         checksum, version = _content_hashes(
             issues_bytes, statuses, fields, meta.get("user_time_zone")
@@ -729,7 +689,7 @@ class CacheUpdate:
     def _staged(self) -> dict[str, dict[str, Any]]:
         """The staged issues by key; of two copies of one issue the newer `updated` wins."""
         staged: dict[str, dict[str, Any]] = {}
-        with open(self.staging_path, "rb") as handle, _gc_paused():
+        with open(self.staging_path, "rb") as handle, gc_paused():
             for line in handle:
                 issue = orjson.loads(line)
                 current = staged.get(issue["key"])
@@ -849,17 +809,12 @@ def _thread_lock_for(name: str | Path) -> threading.Lock:
 
 
 def _reset_after_fork() -> None:
-    """A forked child (a Dash background callback) starts with free locks and GC as it was:
-    the threads that held them or paused GC do not exist in the child."""
-    global _thread_locks_guard, _memo_guard, _gc_guard
+    """A forked child (a Dash background callback) starts with free locks: the threads that
+    held them do not exist in the child (`data.gc_pause` resets its own state)."""
+    global _thread_locks_guard, _memo_guard
     _thread_locks.clear()
     _thread_locks_guard = threading.Lock()
     _memo_guard = threading.Lock()
-    _gc_guard = threading.Lock()
-    if _gc_pause["depth"]:
-        _gc_pause["depth"] = 0
-        if _gc_pause["was_enabled"]:
-            gc.enable()
 
 
 class FetchLock:
@@ -1003,7 +958,8 @@ class _Entry:
 _memo: OrderedDict[str, _Entry] = OrderedDict()
 _memo_guard = threading.Lock()
 _memo_stats = {"loads": 0, "hits": 0, "misses": 0, "refreshes": 0}
-os.register_at_fork(after_in_child=_reset_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _remember(path: Path, signature: _FileSignature, cached: CachedIssues) -> _Entry:

@@ -15,12 +15,10 @@ Two steps:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
@@ -31,6 +29,7 @@ import numpy as np
 import orjson
 
 from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings, mappings_hash
+from data.gc_pause import gc_paused
 from data.issue_table import (
     FOREVER,
     NONE,
@@ -436,20 +435,6 @@ def _content_version(head: list[Any], columns: tuple[Any, ...]) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while normalizing: it allocates hundreds of thousands of
-    small acyclic objects, and each triggered collection walks the whole heap (the loaded raw
-    issues included). Reference counting frees everything all the same."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
     """The normalized dataset of a project under the given mappings and zone.
 
@@ -468,7 +453,7 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
         ):
             return _datasets[last[3]]
         mapper = FieldMapper(mappings, project.statuses, project.issues)
-        with timed("normalize", issues=len(project.issues)) as timer, _no_cyclic_gc():
+        with timed("normalize", issues=len(project.issues)) as timer, gc_paused():
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built
             timer.fields["table"] = _tables["last"].origin
