@@ -70,7 +70,6 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -85,6 +84,7 @@ import psutil
 from configuration.settings import cache_dir
 from data.errors import UserError
 from data.gc_pause import collect_before_parse, gc_paused, keep_out_of_collections
+from data.lru import LRU
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
@@ -955,7 +955,7 @@ class _Entry:
     project: ProjectData
 
 
-_memo: OrderedDict[str, _Entry] = OrderedDict()
+_memo: LRU[str, _Entry] = LRU(_MEMO_ENTRIES)
 _memo_guard = threading.Lock()
 _memo_stats = {"loads": 0, "hits": 0, "misses": 0, "refreshes": 0}
 if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
@@ -965,10 +965,7 @@ if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
 def _remember(path: Path, signature: _FileSignature, cached: CachedIssues) -> _Entry:
     entry = _Entry(signature, cached, cached.to_project(table_file_for(path)))
     with _memo_guard:
-        _memo[str(path)] = entry
-        _memo.move_to_end(str(path))
-        while len(_memo) > _MEMO_ENTRIES:
-            _memo.popitem(last=False)
+        _memo.put(str(path), entry)
     return entry
 
 
@@ -979,7 +976,7 @@ def table_file_for(cache_path: Path) -> Path:
 
 def _forget(path: Path) -> None:
     with _memo_guard:
-        _memo.pop(str(path), None)
+        _memo.pop(str(path))
 
 
 def _load_entry(cache: IssueCache) -> _Entry | None:
@@ -999,7 +996,6 @@ def _load_entry(cache: IssueCache) -> _Entry | None:
                 entry = None  # a 16-character file name prefix shared by two keys
             if entry is not None and entry.signature == signature:
                 _memo_stats["hits"] += 1
-                _memo.move_to_end(str(cache.path))
                 return entry
         if entry is not None:
             refreshed = _same_content(cache, entry)
@@ -1133,8 +1129,7 @@ class MetricCache:
     def __init__(self, root: Path, *, max_entries: int = 256, memory_entries: int = 64) -> None:
         self.folder = cache_dir(Path(root)) / "metrics"
         self.max_entries = max_entries
-        self.memory_entries = memory_entries
-        self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._memory: LRU[str, dict[str, Any]] = LRU(memory_entries)
         self._lock = threading.Lock()
         self._counts = {"hits": 0, "misses": 0, "puts": 0}
 
@@ -1143,20 +1138,14 @@ class MetricCache:
             raise ValueError("metric cache keys come from metric_cache_key()")
         return self.folder / f"{key}.json"
 
-    def _remember(self, key: str, value: dict[str, Any]) -> None:
-        self._memory[key] = value
-        self._memory.move_to_end(key)
-        while len(self._memory) > self.memory_entries:
-            self._memory.popitem(last=False)
-
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result, or None (never stored, or its file is unreadable)."""
         path = self._path(key)
         with self._lock:
-            if key in self._memory:
+            remembered = self._memory.get(key)
+            if remembered is not None:
                 self._counts["hits"] += counting_lookups()
-                self._memory.move_to_end(key)
-                return self._memory[key]
+                return remembered
         value = None
         try:
             document = orjson.loads(path.read_bytes())
@@ -1179,7 +1168,7 @@ class MetricCache:
             return None
         with self._lock:
             self._counts["hits"] += counting_lookups()
-            self._remember(key, value)
+            self._memory.put(key, value)
         return value
 
     def put(self, key: str, value: dict[str, Any]) -> None:
@@ -1197,7 +1186,7 @@ class MetricCache:
             return
         with self._lock:
             self._counts["puts"] += 1
-            self._remember(key, value)
+            self._memory.put(key, value)
         try:
             atomic_write_bytes(path, payload)
             self._prune()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +38,7 @@ from data.issue_table import (
     concat_tables,
     normalize_issues,
 )
+from data.lru import LRU
 from data.performance_utils import timed
 from data.project import ProjectData
 from data.table_store import load_table, save_table
@@ -395,8 +395,8 @@ class _LastTable:
 
 _tables: dict[str, _LastTable] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
-_datasets: OrderedDict[str, Dataset] = OrderedDict()
 _DATASETS_KEPT = 2
+_datasets: LRU[str, Dataset] = LRU(_DATASETS_KEPT)
 #: Identity fast path: the last (project, mappings hash, zone) built and its dataset version.
 _last: dict[str, Any] = {}
 
@@ -449,9 +449,9 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
             and last[0] is project
             and last[1] == digest
             and last[2] == tz.key
-            and last[3] in _datasets
+            and (cached := _datasets.get(last[3])) is not None
         ):
-            return _datasets[last[3]]
+            return cached
         mapper = FieldMapper(mappings, project.statuses, project.issues)
         with timed("normalize", issues=len(project.issues)) as timer, gc_paused():
             dataset = _build(project, mapper, tz)
@@ -551,7 +551,6 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     )
     cached = _datasets.get(content_version)
     if cached is not None:
-        _datasets.move_to_end(content_version)
         cached.records_built = built
         return cached
     m = mapper.mappings
@@ -578,9 +577,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         records_built=built,
         table=table,
     )
-    _datasets[content_version] = dataset
-    while len(_datasets) > _DATASETS_KEPT:
-        _datasets.popitem(last=False)
+    _datasets.put(content_version, dataset)
     return dataset
 
 
