@@ -75,7 +75,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import portalocker
@@ -88,6 +87,7 @@ from data.lru import LRU
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
+from data.site_url import site_url as canonical_site_url
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +148,6 @@ class FetchInProgressError(UserError):
 # keys and fields
 
 
-def _canonical_site(site_url: str) -> str:
-    """The site URL as a key: scheme and host lower case, no trailing slash, no credentials."""
-    parts = urlsplit(site_url.strip())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = (parts.hostname or "") + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
-
-
 def _normalize_jql(jql: str) -> str:
     return " ".join(jql.split())
 
@@ -169,7 +158,7 @@ def issue_cache_key(site_url: str, jql: str, fields: Iterable[str]) -> str:
     Nothing else goes in, so a change of mappings that needs no new field keeps the cache.
     """
     canonical = {
-        "site": _canonical_site(site_url),
+        "site": canonical_site_url(site_url),
         "jql": _normalize_jql(jql),
         "fields": sorted(set(fields)),
     }
@@ -447,7 +436,7 @@ class IssueCache:
         fields = list(fields)
         key = issue_cache_key(site_url, jql, fields)
         return cls(
-            root, key, site=_canonical_site(site_url), jql=_normalize_jql(jql), fields=fields
+            root, key, site=canonical_site_url(site_url), jql=_normalize_jql(jql), fields=fields
         )
 
     @classmethod

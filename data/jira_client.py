@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
@@ -44,6 +44,7 @@ from configuration.settings import jira_token
 from data.errors import UserError
 from data.performance_utils import timed
 from data.rate_limiter import limiter_for
+from data.site_url import safe_url, site_url
 
 log = logging.getLogger(__name__)
 
@@ -130,24 +131,21 @@ class JiraCancelled(Cancelled):
 # -- small helpers ---------------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """`url` without user info (credentials) and without a fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-
-
 def normalize_site_url(url: str) -> str:
-    """The site's base URL: checked, credentials removed, no trailing slash."""
+    """The site's base URL (`data.site_url.site_url`), checked first: http(s), a host and a
+    readable port."""
     text = (url or "").strip()
     parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JiraSiteNotFoundError(
             f"JIRA URL {safe_url(text) or '(empty)'!r} is not valid: "
             "use the full address, e.g. https://your-company.atlassian.net"
         )
-    return safe_url(text).rstrip("/")
+    return site_url(text)
 
 
 _ORDER_BY = re.compile(r"order\s+by\b", re.IGNORECASE)

@@ -38,6 +38,7 @@ from configuration.settings import (
 from data.errors import UserError
 from data.metrics_service import LABELS
 from data.persistence import load_settings, save_settings
+from data.site_url import site_url
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
     An empty URL is allowed (the dashboard then shows the sample project). Raises
     `SettingsFormError` with one line naming the first problem.
     """
-    url = _clean(form.get("url")).rstrip("/")
+    url = _clean(form.get("url"))
     auth = _clean(form.get("auth")) or "basic"
     email = _clean(form.get("email"))
     jql = _clean(form.get("jql"))
@@ -366,6 +367,12 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
                 "JIRA URL must start with https:// (or http://) and name a host, "
                 "e.g. https://example.atlassian.net."
             )
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise SettingsFormError(
+                "JIRA URL has a port that is not a number, e.g. https://jira.example.com:8443."
+            ) from None
         if parts.username or parts.password:
             raise SettingsFormError(
                 "JIRA URL must not hold credentials; put the e-mail and token in their fields."
@@ -378,7 +385,7 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
             raise SettingsFormError(
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
-    jira = {"url": url, "auth": auth, "email": email, "jql": jql}
+    jira = {"url": site_url(url), "auth": auth, "email": email, "jql": jql}
     if token:
         jira["token"] = token
     return merge_settings(settings, {"jira": jira})
