@@ -14,7 +14,6 @@ from typing import Any
 
 from configuration.metric_defaults import default_mappings
 
-APP_NAME = "flowdash"
 VERSION = "0.1.0"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -425,10 +425,8 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
     no_data = "no cached data: run `python app.py fetch` first or pass --input"
-    try:
-        from data.cache_manager import load_project
-    except ImportError:
-        raise UserError(no_data) from None
+    from data.cache_manager import load_project
+
     project = load_project(root, settings)
     if project is None:
         raise UserError(no_data)

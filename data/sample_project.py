@@ -313,7 +313,6 @@ class _Plan:
     resolved: int | None = None
     links: list[tuple[str, str, _Plan]] = field(default_factory=list)  # (type, direction, other)
     labels: list[str] = field(default_factory=list)
-    fix_version: int | None = None
     environment: str | None = None
     parent: _Plan | None = None
     extra_updates: int = 0
