@@ -56,6 +56,19 @@ class Spans:
 
 
 @dataclass
+class Segments:
+    """Every status interval of each flow item's row (start, end, state code, status name),
+    no earlier than `created`; end FOREVER while open. What the flow analytics read
+    (`data/flow_analytics.py`): time per status, the status at an instant."""
+
+    row: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
+    state: np.ndarray  # int8 state code
+    status: np.ndarray  # object: the status name as JIRA sends it
+
+
+@dataclass
 class Versions:
     """Released fixVersions with a release date, per row."""
 
@@ -108,6 +121,7 @@ class IssueTable:
     versions: Versions
     links: Links
     unknown: Unknown
+    segments: Segments
 
     def __len__(self) -> int:
         return len(self.key)
@@ -386,6 +400,7 @@ class _Timeline:
     active: np.ndarray
     waiting: np.ndarray
     spans: Spans
+    segments: Segments
 
 
 def _timelines(
@@ -396,6 +411,8 @@ def _timelines(
     when: np.ndarray,
     frm: np.ndarray,
     to: np.ndarray,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+    flow: np.ndarray,
 ) -> _Timeline:
     """Work start, completion, Active/Waiting ms and load spans of many issues in one NumPy
     pass (METRICS.md "Derived per-issue timestamps").
@@ -403,7 +420,9 @@ def _timelines(
     Rows are status transitions with a valid time, sorted per issue by `changelog_order`.
     The initial state (the first row's from-state, else the current one) holds from `created`,
     each to-state until the next transition, the last one forever. Active/Waiting time is
-    clipped to [work start, completion]; load spans start no earlier than `created`."""
+    clipped to [work start, completion]; load spans start no earlier than `created`.
+    `names` are the status names (current per issue; from and to per row); the status
+    segments of the rows where `flow` is set are kept with them."""
     n = len(created)
     created_ok = created != NONE
     resolved_ok = resolved != NONE
@@ -464,6 +483,12 @@ def _timelines(
     load = counted & created_ok[seg_issue]
     begin = np.maximum(seg_begin, created[seg_issue])
     load &= seg_end > begin
+
+    now_name, frm_name, to_name = names
+    seg_name = np.empty(size, dtype=object)
+    seg_name[init_at] = np.where(has_rows, frm_name[first], now_name) if m else now_name
+    seg_name[row_at] = to_name
+    kept = seg_ok & created_ok[seg_issue] & (seg_end > begin) & flow[seg_issue]
     return _Timeline(
         work_start=np.where(ws_ok, ws, NONE),
         start_not_recorded=not_recorded,
@@ -471,6 +496,13 @@ def _timelines(
         active=active,
         waiting=waiting,
         spans=Spans(seg_issue[load], begin[load], seg_end[load], seg_state[load]),
+        segments=Segments(
+            seg_issue[kept],
+            begin[kept],
+            seg_end[kept],
+            seg_state[kept].astype(np.int8),
+            seg_name[kept],
+        ),
     )
 
 
@@ -635,6 +667,9 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     issue, when = change_issue[row_ok], row_when[row_ok]
     frm, to = (row_pair // 4)[row_ok], (row_pair % 4)[row_ok]
     valid_changes = np.flatnonzero(row_ok)
+    pair_names = list(changelog.pairs)
+    from_names = _objects([frm_name for _, frm_name, _, _ in pair_names])
+    to_names = _objects([to_name for _, _, _, to_name in pair_names])
     order = changelog_order(
         issue, when, frm, to, lambda rows: changelog.tie_breakers(valid_changes[rows])
     )
@@ -646,6 +681,12 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         when[order],
         frm[order],
         to[order],
+        (
+            _objects(status_names),
+            from_names[change_pair[row_ok][order]] if len(order) else _objects([]),
+            to_names[change_pair[row_ok][order]] if len(order) else _objects([]),
+        ),
+        np.not_equal(_objects(flow_types), None),
     )
 
     is_incident = np.zeros(n, dtype=bool)
@@ -691,6 +732,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         ),
         links=Links(_rows(link_rows), _objects(link_keys)),
         unknown=_unknown_statuses(mapper, status_names, changelog, change_issue, change_pair),
+        segments=timeline.segments,
     )
 
 

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from data.issue_table import IssueTable, Links, Spans, Unknown, Versions
+from data.issue_table import IssueTable, Links, Segments, Spans, Unknown, Versions
 from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
 _HEADER = "header"
 
 
@@ -60,10 +60,19 @@ _CHILDREN: dict[str, type] = {
     "versions": Versions,
     "links": Links,
     "unknown": Unknown,
+    "segments": Segments,
 }
 #: Columns holding Python objects (strings, None), stored as JSON.
 _OBJECT_COLUMNS = frozenset(
-    {"key", "updated", "flow_type", "versions.name", "links.key", "unknown.name"}
+    {
+        "key",
+        "updated",
+        "flow_type",
+        "versions.name",
+        "links.key",
+        "unknown.name",
+        "segments.status",
+    }
 )
 
 
