@@ -15,6 +15,8 @@ from pathlib import Path
 import dash
 
 import callbacks.export
+import callbacks.flow_analytics
+import callbacks.item_panel
 import callbacks.metrics
 import callbacks.settings
 import callbacks.update
@@ -65,6 +67,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.export.register(app, root)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.flow_analytics.register(app, root)
+    callbacks.item_panel.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

@@ -58,7 +58,12 @@ def analytics_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]
         sle_days=sle_days,
         sle_percent=sle_percent,
     )
-    return {"period": per.label, "issues": dataset.issues, **result}
+    return {
+        "period": per.label,
+        "issues": dataset.issues,
+        "sle_setting": {"days": sle_days, "percent": sle_percent},
+        **result,
+    }
 
 
 def items_for_view(

@@ -16,6 +16,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from ui.charts import trend_graphs
+from ui.flow_analytics import analytics_section
+from ui.item_panel import item_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
 
@@ -105,6 +107,7 @@ def page_layout(today: date) -> html.Div:
             dcc.Store(id="shown-inputs"),
             header(),
             settings_panel(),
+            item_panel(),
             html.Main(
                 [
                     dbc.Alert(
@@ -138,6 +141,7 @@ def page_layout(today: date) -> html.Div:
                         className="trends",
                         **{"data-section": "trends"},
                     ),
+                    analytics_section(),
                 ],
                 className="app-main",
             ),

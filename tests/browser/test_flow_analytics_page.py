@@ -1,0 +1,122 @@
+"""The "Flow analytics" section in Chromium: the charts draw the counts the CLI report and the
+data layer give, and a click on a mark opens the item panel with exactly its items.
+
+The app runs in-process on the bundled sample project with "now" fixed at today 00:00 UTC
+(the `dash_page` fixture); the period is the default, "Last 30 days".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from data.analytics_service import analytics_for_view
+from tests.browser.conftest import DashboardPage
+
+pytestmark = pytest.mark.browser
+
+
+def figure_data(page: Page, graph_id: str) -> list[dict[str, Any]]:
+    """The traces Plotly drew in a graph (what the user sees)."""
+    return page.evaluate(
+        """(id) => document.getElementById(id).querySelector('.js-plotly-plot').data
+            .map(t => ({name: t.name, x: t.x, y: t.y, customdata: t.customdata}))""",
+        graph_id,
+    )
+
+
+def wait_for_charts(page: Page) -> None:
+    expect(page.locator("#fa-scatter .gtitle")).to_contain_text("items", timeout=60_000)
+    expect(page.locator("#fa-time-in-state .gtitle")).to_contain_text("items", timeout=30_000)
+
+
+def panel_keys(page: Page) -> list[str]:
+    panel = page.locator("#item-panel")
+    expect(panel).to_be_visible(timeout=15_000)
+    return panel.locator("[data-key]").evaluate_all("els => els.map(e => e.dataset.key)")
+
+
+def test_charts_show_the_counts_of_the_cli_report(dash_page: DashboardPage, cli_report) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    report = cli_report("30d")
+    expected = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    n = report["flow_time"]["n"]
+
+    expect(page.locator("#fa-scatter .gtitle")).to_contain_text(f"Cycle-time scatter · {n:,} items")
+    assert sum(len(trace["y"]) for trace in figure_data(page, "fa-scatter")) == n
+    assert sum(figure_data(page, "fa-histogram")[0]["y"]) == n
+    expect(page.locator("#fa-time-in-state .gtitle")).to_contain_text(f"{n:,} items")
+    aging = expected["aging"]
+    expect(page.locator("#fa-aging .gtitle")).to_contain_text(f"{aging['n']:,} items")
+    assert len(figure_data(page, "fa-aging")[0]["y"]) == aging["n"]
+    expect(page.locator("#fa-aging-table tbody tr")).to_have_count(len(aging["table"]))
+    oldest = aging["table"][0]
+    expect(page.locator("#fa-aging-table tbody tr").first).to_have_attribute(
+        "data-key", oldest["key"]
+    )
+    cfd = figure_data(page, "fa-cfd")
+    assert [trace["name"] for trace in reversed(cfd)] == [
+        band["name"] for band in expected["cfd"]["bands"]
+    ]
+    assert [trace["y"][-1] for trace in reversed(cfd)] == [
+        band["counts"][-1] for band in expected["cfd"]["bands"]
+    ]
+    assert not dash_page.console.errors
+
+
+def test_clicking_a_scatter_point_opens_the_panel_with_that_item(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    traces = figure_data(page, "fa-scatter")
+    point = page.locator("#fa-scatter .scatterlayer .trace").first.locator(".point").nth(2)
+    point.click(force=True)
+
+    assert panel_keys(page) == [traces[0]["customdata"][2]]
+    link = page.locator("#item-panel a").first
+    expect(link).to_have_attribute(
+        "href", f"https://flowdash-demo.atlassian.net/browse/{traces[0]['customdata'][2]}"
+    )
+    assert not dash_page.console.errors
+
+
+def test_clicking_a_histogram_bar_lists_the_items_of_that_bar(dash_page: DashboardPage) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    bars = figure_data(page, "fa-histogram")[0]
+    tallest = max(range(len(bars["y"])), key=lambda index: bars["y"][index])
+    page.locator("#fa-histogram .barlayer .point").nth(tallest).click(force=True)
+
+    keys = panel_keys(page)
+    assert len(keys) == bars["y"][tallest]
+    scatter = figure_data(page, "fa-scatter")
+    width = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)["histogram"][
+        "width_days"
+    ]
+    low = bars["customdata"][tallest]
+    expected = sorted(
+        key
+        for trace in scatter
+        for key, days in zip(trace["customdata"], trace["y"], strict=True)
+        if low <= days < low + width
+    )
+    assert sorted(keys) == expected
+    assert not dash_page.console.errors
+
+
+def test_clicking_a_time_in_state_bar_lists_the_items_that_waited_there(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    expected = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    first = expected["time_in_state"]["rows"][0]
+    page.locator("#fa-time-in-state .barlayer .point").first.click(force=True)
+
+    expect(page.locator("#item-panel .offcanvas-title")).to_have_text(f"Time in {first['status']}")
+    assert len(panel_keys(page)) == first["items"]
+    assert not dash_page.console.errors
