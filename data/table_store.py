@@ -40,6 +40,13 @@ def _columns(part: Any, prefix: str = "") -> dict[str, np.ndarray]:
         value = getattr(part, spec.name)
         if is_dataclass(value):
             out.update(_columns(value, f"{prefix}{spec.name}."))
+        elif f"{prefix}{spec.name}" in _CODED_COLUMNS:
+            values = value.tolist()
+            distinct = dict.fromkeys(values)
+            code_of = {name: code for code, name in enumerate(distinct)}
+            codes = np.fromiter(map(code_of.__getitem__, values), np.int32, len(values))
+            out[f"{prefix}{spec.name}"] = np.frombuffer(orjson.dumps(list(distinct)), np.uint8)
+            out[f"{prefix}{spec.name}{_CODES}"] = codes
         elif value.dtype == object:
             out[f"{prefix}{spec.name}"] = np.frombuffer(orjson.dumps(value.tolist()), np.uint8)
         else:
@@ -62,6 +69,10 @@ _CHILDREN: dict[str, type] = {
     "unknown": Unknown,
     "segments": Segments,
 }
+#: Object columns with few distinct values (status names of 10 or so statuses over every
+#: segment): stored as the distinct values in JSON plus one int32 code per entry.
+_CODED_COLUMNS = frozenset({"segments.status"})
+_CODES = ".codes"
 #: Columns holding Python objects (strings, None), stored as JSON.
 _OBJECT_COLUMNS = frozenset(
     {
@@ -71,7 +82,6 @@ _OBJECT_COLUMNS = frozenset(
         "versions.name",
         "links.key",
         "unknown.name",
-        "segments.status",
     }
 )
 
@@ -83,6 +93,8 @@ def _rebuilt(kind: type, arrays: dict[str, np.ndarray], prefix: str = "") -> Any
         name = f"{prefix}{spec.name}"
         if not prefix and spec.name in _CHILDREN:
             values[spec.name] = _rebuilt(_CHILDREN[spec.name], arrays, f"{name}.")
+        elif name in _CODED_COLUMNS:
+            values[spec.name] = _objects(arrays[name])[arrays[f"{name}{_CODES}"]]
         else:
             values[spec.name] = _objects(arrays[name]) if name in _OBJECT_COLUMNS else arrays[name]
     return kind(**values)
