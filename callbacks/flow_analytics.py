@@ -64,8 +64,8 @@ def register(app: dash.Dash, root: Path) -> None:
             *analytics_figures(result),
             aging_table(result),
             summary_line(result),
-            sle["days"],
-            sle["percent"],
+            "" if sle["days"] is None else f"{sle['days']:g}",
+            f"{sle['percent']:g}",
         ]
 
     @app.callback(

@@ -449,13 +449,15 @@ def _chart_cell(graph_id: str, title: str, definition: str) -> html.Div:
 
 
 def service_level_controls() -> html.Div:
-    """ "Service level: [85] % within [N] days [Save]" (empty days: no SLE)."""
+    """ "Service level: [85] % within [N] days [Save]" (empty days: no SLE). Text inputs, so
+    that every typed value reaches the server and a bad one gets its message (a number input
+    hands over an out-of-range value as empty, which would silently turn the SLE off)."""
     return html.Div(
         [
             dbc.Label("Service level", html_for="sle-days", class_name="mb-0 small"),
-            dbc.Input(id="sle-percent", type="number", min=1, max=100, step=1, size="sm", value=85),
+            dbc.Input(id="sle-percent", type="text", size="sm", value="85"),
             html.Span("% within", className="small"),
-            dbc.Input(id="sle-days", type="number", min=0, step=0.5, size="sm", placeholder="N"),
+            dbc.Input(id="sle-days", type="text", size="sm", placeholder="N"),
             html.Span("days", className="small"),
             dbc.Button("Save", id="sle-save", size="sm", color="secondary", outline=True),
             html.Span(id="sle-message", className="small", role="status"),

@@ -120,3 +120,29 @@ def test_clicking_a_time_in_state_bar_lists_the_items_that_waited_there(
     expect(page.locator("#item-panel .offcanvas-title")).to_have_text(f"Time in {first['status']}")
     assert len(panel_keys(page)) == first["items"]
     assert not dash_page.console.errors
+
+
+def test_a_saved_service_level_is_drawn_and_scored_and_a_bad_one_is_refused(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    page.fill("#sle-days", "10")
+    page.fill("#sle-percent", "80")
+    page.click("#sle-save")
+    expect(page.locator("#sle-message")).to_have_text("Saved.")
+    expected = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    sle = expected["scatter"]["sle"]
+    assert (sle["days"], sle["percent"]) == (10.0, 80.0)
+    expect(page.locator("#fa-scatter .gtitle")).to_contain_text(
+        f"SLE 80 % within 10 d: {sle['share']:.1f} % within", timeout=30_000
+    )
+
+    page.fill("#sle-days", "-3")
+    page.click("#sle-save")
+    expect(page.locator("#sle-message")).to_have_text(
+        "Service level days must be above 0 (or empty to turn it off)."
+    )
+    again = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    assert again["scatter"]["sle"]["days"] == 10.0  # the saved one is kept
+    assert not dash_page.console.errors
