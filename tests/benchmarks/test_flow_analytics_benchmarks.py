@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
 from data import dataset as dataset_module
@@ -24,6 +25,7 @@ from data.periods import parse_period
 from data.project import ProjectData
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
 from tests.benchmarks.test_calculation_benchmarks import measured
+from ui.flow_analytics import aging_table, analytics_figures
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
@@ -61,3 +63,25 @@ def test_flow_analytics_speed(
     benchmark.extra_info["completed"] = result["scatter"]["n"]
     benchmark.extra_info["in_progress"] = result["aging"]["n"]
     assert result["scatter"]["n"] > 0 and result["cfd"]["days"]
+
+
+@pytest.mark.parametrize("size", sorted(TARGET_MS))
+def test_flow_analytics_figures_stay_small(
+    benchmark, sample_project: Callable[[int], ProjectData], size: int
+) -> None:
+    """What the section's callback does after the data call: the five figures and the aging
+    table from the result, and the JSON that travels to the browser (recorded in bytes)."""
+    ds = normalized(sample_project(size))
+    period = parse_period("90d", BENCH_NOW, UTC_ZONE)
+    result = flow_analytics.flow_analytics(ds, period.start_ms, period.end_ms, UTC_ZONE)
+
+    def build() -> bytes:
+        return orjson.dumps(
+            [*analytics_figures(result), aging_table(result).to_plotly_json()],
+            option=orjson.OPT_SERIALIZE_NUMPY,
+            default=lambda value: value.to_plotly_json(),
+        )
+
+    payload = measured(benchmark, build, rounds=5)
+    benchmark.extra_info["payload_kb"] = round(len(payload) / 1024)
+    assert len(payload) < 4 * 1024 * 1024  # at most MAX_POINTS points per chart
