@@ -18,6 +18,7 @@ from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings
 from data.flow_analytics import flow_analytics, selected_keys
+from data.metrics_service import NO_JIRA_DATA
 from data.periods import Period, parse_period, resolve_time_zone
 from data.persistence import load_settings, save_settings
 from data.project import current_project
@@ -33,7 +34,7 @@ def _view(root: Path, period: str, now: datetime) -> tuple[Dataset, Period, dict
     per = parse_period(period, now, zone)
     project = current_project(root, settings)
     if not project.issues:
-        raise UserError("No issues yet: click Update data to fetch your project's issues.")
+        raise UserError(NO_JIRA_DATA)
     dataset = build_dataset(project, full_mappings(settings.get("mappings")), zone)
     return dataset, per, settings
 

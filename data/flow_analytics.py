@@ -167,7 +167,7 @@ def _workflow_order(
 
 
 @dataclass
-class Completed:
+class CompletedItems:
     """Items completed in the window with a flow time, in completion order."""
 
     rows: np.ndarray
@@ -175,13 +175,13 @@ class Completed:
     days: np.ndarray  # float64 flow time in days
 
 
-def completed_in(ds: Dataset, start: int, end: int) -> Completed:
+def completed_in(ds: Dataset, start: int, end: int) -> CompletedItems:
     """Flow items completed in `[start, end)`, not canceled, with a flow time (the Flow time
     card's population: the same `n`)."""
     columns = ds.completed
     part = window(columns.times, start, end)
     ok = ~columns.canceled[part] & (columns.flow_code[part] == OK)
-    return Completed(
+    return CompletedItems(
         rows=columns.order[part][ok],
         completion=columns.times[part][ok],
         days=columns.flow_time[part][ok] / MS_DAY,
@@ -217,7 +217,7 @@ def _sample(count: int, limit: int) -> np.ndarray:
 
 def scatter(
     ds: Dataset,
-    done: Completed,
+    done: CompletedItems,
     zone: ZoneInfo,
     sle_days: float | None,
     sle_percent: float,
@@ -249,7 +249,7 @@ def scatter(
     return result
 
 
-def histogram(done: Completed) -> dict[str, Any]:
+def histogram(done: CompletedItems) -> dict[str, Any]:
     """Flow-time histogram: bars of a whole number of days from 0, and the percentiles."""
     days = done.days
     top = float(days.max()) if len(days) else 0.0
@@ -265,12 +265,12 @@ def histogram(done: Completed) -> dict[str, Any]:
     }
 
 
-def _bin_rows(done: Completed, width: int, start_day: float) -> np.ndarray:
+def _bin_rows(done: CompletedItems, width: int, start_day: float) -> np.ndarray:
     at = (done.days >= start_day) & (done.days < start_day + width)
     return done.rows[at]
 
 
-def aging(ds: Dataset, prep: Prepared, done: Completed, moment: int) -> dict[str, Any]:
+def aging(ds: Dataset, prep: Prepared, done: CompletedItems, moment: int) -> dict[str, Any]:
     """Aging work in progress at `moment`: every item Active or Waiting then, by its status
     (columns in workflow order) and age since work start, oldest first; the bands are the
     percentiles of the window's completed items' flow time."""
@@ -368,7 +368,7 @@ def _per_day(instants: np.ndarray, edges: np.ndarray) -> list[int]:
 
 
 def _status_times(
-    ds: Dataset, prep: Prepared, done: Completed
+    ds: Dataset, prep: Prepared, done: CompletedItems
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (item, status) of the completed items: (row, band, ms) of the time spent there
     between work start and completion, re-entries summed."""
@@ -388,7 +388,7 @@ def _status_times(
     return unique // len(prep.band_names), unique % len(prep.band_names), sums
 
 
-def time_in_state(ds: Dataset, prep: Prepared, done: Completed) -> dict[str, Any]:
+def time_in_state(ds: Dataset, prep: Prepared, done: CompletedItems) -> dict[str, Any]:
     """For the window's completed items: per Active/Waiting status the items that spent time
     in it, the median and total days, and its share of all Waiting time; Waiting statuses
     first, each group by total time, longest first."""
@@ -446,6 +446,11 @@ def flow_analytics(
 # ----------------------------------------------------------------------------- click-through
 
 
+def _no_items() -> dict[str, Any]:
+    """The request of a click that names nothing (a stale mark after the data changed)."""
+    return {"title": "No items", "keys": []}
+
+
 def selected_keys(
     ds: Dataset, start: int, end: int, zone: ZoneInfo, selection: dict[str, Any]
 ) -> dict[str, Any]:
@@ -468,15 +473,11 @@ def selected_keys(
         title = f"Flow time {low:g}-{low + width:g} days"
         return {"title": title, "keys": keys[rows].tolist()}
     if chart == "cfd":
-        band = (
-            prep.band_names.index(selection.get("band"))
-            if selection.get("band") in (prep.band_names)
-            else -1
-        )
+        name, day = selection.get("band"), selection.get("day")
         days, edges = day_edges(start, end, zone)
-        day = selection.get("day")
-        if band < 0 or day not in days:
-            return {"title": "No items", "keys": []}
+        if name not in prep.band_names or day not in days:
+            return _no_items()
+        band = prep.band_names.index(name)
         moment = int(edges[days.index(day) + 1])
         hold = (prep.seg_begin < moment) & (prep.seg_end >= moment) & (prep.seg_band == band)
         rows = np.unique(prep.seg_row[hold])
@@ -487,11 +488,11 @@ def selected_keys(
     if chart == "time_in_state":
         name = selection.get("status")
         if name not in prep.band_names:
-            return {"title": "No items", "keys": []}
+            return _no_items()
         rows, band, _ = _status_times(ds, prep, completed_in(ds, start, end))
         chosen = rows[band == prep.band_names.index(name)]
         return {"title": f"Time in {name}", "keys": keys[chosen].tolist()}
-    return {"title": "No items", "keys": []}
+    return _no_items()
 
 
 def _local_texts(instants: np.ndarray, zone: ZoneInfo) -> list[str]:
