@@ -4,6 +4,7 @@
     python app.py metrics [--input FILE] --period 30d ...     print every metric (json|csv)
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
+    python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -59,7 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--token-env", help="environment variable holding the token")
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
+    add_forecast_parser(sub, common)
     return parser
+
+
+def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`forecast how-many --until DATE` and `forecast when --items N | --jql JQL | --epic KEY`."""
+    shared = argparse.ArgumentParser(add_help=False, parents=[common])
+    shared.add_argument("--input", help="JIRA search response (default: the dashboard's data)")
+    shared.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    shared.add_argument("--history-weeks", type=int, help="history window in weeks")
+    shared.add_argument("--seed", type=int, help="random seed (default: the settings')")
+    shared.add_argument("--format", choices=["text", "json"], default="text")
+    forecast = sub.add_parser("forecast", parents=[common], help="Monte Carlo forecasts")
+    modes = forecast.add_subparsers(dest="forecast_mode", required=True)
+    how_many = modes.add_parser("how-many", parents=[shared], help="items done by a date")
+    how_many.add_argument("--until", required=True, help="last day forecast, YYYY-MM-DD")
+    when = modes.add_parser("when", parents=[shared], help="when N items will be done")
+    what = when.add_mutually_exclusive_group(required=True)
+    what.add_argument("--items", type=int, help="number of items to finish")
+    what.add_argument("--jql", help="finish the open issues this JQL matches (asks JIRA)")
+    what.add_argument("--epic", help="finish the open children of this epic")
 
 
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
@@ -109,6 +130,29 @@ def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
     return 0
 
 
+def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`forecast`: print a Monte Carlo forecast with its track record."""
+    from data.forecast_service import forecast_for_cli
+
+    print(
+        forecast_for_cli(
+            root,
+            settings,
+            "how_many" if args.forecast_mode == "how-many" else "when",
+            until=getattr(args, "until", None),
+            items=getattr(args, "items", None),
+            jql=getattr(args, "jql", None),
+            epic=getattr(args, "epic", None),
+            input_file=args.input,
+            now=args.now,
+            history_weeks=args.history_weeks,
+            seed=args.seed,
+            output=args.format,
+        )
+    )
+    return 0
+
+
 def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """Serve the dashboard with waitress."""
     import waitress
@@ -135,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_metrics(args, root, settings)
         if args.command == "fetch":
             return run_fetch(args, root, settings)
+        if args.command == "forecast":
+            return run_forecast(args, root, settings)
         return serve(args, root, settings)
     except UserError as exc:
         if log.hasHandlers():  # into errors.log too; the console gets the printed line only

@@ -16,6 +16,7 @@ import dash
 
 import callbacks.export
 import callbacks.flow_analytics
+import callbacks.forecast
 import callbacks.item_panel
 import callbacks.metrics
 import callbacks.settings
@@ -65,6 +66,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     app.layout = layout
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)
+    callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
     callbacks.flow_analytics.register(app, root)

@@ -58,6 +58,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "retention_days": 30,
     },
     "server": {"host": "127.0.0.1", "port": 8050},
+    # Monte Carlo forecasts (issue 14): see specs/forecast.md
+    "forecast": {
+        "history_weeks": 12,  # daily throughput of the last N whole weeks before today
+        "seed": 1,  # the same data and seed give the same forecast
+        "working_days": [],  # e.g. ["Mon", "Tue", "Wed", "Thu", "Fri"]; empty = every day
+        "flow_types": [],  # e.g. ["Feature", "Defect"]; empty = every flow type
+    },
 }
 
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from data.dataset import OK, Dataset
+from data.dataset import OK, Dataset, spans_holding, state_instant
 from data.dora_calculator import window
-from data.field_mapper import ACTIVE, DONE, NEW, WAITING
+from data.field_mapper import ACTIVE, DONE, NEW, WAITING, fold_name
 from data.issue_table import NONE, STATE_NAMES
 from data.periods import local_date, local_midnight_ms
 from data.statistics import MS_DAY, r2, r4
@@ -97,7 +97,7 @@ def _prepare(ds: Dataset) -> Prepared:
     shown: list[str] = []
     code_of: dict[Any, int] = {}
     for name in distinct:
-        lower = str(name or "").lower()
+        lower = fold_name(str(name or ""))
         if lower not in code_of_lower:
             code_of_lower[lower] = len(shown)
             shown.append(str(name or "(no status)"))
@@ -197,12 +197,17 @@ def percentile_lines(days: np.ndarray) -> dict[str, float | None]:
     return {f"p{p}": r4(value) for p, value in zip(PERCENTILES, values.tolist(), strict=True)}
 
 
+def _holding(prep: Prepared, moment: int) -> np.ndarray:
+    """Per segment: it holds the state at `moment` (the rule of Flow load: a transition at
+    exactly `moment` is not applied yet, `dataset.state_instant`)."""
+    instant = state_instant(moment)
+    return (prep.seg_begin <= instant) & (prep.seg_end > instant)
+
+
 def _working_at(prep: Prepared, moment: int) -> np.ndarray:
-    """Indices of the Active/Waiting segments holding `moment` (begin < T <= end: a
-    transition at exactly T is not applied yet, METRICS.md revision 3)."""
+    """Indices of the Active/Waiting segments holding the state at `moment`."""
     last = len(prep.band_names) - 1
-    hold = (prep.seg_begin < moment) & (prep.seg_end >= moment)
-    return np.flatnonzero(hold & (prep.seg_band > 0) & (prep.seg_band < last))
+    return np.flatnonzero(_holding(prep, moment) & (prep.seg_band > 0) & (prep.seg_band < last))
 
 
 def _sample(count: int, limit: int) -> np.ndarray:
@@ -341,9 +346,7 @@ def cumulative_flow(
         {
             "name": name,
             "state": state,
-            "counts": (
-                np.searchsorted(begins, ends, "left") - np.searchsorted(stops, ends, "left")
-            ).tolist(),
+            "counts": spans_holding(begins, stops, state_instant(ends)).tolist(),
         }
         for name, state, begins, stops in zip(
             prep.band_names,
@@ -479,7 +482,7 @@ def selected_keys(
             return _no_items()
         band = prep.band_names.index(name)
         moment = int(edges[days.index(day) + 1])
-        hold = (prep.seg_begin < moment) & (prep.seg_end >= moment) & (prep.seg_band == band)
+        hold = _holding(prep, moment) & (prep.seg_band == band)
         rows = np.unique(prep.seg_row[hold])
         return {
             "title": f"{prep.band_names[band]} at the end of {day}",

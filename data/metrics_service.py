@@ -83,6 +83,13 @@ WEEKLY_OPTIONS: dict[str, dict[str, bool]] = {
     "flow_distribution": {"reference": False},
 }
 
+#: Change failure rate with no incident and no success field (reading 5): never 0 %.
+NOTHING_CAN_FAIL = "No incidents or a success field: nothing can fail a deployment"
+#: Metrics whose headline is a count at an instant: 0 is a real value, status ok (reading 6).
+ZERO_IS_A_VALUE = frozenset({"flow_load"})
+#: Values kept under insufficient data: guidance shown beside the figures, not a figure.
+_GUIDANCE = frozenset({"reference"})
+
 _REPORTS_KEPT = 64
 _reports: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _reports_lock = threading.Lock()
@@ -96,7 +103,7 @@ def _insufficient(ds: Dataset, key: str) -> str | None:
     if key == "change_failure_rate":
         has_success = ds.deployment_source != "fixversions" and ds.success_field
         if not ds.has_incidents and not has_success:
-            return "No incidents and no deployment success field"
+            return NOTHING_CAN_FAIL
     if key == "lead_time_for_changes" and not ds.has_changes:
         return "No changes with a deployed date"
     if key == "recovery_time" and not ds.has_incidents:
@@ -121,19 +128,26 @@ def _tier(key: str, values: dict[str, Any], period: Period) -> str | None:
     return None
 
 
+def _no_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Insufficient data has no values (reading 7): every statistic null, not 0."""
+    return {name: value if name in _GUIDANCE else None for name, value in values.items()}
+
+
 def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str, Any]:
     """One metric object: period values, status, tier and the weekly series."""
     label, headline, unit = LABELS[key]
     calculate = CALCULATORS[key]
+    missing = _insufficient(ds, key)
+    shown = _no_values if missing is not None else dict
     with timed("metric", metric=key, period=period.label, weeks=len(weeks)) as timer:
         values, n, excluded, notes = calculate(ds, period.start_ms, period.end_ms)
+        values = shown(values)
         options = WEEKLY_OPTIONS.get(key, {})
         weekly = []
         for week in weeks:
             week_values, week_n, _, _ = calculate(ds, week.start_ms, week.end_ms, **options)
-            weekly.append({"week_start": week.start, "n": week_n, "values": week_values})
+            weekly.append({"week_start": week.start, "n": week_n, "values": shown(week_values)})
         timer.fields["n"] = n
-    missing = _insufficient(ds, key)
     metric: dict[str, Any] = {
         "label": label,
         "status": "ok",
@@ -147,7 +161,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     }
     if missing is not None:
         metric["status"], metric["message"] = "insufficient_data", missing
-    elif n == 0:
+    elif n == 0 and key not in ZERO_IS_A_VALUE:
         metric["status"], metric["message"] = "none_in_period", "None in period"
     if key in DORA_METRICS:
         metric["tier"] = None if missing else _tier(key, values, period)
@@ -303,7 +317,7 @@ def _warm_presets(
 
 
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
-STORED_REPORT_FORMAT = 1
+STORED_REPORT_FORMAT = 2
 
 
 def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:

@@ -17,8 +17,9 @@ from data.errors import UserError
 from data.jira_parser import EPOCH, to_ms
 
 MS_DAY = 86_400_000
-#: ISO weeks shown at least, even for a shorter period.
-MIN_WEEKS = 12
+#: The weekly series reaches back at least this many days before the period's end
+#: (METRICS.md revision 3, reading 1): 12 ISO weeks, 13 rows when the end is not a Monday 00:00.
+TREND_DAYS = 84
 
 _LAST_N_DAYS = re.compile(r"(\d+)\s*d", re.IGNORECASE)
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*:\s*(\d{4}-\d{2}-\d{2})")
@@ -153,12 +154,16 @@ def week_start_day(ms: int, tz: ZoneInfo) -> date:
 
 
 def weeks_for_period(period: Period, tz: ZoneInfo) -> list[Week]:
-    """Every ISO week overlapping the period, oldest first; at least 12, ending with the week
-    holding the period's last instant."""
+    """Every ISO week overlapping `[min(start, end - 84 days), end)`, oldest first (reading 1).
+
+    The 84 days are counted on the zone's calendar (the same wall-clock time 12 weeks
+    earlier), so a period ending on a Monday 00:00 has 12 rows and any other 13, DST or not."""
+    local_end = (EPOCH + timedelta(milliseconds=period.end_ms)).astimezone(tz)
+    reach = to_ms(local_end - timedelta(days=TREND_DAYS))  # aware arithmetic: wall clock
+    first_monday = week_start_day(min(period.start_ms, reach), tz)
     last_monday = week_start_day(period.end_ms - 1, tz)
-    first_monday = week_start_day(period.start_ms, tz)
-    count = max(MIN_WEEKS, (last_monday - first_monday).days // 7 + 1)
-    mondays = [last_monday - timedelta(days=7 * index) for index in range(count - 1, -1, -1)]
+    count = (last_monday - first_monday).days // 7 + 1
+    mondays = [first_monday + timedelta(days=7 * index) for index in range(count)]
     edges = [local_midnight_ms(day, tz) for day in [*mondays, last_monday + timedelta(days=7)]]
     return [
         Week(monday.isoformat(), edges[index], edges[index + 1])
@@ -167,13 +172,14 @@ def weeks_for_period(period: Period, tz: ZoneInfo) -> list[Week]:
 
 
 def week_ends_in(start_ms: int, end_ms: int, tz: ZoneInfo) -> list[int]:
-    """Week ends (Monday 00:00 in `tz`) inside `[start_ms, end_ms)`, oldest first."""
+    """Week ends (Monday 00:00 in `tz`) with `start < week end <= end`, oldest first
+    (reading 2: a week ending exactly at the period's end counts, one at its start does not)."""
     monday = week_start_day(start_ms, tz)
     ends = []
     while True:
         moment = local_midnight_ms(monday, tz)
-        if moment >= end_ms:
+        if moment > end_ms:
             return ends
-        if moment >= start_ms:
+        if moment > start_ms:
             ends.append(moment)
         monday += timedelta(days=7)

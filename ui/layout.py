@@ -17,6 +17,7 @@ from dash import dcc, html
 
 from ui.charts import trend_graphs
 from ui.flow_analytics import analytics_section
+from ui.forecast_panel import forecast_section
 from ui.item_panel import item_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
@@ -142,6 +143,7 @@ def page_layout(today: date) -> html.Div:
                         **{"data-section": "trends"},
                     ),
                     analytics_section(),
+                    forecast_section(today),
                 ],
                 className="app-main",
             ),

@@ -22,6 +22,7 @@ from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.flow_analytics import flow_analytics as analytics
 from data.flow_analytics import selected_keys
+from data.flow_calculator import flow_load
 from data.periods import parse_period
 from data.persistence import load_settings
 from data.project import ProjectData
@@ -151,10 +152,11 @@ def test_aging_lists_items_in_progress_at_the_end_oldest_first_past_p85_marked()
             resolution="Won't Do",
         ),
     ]
-    result = analytics(dataset(issues), *MARCH, UTC_ZONE)
-    aging = result["aging"]
+    ds = dataset(issues)
+    aging = analytics(ds, *MARCH, UTC_ZONE)["aging"]
 
     assert aging["n"] == 2
+    assert flow_load(ds, *MARCH)[0]["at_end"] == 2  # the Flow load card's rule, C not applied
     assert aging["columns"] == ["In Progress", "Blocked"]
     assert aging["column_states"] == ["Active", "Waiting"]
     assert [
