@@ -93,7 +93,9 @@ log = logging.getLogger(__name__)
 
 #: 2: issues are stored lean (`jira_parser.lean_issue`); a version-1 file is set aside and the
 #: next update is a full fetch.
-SCHEMA_VERSION = 2
+#: 3: the lean changelog keeps the flag changes too (blocked time); an older file lacks them,
+#: so it is set aside and the next update is a full fetch.
+SCHEMA_VERSION = 3
 
 #: The system fields METRICS.md reads from every issue.
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -119,6 +121,7 @@ FIELD_MAPPING_KEYS: tuple[str, ...] = (
     "deployed_date_field",
     "story_points_field",
     "deployment_time_field",
+    "flagged_field",
 )
 
 SyncMode = Literal["full", "incremental"]

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from data.issue_table import IssueTable, Links, Segments, Spans, Unknown, Versions
+from data.issue_table import Flags, IssueTable, Links, Segments, Spans, Unknown, Versions
 from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-TABLE_FORMAT = 3
+TABLE_FORMAT = 4
 _HEADER = "header"
 
 
@@ -68,6 +68,7 @@ _CHILDREN: dict[str, type] = {
     "links": Links,
     "unknown": Unknown,
     "segments": Segments,
+    "flags": Flags,
 }
 #: Object columns with few distinct values (status names of 10 or so statuses over every
 #: segment): stored as the distinct values in JSON plus one int32 code per entry.

@@ -228,8 +228,9 @@ def _not_json(raw: bytes) -> bytes:
 
 def _old_schema(raw: bytes) -> bytes:
     current = f'"schema_version":{SCHEMA_VERSION}'.encode()
-    assert SCHEMA_VERSION == 2 and current in raw  # 1 was the fat (not lean) issue format
-    return raw.replace(current, b'"schema_version":1', 1)
+    # 2 was the lean format without flag changes (1 the fat one): an earlier release's file
+    assert SCHEMA_VERSION == 3 and current in raw
+    return raw.replace(current, b'"schema_version":2', 1)
 
 
 def _edited_issue(raw: bytes) -> bytes:
@@ -248,7 +249,7 @@ def _dropped_issue(raw: bytes) -> bytes:
     [
         (_not_json, "not valid JSON"),
         (_truncate, "not valid JSON"),
-        (_old_schema, "schema version 1, expected 2 (an older format"),
+        (_old_schema, "schema version 2, expected 3 (an older format"),
         (_edited_issue, "checksum mismatch"),
         (_dropped_issue, "not valid JSON"),  # its issues no longer end where the head says
     ],
