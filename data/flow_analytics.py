@@ -1,8 +1,9 @@
 """Flow analytics over the normalized dataset: the charts a team reads in its stand-up.
 
-Cycle-time scatter, flow-time histogram, aging work in progress, cumulative flow and time in
-state, for one window `[start, end)` (definitions: `specs/flow-analytics.md`). Everything is
-read from the issue table's columns and its status segments: no raw issue is parsed again.
+Cycle-time scatter, flow-time histogram, aging work in progress, cumulative flow, time in
+state and blocked time, for one window `[start, end)` (definitions:
+`specs/flow-analytics.md`). Everything is read from the issue table's columns, its status
+segments and its flagged intervals: no raw issue is parsed again.
 
 The population is the flow items that are not canceled (METRICS.md: canceled items are left
 out of every metric). What does not depend on the window (status bands in workflow order,
@@ -34,6 +35,8 @@ PERCENTILES = (50, 70, 85, 95)
 MAX_POINTS = 5000
 #: Items listed in the aging table, oldest first.
 MAX_AGING_ROWS = 200
+#: Items drawn in the blocked-time chart, most blocked first (the sums use every item).
+MAX_BLOCKED_ROWS = 30
 #: Histogram bar widths tried, in days: the first giving at most MAX_BINS bars is used.
 BIN_WIDTHS = (1, 2, 3, 5, 7, 10, 14, 21, 30, 60, 90, 180, 365)
 MAX_BINS = 40
@@ -425,6 +428,41 @@ def time_in_state(ds: Dataset, prep: Prepared, done: CompletedItems) -> dict[str
     }
 
 
+def blocked_time(ds: Dataset, prep: Prepared, start: int, end: int) -> dict[str, Any]:
+    """Flagged (blocked) time inside the window: per flow item flagged in it, its flagged
+    days within `[start, end)` (intervals across an edge clipped to it), most first, and the
+    sums; `flagged_at_end` counts the items flagged at the window's end (the state at an
+    instant: a change at exactly `end` not applied)."""
+    flags = ds.table.flags
+    live = prep.live[flags.row]
+    begin, stop = np.maximum(flags.begin, start), np.minimum(flags.end, end)
+    inside = live & (stop > begin)
+    unique, inverse = np.unique(flags.row[inside], return_inverse=True)
+    per_item = np.bincount(inverse, weights=(stop - begin)[inside], minlength=len(unique))
+    instant = state_instant(end)
+    at_end = np.unique(flags.row[live & (flags.begin <= instant) & (flags.end > instant)])
+    order = np.argsort(-per_item, kind="stable")
+    shown = order[:MAX_BLOCKED_ROWS]
+    rows = unique[shown]
+    flagged_now = np.isin(rows, at_end)
+    return {
+        "n": len(unique),
+        "total_days": r4(float(per_item.sum()) / MS_DAY),
+        "flagged_at_end": len(at_end),
+        "items": [
+            {
+                "key": ds.table.key[row],
+                "flow_type": ds.table.flow_type[row],
+                "blocked_days": r4(ms / MS_DAY),
+                "flagged_at_end": bool(now),
+            }
+            for row, ms, now in zip(
+                rows.tolist(), per_item[shown].tolist(), flagged_now.tolist(), strict=True
+            )
+        ],
+    }
+
+
 def flow_analytics(
     ds: Dataset,
     start: int,
@@ -443,6 +481,7 @@ def flow_analytics(
         "aging": aging(ds, prep, done, end),
         "cfd": cumulative_flow(ds, prep, start, end, zone),
         "time_in_state": time_in_state(ds, prep, done),
+        "blocked": blocked_time(ds, prep, start, end),
     }
 
 
@@ -459,13 +498,14 @@ def selected_keys(
 ) -> dict[str, Any]:
     """The items behind one clicked mark, as the item panel's request `{"title", "keys"}`.
 
-    `selection` names the chart and the mark: `{"chart": "scatter" | "aging", "key": K}`,
+    `selection` names the chart and the mark: `{"chart": "scatter" | "aging" | "blocked",
+    "key": K}`,
     `{"chart": "histogram", "start": days}`, `{"chart": "cfd", "band": name, "day": ISO
     date}`, `{"chart": "time_in_state", "status": name}`."""
     chart = selection.get("chart")
     prep = prepared(ds)
     keys = ds.table.key
-    if chart in ("scatter", "aging"):
+    if chart in ("scatter", "aging", "blocked"):
         key = str(selection.get("key") or "")
         return {"title": key, "keys": [key] if key else []}
     if chart == "histogram":

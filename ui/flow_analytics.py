@@ -1,10 +1,11 @@
 """The "Flow analytics" section: cycle-time scatter, flow-time histogram, aging work in
-progress (chart and table), cumulative flow and time in state, built from the plain result
+progress (chart and table), cumulative flow, time in state and blocked time, built from the
+plain result
 of `data.analytics_service.analytics_for_view`.
 
 Component ids (the contract with `callbacks/flow_analytics.py` and the browser tests):
 `fa-scatter`, `fa-histogram`, `fa-aging`, `fa-aging-table`, `fa-cfd`, `fa-time-in-state`,
-`fa-summary`, and the service-level controls `sle-days`, `sle-percent`, `sle-save`,
+`fa-blocked`, `fa-summary`, and the service-level controls `sle-days`, `sle-percent`, `sle-save`,
 `sle-message`. Every mark carries in `customdata` what `selection_from_click` needs to name
 the items behind it.
 """
@@ -58,6 +59,14 @@ CHARTS: tuple[tuple[str, str, str], ...] = (
         "between work start and completion (re-entries added), the median per item that "
         "visited it, and each Waiting status's share of all Waiting time. Waiting statuses "
         "first. Click a bar to list the items that spent time there.",
+    ),
+    (
+        "fa-blocked",
+        "Blocked time",
+        "Days each flow item was flagged (JIRA's Flagged field, Impediment, or the field "
+        "mapped for it) inside the period, most blocked first, and the total over all of "
+        "them. Red: still flagged at the period's end. Flagged Active time counts as Waiting "
+        "in flow efficiency. Click a bar to open the item.",
     ),
 )
 STATE_COLORS = {"Active": "#0f766e", "Waiting": "#d97706", "New": "#cbd5e1", "Done": "#94a3b8"}
@@ -387,6 +396,41 @@ def time_in_state_figure(result: dict[str, Any]) -> dict[str, Any]:
     return {"data": [trace], "layout": layout}
 
 
+def blocked_figure(result: dict[str, Any]) -> dict[str, Any]:
+    """Horizontal bars of blocked days per item, most first; red while flagged at the end."""
+    blocked = result["blocked"]
+    items = blocked["items"]
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "name": "blocked days",
+        "y": [item["key"] for item in items],
+        "x": [item["blocked_days"] for item in items],
+        "customdata": [item["key"] for item in items],
+        "marker": {
+            "color": [
+                LINE_STYLES["p85"][0] if item["flagged_at_end"] else STATE_COLORS["Waiting"]
+                for item in items
+            ]
+        },
+        "hovertext": [
+            f"{item['key']} ({item['flow_type']}): blocked {item['blocked_days']:.1f} days"
+            + (", flagged at the period's end" if item["flagged_at_end"] else "")
+            for item in items
+        ],
+        "hovertemplate": "%{hovertext}<extra></extra>",
+    }
+    title = (
+        f"Blocked time · {blocked['total_days']:.1f} days over {blocked['n']:,} items · "
+        f"{blocked['flagged_at_end']:,} flagged at the end"
+    )
+    layout = _base_layout(title, "")
+    layout["yaxis"] = {"autorange": "reversed", "automargin": True, "type": "category"}
+    layout["xaxis"] = {"title": {"text": "days flagged in the period"}, "rangemode": "tozero"}
+    layout["showlegend"] = False
+    return {"data": [trace], "layout": layout}
+
+
 def analytics_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures in `CHARTS` order."""
     return [
@@ -395,6 +439,7 @@ def analytics_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
         aging_figure(result),
         cfd_figure(result),
         time_in_state_figure(result),
+        blocked_figure(result),
     ]
 
 
@@ -413,7 +458,7 @@ def selection_from_click(graph_id: str, click: dict[str, Any] | None) -> dict[st
         return None
     point = points[0]
     data = point.get("customdata")
-    if graph_id in ("fa-scatter", "fa-aging"):
+    if graph_id in ("fa-scatter", "fa-aging", "fa-blocked"):
         return {"chart": graph_id[3:], "key": data}
     if graph_id == "fa-histogram":
         return {"chart": "histogram", "start": data}

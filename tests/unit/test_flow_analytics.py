@@ -26,7 +26,7 @@ from data.flow_calculator import flow_load
 from data.periods import parse_period
 from data.persistence import load_settings
 from data.project import ProjectData
-from tests.issue_builder import issue, statuses
+from tests.issue_builder import flag_history, issue, statuses
 
 UTC_ZONE = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -252,6 +252,62 @@ def test_time_in_state_sums_re_entries_and_sorts_waiting_first() -> None:
     assert tis["waiting_percent"] == 45.0
     picked = selected_keys(ds, *MARCH, UTC_ZONE, {"chart": "time_in_state", "status": "Blocked"})
     assert sorted(picked["keys"]) == ["P", "Q"]
+
+
+def with_flags(raw: dict, *changes: tuple[str, bool]) -> dict:
+    """`raw` with flag changes `(when, raised)` of JIRA's Flagged field in its changelog."""
+    histories = raw["changelog"]["histories"]
+    for index, (when, raised) in enumerate(changes):
+        histories.append(flag_history(when, raised, str(800 + index)))
+    return raw
+
+
+def test_blocked_time_clips_flagged_spans_at_the_period_edges() -> None:
+    # March: [Mar 1 00:00, Mar 29 00:00). All In Progress from Feb 20 (started before).
+    # F1: flagged Feb 27 00:00 - Mar 2 12:00: across the start, 1.5 d inside.
+    # F2: flagged Mar 27 00:00, never cleared: across the end, 2 d inside; flagged at the end.
+    # F3: flagged Mar 5-6 and Mar 8 00:00-12:00: two spans, 1.5 d.
+    # F4: flagged at Mar 29 00:00 exactly: nothing inside, and not flagged at the end (a change
+    #     at exactly the end is not applied yet).
+    # F5: flagged Feb 1-10: before the period. F6: canceled, flagged in March: left out.
+    # Total 5 d over 3 items, most first (F1 before F3 on a tie: table order).
+    def started(key: str, **extra) -> dict:
+        return item(
+            key, (t(20, 0, month=2), "To Do", "In Progress"), created=t(1, 0, month=2), **extra
+        )
+
+    issues = [
+        with_flags(started("F1"), (t(27, 0, month=2), True), (t(2, 12), False)),
+        with_flags(started("F2"), (t(27, 0), True)),
+        with_flags(
+            started("F3"), (t(5, 0), True), (t(6, 0), False), (t(8, 0), True), (t(8, 12), False)
+        ),
+        with_flags(started("F4"), (t(29, 0), True)),
+        with_flags(started("F5"), (t(1, 0, month=2), True), (t(10, 0, month=2), False)),
+        with_flags(
+            item(
+                "F6",
+                (t(20, 0, month=2), "To Do", "In Progress"),
+                (t(20), "In Progress", "Done"),
+                created=t(1, 0, month=2),
+                resolution="Won't Do",
+            ),
+            (t(3, 0), True),
+            (t(4, 0), False),
+        ),
+    ]
+    ds = dataset(issues)
+    blocked = analytics(ds, *MARCH, UTC_ZONE)["blocked"]
+
+    assert (blocked["n"], blocked["total_days"], blocked["flagged_at_end"]) == (3, 5.0, 1)
+    assert [
+        (row["key"], row["blocked_days"], row["flagged_at_end"]) for row in blocked["items"]
+    ] == [
+        ("F2", 2.0, True),
+        ("F1", 1.5, False),
+        ("F3", 1.5, False),
+    ]
+    assert selected_keys(ds, *MARCH, UTC_ZONE, {"chart": "blocked", "key": "F3"})["keys"] == ["F3"]
 
 
 def test_histogram_click_names_the_items_of_that_bar() -> None:
