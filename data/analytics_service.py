@@ -47,6 +47,12 @@ def service_level(settings: dict[str, Any]) -> tuple[float | None, float]:
     return (float(days) if days else None), float(percent)
 
 
+def saved_service_level(root: Path) -> dict[str, float | None]:
+    """The service-level expectation saved in the settings: `{"days", "percent"}`."""
+    days, percent = service_level(load_settings(root))
+    return {"days": days, "percent": percent}
+
+
 def analytics_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """Every flow analytics chart of the current project for `period` ending at `now`."""
     dataset, per, settings = _view(root, period, now)

@@ -1,13 +1,12 @@
 """The "Flow analytics" section: cycle-time scatter, flow-time histogram, aging work in
 progress (chart and table), cumulative flow, time in state and blocked time, built from the
-plain result
-of `data.analytics_service.analytics_for_view`.
+plain result of `data.analytics_service.analytics_for_view`.
 
 Component ids (the contract with `callbacks/flow_analytics.py` and the browser tests):
 `fa-scatter`, `fa-histogram`, `fa-aging`, `fa-aging-table`, `fa-cfd`, `fa-time-in-state`,
-`fa-blocked`, `fa-summary`, and the service-level controls `sle-days`, `sle-percent`, `sle-save`,
-`sle-message`. Every mark carries in `customdata` what `selection_from_click` needs to name
-the items behind it.
+`fa-blocked`, `fa-summary`, `fa-cfd-pick` (the clicked band, from `assets/cfd_click.js`), and
+the service-level controls `sle-days`, `sle-percent`, `sle-save`, `sle-message`. Every mark
+carries in `customdata` what `selection_from_click` needs to name the items behind it.
 """
 
 from __future__ import annotations
@@ -80,6 +79,10 @@ LINE_STYLES = {
 #: Aging background bands between consecutive percentiles, younger to older.
 AGING_BANDS = ("#dcfce7", "#fef9c3", "#fde68a", "#fed7aa", "#fecaca")
 WEBGL_FROM = 1000
+#: The store the cumulative flow's click script writes the clicked band and day to.
+CFD_PICK = "fa-cfd-pick"
+#: The graphs whose own clickData names the mark (the cumulative flow's comes via CFD_PICK).
+CLICK_GRAPHS = tuple(graph_id for graph_id, _, _ in CHARTS if graph_id != "fa-cfd")
 
 
 def _title(text: str) -> dict[str, Any]:
@@ -443,6 +446,12 @@ def analytics_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def service_level_values(sle: dict[str, Any]) -> tuple[str, str]:
+    """The saved service level `{"days", "percent"}` as the (days, percent) input texts."""
+    days = "" if sle["days"] is None else f"{sle['days']:g}"
+    return days, f"{sle['percent']:g}"
+
+
 def summary_line(result: dict[str, Any]) -> str:
     """One line under the section title: how many items each chart counts."""
     return (
@@ -452,7 +461,14 @@ def summary_line(result: dict[str, Any]) -> str:
 
 
 def selection_from_click(graph_id: str, click: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a click on a chart names, for `analytics_service.items_for_view` (None: no mark)."""
+    """What a click on a chart names, for `analytics_service.items_for_view` (None: no mark).
+
+    The cumulative flow's clicks come as `CFD_PICK` data `{"band", "day"}` (written by
+    `assets/cfd_click.js`, which reads the band under the pointer), not as its clickData."""
+    if graph_id == CFD_PICK:
+        if not isinstance(click, dict) or not click.get("band") or not click.get("day"):
+            return None
+        return {"chart": "cfd", "band": str(click["band"]), "day": str(click["day"])[:10]}
     points = (click or {}).get("points") or []
     if not points:
         return None
@@ -462,8 +478,6 @@ def selection_from_click(graph_id: str, click: dict[str, Any] | None) -> dict[st
         return {"chart": graph_id[3:], "key": data}
     if graph_id == "fa-histogram":
         return {"chart": "histogram", "start": data}
-    if graph_id == "fa-cfd" and isinstance(data, list) and data:
-        return {"chart": "cfd", "band": data[0], "day": str(point.get("x"))[:10]}
     if graph_id == "fa-time-in-state":
         return {"chart": "time_in_state", "status": data}
     return None
@@ -518,6 +532,7 @@ def analytics_section() -> html.Section:
     return html.Section(
         [
             dcc.Store(id="sle-version", data=0),
+            dcc.Store(id=CFD_PICK),
             html.Div(
                 [
                     html.H2("Flow analytics", className="section-title"),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from data.analytics_service import analytics_for_view
+from data.analytics_service import analytics_for_view, items_for_view
 from tests.browser.conftest import DashboardPage
 
 pytestmark = pytest.mark.browser
@@ -145,4 +145,114 @@ def test_a_saved_service_level_is_drawn_and_scored_and_a_bad_one_is_refused(
     )
     again = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
     assert again["scatter"]["sle"]["days"] == 10.0  # the saved one is kept
+    assert not dash_page.console.errors
+
+
+def band_point(page: Page, day: str, below: int, count: int) -> dict[str, float]:
+    """The page coordinates of the middle of a band's area on `day` in the cumulative flow
+    (`below` items stacked under it, `count` in it), after zooming the y axis onto the band
+    as a user would (the Done band below holds every item ever done: unzoomed, a band of a
+    few items is thinner than a pixel)."""
+    return page.evaluate(
+        """async ([day, low, high, middle]) => {
+            const gd = document.querySelector('#fa-cfd .js-plotly-plot');
+            await Plotly.relayout(gd, {'yaxis.range': [low, high]});
+            const layout = gd._fullLayout, box = gd.getBoundingClientRect();
+            return {
+                x: box.left + layout.xaxis._offset + layout.xaxis.l2p(layout.xaxis.d2l(day)),
+                y: box.top + layout.yaxis._offset + layout.yaxis.l2p(middle),
+            };
+        }""",
+        [day, below - count, below + 2 * count, below + count / 2],
+    )
+
+
+def test_clicking_a_cumulative_flow_band_lists_the_items_in_it_that_day(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    served = dash_page.served
+    cfd = analytics_for_view(served.root, "30d", served.now)["cfd"]
+    day_index = len(cfd["days"]) // 2
+    day = cfd["days"][day_index]
+    # stacked from the bottom: Done first, New on top (the drawing order); pick a working
+    # status (not Done or New) with a few items, between two others, so that a wrong band
+    # would show
+    stack = list(reversed(cfd["bands"]))
+    below = 0
+    chosen = None
+    for band in stack:
+        count = band["counts"][day_index]
+        if band["state"] in ("Active", "Waiting") and count >= 2 and chosen is None:
+            chosen = (band["name"], below, count)
+        below += count
+    assert chosen is not None, "the sample has work in progress mid-period"
+    name, under, count = chosen
+    page.locator("#fa-cfd").scroll_into_view_if_needed()
+    spot = band_point(page, day, under, count)
+    page.mouse.move(spot["x"], spot["y"])
+    page.mouse.click(spot["x"], spot["y"])
+
+    expect(page.locator("#item-panel .offcanvas-title")).to_have_text(
+        f"{name} at the end of {day}", timeout=15_000
+    )
+    keys = panel_keys(page)
+    expected = items_for_view(
+        served.root, "30d", served.now, {"chart": "cfd", "band": name, "day": day}
+    )
+    assert len(keys) == count
+    assert sorted(keys) == sorted(expected["keys"])
+    assert not dash_page.console.errors
+
+
+def test_blocked_time_shows_the_flagged_items_and_a_bar_opens_its_item(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    blocked = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)["blocked"]
+    assert blocked["n"], "the sample project has items flagged in the last 30 days"
+    expect(page.locator("#fa-blocked .gtitle")).to_contain_text(
+        f"Blocked time · {blocked['total_days']:.1f} days over {blocked['n']:,} items"
+    )
+    bars = figure_data(page, "fa-blocked")[0]
+    assert bars["customdata"] == [item["key"] for item in blocked["items"]]
+    page.locator("#fa-blocked .barlayer .point").first.click(force=True)
+    assert panel_keys(page) == [blocked["items"][0]["key"]]
+    assert not dash_page.console.errors
+
+
+def test_the_service_level_is_set_in_the_settings_panel_too(dash_page: DashboardPage) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    page.click("#open-settings")
+    expect(page.locator("#settings-panel")).to_be_visible()
+    expect(page.locator("#settings-sle-percent")).to_have_value("85")
+    page.fill("#settings-sle-days", "12")
+    page.fill("#settings-sle-percent", "70")
+    page.click("#settings-sle-save")
+    expect(page.locator("#settings-sle-result")).to_have_text("Saved.")
+    expected = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    sle = expected["scatter"]["sle"]
+    assert (sle["days"], sle["percent"]) == (12.0, 70.0)
+    expect(page.locator("#fa-scatter .gtitle")).to_contain_text(
+        f"SLE 70 % within 12 d: {sle['share']:.1f} % within", timeout=30_000
+    )
+    # the controls beside the section title show the same setting
+    expect(page.locator("#sle-days")).to_have_value("12")
+    expect(page.locator("#sle-percent")).to_have_value("70")
+
+    page.fill("#settings-sle-days", "soon")
+    page.click("#settings-sle-save")
+    expect(page.locator("#settings-sle-result")).to_have_text(
+        "Service level days: 'soon' is not a number."
+    )
+    again = analytics_for_view(dash_page.served.root, "30d", dash_page.served.now)
+    assert again["scatter"]["sle"]["days"] == 12.0  # the saved one is kept
+
+    page.locator("#settings-panel .btn-close").click()
+    page.click("#open-settings")  # opened again: the saved values, the message gone
+    expect(page.locator("#settings-sle-days")).to_have_value("12")
+    expect(page.locator("#settings-sle-result")).to_have_text("")
     assert not dash_page.console.errors
