@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from data.analytics_service import analytics_for_view, items_for_view
+from data.persistence import load_settings
 from tests.browser.conftest import DashboardPage
 
 pytestmark = pytest.mark.browser
@@ -255,4 +256,28 @@ def test_the_service_level_is_set_in_the_settings_panel_too(dash_page: Dashboard
     page.click("#open-settings")  # opened again: the saved values, the message gone
     expect(page.locator("#settings-sle-days")).to_have_value("12")
     expect(page.locator("#settings-sle-result")).to_have_text("")
+    assert not dash_page.console.errors
+
+
+def test_the_flag_field_is_chosen_in_the_mapping_dialog_and_blocked_time_follows(
+    dash_page: DashboardPage,
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    expect(page.locator("#fa-blocked .gtitle")).not_to_contain_text("over 0 items")
+    page.click("#open-settings")
+    page.click("#open-mappings")
+    dialog = page.locator("#mapping-dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    flag = dialog.locator('select[id*="flagged_field"]')
+    expect(flag.locator("option", has_text="Flagged (customfield_10021)")).to_be_enabled()
+    expect(flag.locator("option", has_text="Story Points")).to_be_disabled()
+    flag.select_option("customfield_10062")  # Team: a text field the sample never changes
+    dialog.locator("#mapping-save").click()
+    expect(dialog).to_be_hidden(timeout=30_000)
+
+    assert load_settings(dash_page.served.root)["mappings"]["flagged_field"] == "customfield_10062"
+    expect(page.locator("#fa-blocked .gtitle")).to_contain_text(
+        "Blocked time · 0.0 days over 0 items", timeout=60_000
+    )
     assert not dash_page.console.errors
