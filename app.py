@@ -5,6 +5,8 @@
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
+    python app.py items --metric M --period 30d [--week W]    the items behind a figure
+    python app.py quality [--format json|csv]                 the data-quality report
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -18,7 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, settings_path
+from configuration.settings import (
+    DATA_DIR_ENV,
+    VERSION,
+    data_dir,
+    log_dir,
+    secure_data_dir,
+    settings_path,
+)
 from data.errors import UserError
 
 log = logging.getLogger("app")
@@ -37,16 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8050)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="host name browsers may use besides 127.0.0.1/localhost (needed with a LAN --host)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command")
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
-    metrics.add_argument("--input", help="JIRA search response or list of issues (JSON)")
-    metrics.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
-    metrics.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
-    metrics.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
-    metrics.add_argument("--deployments", choices=["issues", "fixversions"])
-    metrics.add_argument("--format", choices=["json", "csv"], default="json")
+    _source_options(metrics)
+
+    items = sub.add_parser("items", parents=[common], help="list the items behind a figure")
+    items.add_argument("--metric", required=True, help="metric key, e.g. lead_time_for_changes")
+    items.add_argument("--week", help="one weekly point: an ISO week such as 2026-W45")
+    items.add_argument("--excluded", help="the items left out for a reason, e.g. canceled")
+    _source_options(items)
+
+    quality = sub.add_parser("quality", parents=[common], help="print the data-quality report")
+    _source_options(quality, period=False)
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -83,15 +103,42 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--epic", help="finish the open children of this epic")
 
 
+def _source_options(command: argparse.ArgumentParser, *, period: bool = True) -> None:
+    """The input, period, clock, zone, deployment source and format options of `metrics`."""
+    command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
+    if period:
+        command.add_argument(
+            "--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD"
+        )
+        command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
+    command.add_argument("--deployments", choices=["issues", "fixversions"])
+    command.add_argument("--format", choices=["json", "csv"], default="json")
+
+
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """Resolve the data directory, load settings and set up logging (once, for any command)."""
     from configuration.logging_config import setup_logging
-    from data.persistence import load_settings
+    from data.persistence import (
+        SettingsError,
+        load_settings,
+        load_settings_for_repair,
+        sweep_leftovers,
+    )
 
     root = data_dir(getattr(args, "data_dir", None))
-    settings = load_settings(root)
+    secure_data_dir(root)
+    try:
+        settings = load_settings(root)
+    except SettingsError as exc:
+        if args.command:  # a headless command must not run on settings it cannot read
+            raise
+        # the dashboard opens so that Settings can repair the file; the page says what is wrong
+        settings, _ = load_settings_for_repair(root)
+        print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
+    sweep_leftovers(root)  # temporary files of a process that was killed
     log.info(
         "start-up",
         extra={
@@ -110,6 +157,22 @@ def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
     from data.metrics_service import metrics_report_for_cli
 
     print(metrics_report_for_cli(args, root, settings))
+    return 0
+
+
+def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`items`: print the items behind one figure, as the page's item panel lists them."""
+    from data.evidence import items_for_cli
+
+    print(items_for_cli(args, root, settings), end="")
+    return 0
+
+
+def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`quality`: print the data-quality report."""
+    from data.quality import quality_for_cli
+
+    print(quality_for_cli(args, root, settings), end="")
     return 0
 
 
@@ -158,10 +221,14 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
     import waitress
 
     from callbacks.dashboard_app import create_app
+    from callbacks.request_guard import check_bind, guard_server
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
+    allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
+    check_bind(host, allowed)
     dash_app = create_app(root)
+    guard_server(dash_app.server, host, port, allowed)
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
     waitress.serve(dash_app.server, host=host, port=port, threads=8)
@@ -170,18 +237,27 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and exit code 2."""
+    from configuration.sensitive_data_filter import redact_text
+
     args = build_parser().parse_args(argv)
     try:
         root, settings = start_up(args)
         if args.command == "sample":
-            return run_sample(args)
-        if args.command == "metrics":
-            return run_metrics(args, root, settings)
-        if args.command == "fetch":
-            return run_fetch(args, root, settings)
-        if args.command == "forecast":
-            return run_forecast(args, root, settings)
-        return serve(args, root, settings)
+            code = run_sample(args)
+        elif args.command == "metrics":
+            code = run_metrics(args, root, settings)
+        elif args.command == "fetch":
+            code = run_fetch(args, root, settings)
+        elif args.command == "items":
+            code = run_items(args, root, settings)
+        elif args.command == "quality":
+            code = run_quality(args, root, settings)
+        elif args.command == "forecast":
+            code = run_forecast(args, root, settings)
+        else:
+            code = serve(args, root, settings)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return code
     except UserError as exc:
         if log.hasHandlers():  # into errors.log too; the console gets the printed line only
             command = args.command or "serve"
@@ -191,10 +267,20 @@ def main(argv: list[str] | None = None) -> int:
                 exc,
                 extra={"operation": command, "error": type(exc).__name__, "_console": False},
             )
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `metrics | head`: the reader left; nothing to say
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

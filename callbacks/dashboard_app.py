@@ -17,8 +17,9 @@ import dash
 import callbacks.export
 import callbacks.flow_analytics
 import callbacks.forecast
-import callbacks.item_panel
+import callbacks.items
 import callbacks.metrics
+import callbacks.quality
 import callbacks.settings
 import callbacks.update
 from data.errors import UserError
@@ -70,7 +71,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
     callbacks.flow_analytics.register(app, root)
-    callbacks.item_panel.register(app, root)
+    callbacks.items.register(app, root)
+    callbacks.quality.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

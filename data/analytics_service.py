@@ -22,10 +22,6 @@ from data.metrics_service import NO_JIRA_DATA
 from data.periods import Period, parse_period, resolve_time_zone
 from data.persistence import load_settings, save_settings
 from data.project import current_project
-from data.sample_project import BASE_URL as SAMPLE_SITE
-
-#: Items listed at most in the item panel for one click.
-MAX_PANEL_ITEMS = 500
 
 
 def _view(root: Path, period: str, now: datetime) -> tuple[Dataset, Period, dict[str, Any]]:
@@ -81,33 +77,6 @@ def items_for_view(
     return selected_keys(
         dataset, per.start_ms, per.end_ms, resolve_time_zone(per.time_zone), selection
     )
-
-
-def item_details(root: Path, keys: list[str]) -> dict[str, Any]:
-    """The requested issues as the item panel lists them: key, link, summary and type where
-    the project holds them; at most MAX_PANEL_ITEMS, with how many there were."""
-    settings = load_settings(root)
-    project = current_project(root, settings)
-    site = ((settings.get("jira") or {}).get("url") or "").rstrip("/")
-    if not site and project.source == "sample":
-        site = SAMPLE_SITE
-    wanted = dict.fromkeys(str(key) for key in keys[:MAX_PANEL_ITEMS])
-    found: dict[str, dict[str, Any]] = {}
-    for raw in project.issues:
-        if raw.get("key") in wanted:
-            found[raw["key"]] = raw.get("fields") or {}
-    items = []
-    for key in wanted:
-        fields = found.get(key, {})
-        items.append(
-            {
-                "key": key,
-                "url": f"{site}/browse/{key}" if site else None,
-                "summary": fields.get("summary"),
-                "type": (fields.get("issuetype") or {}).get("name"),
-            }
-        )
-    return {"items": items, "total": len(keys)}
 
 
 def save_service_level(root: Path, days: Any, percent: Any) -> dict[str, Any]:

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from data.dataset import OK, Dataset, spans_holding, state_instant
+from data.dataset import OK, Dataset, spans_holding
 from data.dora_calculator import window
 from data.field_mapper import ACTIVE, DONE, NEW, WAITING, fold_name
+from data.flow_calculator import just_before
 from data.issue_table import NONE, STATE_NAMES
 from data.periods import local_date, local_midnight_ms
 from data.statistics import MS_DAY, r2, r4
@@ -202,8 +203,8 @@ def percentile_lines(days: np.ndarray) -> dict[str, float | None]:
 
 def _holding(prep: Prepared, moment: int) -> np.ndarray:
     """Per segment: it holds the state at `moment` (the rule of Flow load: a transition at
-    exactly `moment` is not applied yet, `dataset.state_instant`)."""
-    instant = state_instant(moment)
+    exactly `moment` is not applied yet, `flow_calculator.just_before`)."""
+    instant = just_before(moment)
     return (prep.seg_begin <= instant) & (prep.seg_end > instant)
 
 
@@ -349,7 +350,7 @@ def cumulative_flow(
         {
             "name": name,
             "state": state,
-            "counts": spans_holding(begins, stops, state_instant(ends)).tolist(),
+            "counts": spans_holding(begins, stops, just_before(ends)).tolist(),
         }
         for name, state, begins, stops in zip(
             prep.band_names,
@@ -439,7 +440,7 @@ def blocked_time(ds: Dataset, prep: Prepared, start: int, end: int) -> dict[str,
     inside = live & (stop > begin)
     unique, inverse = np.unique(flags.row[inside], return_inverse=True)
     per_item = np.bincount(inverse, weights=(stop - begin)[inside], minlength=len(unique))
-    instant = state_instant(end)
+    instant = just_before(end)
     at_end = np.unique(flags.row[live & (flags.begin <= instant) & (flags.end > instant)])
     order = np.argsort(-per_item, kind="stable")
     shown = order[:MAX_BLOCKED_ROWS]

@@ -169,7 +169,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     return metric
 
 
-def _clock_now() -> datetime:
+def clock_now() -> datetime:
     """The clock, rounded down to the minute: "last 30 days" stays one cache entry per minute."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
@@ -194,7 +194,7 @@ def report_for_project(
     cache: treat it as read-only.
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
-    per = parse_period(period, now if now is not None else _clock_now(), zone)
+    per = parse_period(period, now if now is not None else clock_now(), zone)
     if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
         raise UserError(
             f"Unknown deployment source {deployment_source!r}: use issues or fixversions."
@@ -284,6 +284,21 @@ def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     report = report_for_project(project, settings, period, now=now, root=root)
     _warm_presets(root, project, settings, now)
     return report
+
+
+def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
+    """The report of the `shown-inputs` store (`{"period", "now"}`, sent back by the page), for
+    the trends and the exports; a store that is not what the page wrote is a UserError."""
+    if not isinstance(shown, dict):
+        raise UserError("The page sent no period; choose one again.")
+    period, moment = shown.get("period"), shown.get("now")
+    try:
+        now = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        now = None
+    if now is None or not isinstance(period, str):
+        raise UserError("The page sent a period this server cannot read; choose one again.")
+    return report_for_view(root, period, now)
 
 
 _warmed: set[tuple[Any, ...]] = set()
@@ -414,19 +429,8 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
 
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
-    parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
-    if args.input:
-        from data.jira_parser import read_input_file
-
-        payload = read_input_file(Path(args.input))
-        project = ProjectData(
-            issues=payload["issues"],
-            statuses=payload["statuses"],
-            fields=payload["fields"],
-            source="file",
-        )
-    else:
-        project = _cached_project(root, settings)
+    parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
+    project = cli_project(args, root, settings)
     report = report_for_project(
         project,
         settings,
@@ -437,6 +441,39 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         root=None if args.input else root,
     )
     return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The `--input` issues with duplicate keys merged (newest `updated` wins), with a warning:
+    an issue is never counted twice."""
+    from data.cache_manager import newest_per_key
+
+    unique, repeated = newest_per_key(issues)
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        log.warning(
+            "%s holds %d issue key(s) more than once (%s); the copy updated last is used",
+            name,
+            len(repeated),
+            shown,
+            extra={"operation": "metrics", "duplicate_keys": len(repeated)},
+        )
+    return unique
+
+
+def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project a headless command reads: `--input FILE`, else the cache."""
+    if args.input:
+        from data.jira_parser import read_input_file
+
+        payload = read_input_file(Path(args.input))
+        return ProjectData(
+            issues=_unique_input_issues(payload["issues"], args.input),
+            statuses=payload["statuses"],
+            fields=payload["fields"],
+            source="file",
+        )
+    return _cached_project(root, settings)
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -34,9 +34,21 @@ def wait_for_charts(page: Page) -> None:
 
 
 def panel_keys(page: Page) -> list[str]:
+    """The keys the item panel lists, page by page of its table."""
     panel = page.locator("#item-panel")
     expect(panel).to_be_visible(timeout=15_000)
-    return panel.locator("[data-key]").evaluate_all("els => els.map(e => e.dataset.key)")
+    expect(panel.locator("[data-role=item-count]")).to_be_visible(timeout=15_000)
+    expect(panel.locator("td[data-dash-column=key]").first).to_be_visible(timeout=15_000)
+    keys: list[str] = []
+    while True:
+        cells = panel.locator("td[data-dash-column=key]")
+        keys += [text.strip() for text in cells.all_inner_texts()]
+        following = panel.locator("button.next-page")
+        if not following.count() or following.is_disabled():
+            return keys
+        first = cells.first.inner_text()
+        following.click()
+        expect(cells.first).not_to_have_text(first)
 
 
 def test_charts_show_the_counts_of_the_cli_report(dash_page: DashboardPage, cli_report) -> None:
@@ -78,10 +90,6 @@ def test_clicking_a_scatter_point_opens_the_panel_with_that_item(
     point.click(force=True)
 
     assert panel_keys(page) == [traces[0]["customdata"][2]]
-    link = page.locator("#item-panel a").first
-    expect(link).to_have_attribute(
-        "href", f"https://flowdash-demo.atlassian.net/browse/{traces[0]['customdata'][2]}"
-    )
     assert not dash_page.console.errors
 
 
