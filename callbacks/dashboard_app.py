@@ -15,6 +15,7 @@ from pathlib import Path
 import dash
 
 import callbacks.export
+import callbacks.flow_analytics
 import callbacks.forecast
 import callbacks.items
 import callbacks.metrics
@@ -69,6 +70,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.flow_analytics.register(app, root)
     callbacks.items.register(app, root)
     callbacks.quality.register(app, root)
     log.info(

@@ -77,6 +77,8 @@ DEFAULT_MAPPINGS: dict[str, Any] = {
     "commit_date_field": None,
     "deployed_date_field": None,
     "story_points_field": None,
+    # field id of the flag (blocked) field; None reads JIRA's own "Flagged" field by name
+    "flagged_field": None,
 }
 
 #: Reference ranges (percent) shown beside the actual flow distribution.

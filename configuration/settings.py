@@ -45,6 +45,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # IANA zone for weekly buckets and date-only values; None = the machine's local zone
     "time_zone": None,
     "cache": {"ttl_hours": 24},
+    # service-level expectation of the cycle-time scatter: sle_percent % within sle_days days
+    "analytics": {"sle_days": None, "sle_percent": 85},
     "rate_limit": {
         "requests": 100,
         "per_seconds": 10,

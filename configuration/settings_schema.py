@@ -60,6 +60,7 @@ class MappingSettings(_Section):
     commit_date_field: str | None
     deployed_date_field: str | None
     story_points_field: str | None
+    flagged_field: str | None = None
 
 
 class CacheSettings(_Section):
@@ -95,6 +96,11 @@ class ForecastSettings(_Section):
     flow_types: list[str]
 
 
+class AnalyticsSettings(_Section):
+    sle_days: float | None = Field(default=None, gt=0)
+    sle_percent: float = Field(default=85, ge=1, le=100)
+
+
 class Settings(_Section):
     jira: JiraSettings
     mappings: MappingSettings
@@ -104,6 +110,7 @@ class Settings(_Section):
     logging: LoggingSettings
     server: ServerSettings
     forecast: ForecastSettings
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
 
 def _shown(value: Any) -> str:

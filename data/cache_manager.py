@@ -95,7 +95,9 @@ log = logging.getLogger(__name__)
 #: next update is a full fetch.
 #: 3: issues keep their `summary` (the item lists show it); a version-2 file is set aside and
 #: the next update is a full fetch (JIRA's incremental query returns only updated issues).
-SCHEMA_VERSION = 3
+#: 4: the lean changelog keeps the flag changes too (blocked time); a version-3 file lacks
+#: them, so it is set aside and the next update is a full fetch.
+SCHEMA_VERSION = 4
 
 #: The system fields METRICS.md reads from every issue, and the summary the item lists show.
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -122,6 +124,7 @@ FIELD_MAPPING_KEYS: tuple[str, ...] = (
     "deployed_date_field",
     "story_points_field",
     "deployment_time_field",
+    "flagged_field",
 )
 
 SyncMode = Literal["full", "incremental"]

@@ -123,6 +123,12 @@ class Completed:
     type_names: tuple[str, ...]
 
 
+def spans_holding(starts: np.ndarray, ends: np.ndarray, instant: Any) -> Any:
+    """How many spans `[start, end)` hold `instant` (an int or an array of them), from their
+    sorted starts and sorted ends; spans of one item must not overlap."""
+    return np.searchsorted(starts, instant, "right") - np.searchsorted(ends, instant, "right")
+
+
 @dataclass
 class Load:
     """Active/Waiting spans of flow items: sorted starts and ends per state (and canceled)."""
@@ -136,10 +142,7 @@ class Load:
 
     def count(self, state: str, moment: int) -> int:
         """Spans holding `moment` (start <= T < end); spans of one item never overlap."""
-        starts, ends = self.starts[state], self.ends[state]
-        return int(
-            np.searchsorted(starts, moment, "right") - np.searchsorted(ends, moment, "right")
-        )
+        return int(spans_holding(self.starts[state], self.ends[state], moment))
 
     def rows_at(self, state: str, moment: int) -> np.ndarray:
         """The table rows of the spans `count` counts at `moment` (one per span)."""

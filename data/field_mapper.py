@@ -27,6 +27,26 @@ TRUE_TEXTS = frozenset({"true", "yes"})
 _WORDS = re.compile(r"[^\W_]+")
 _WAITING = frozenset(WAITING_WORDS)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+#: The changelog name of JIRA's own "Flagged" field (Impediment), folded: what an unmapped
+#: `flagged_field` reads.
+FLAGGED = "flagged"
+
+
+def is_flag_item(item: Any, flag_field: str | None) -> bool:
+    """Whether a changelog item changes the flag: with no `flagged_field` mapped, an item of
+    the field JIRA names "Flagged" (any case); else an item whose `fieldId` (Cloud) or `field`
+    (Data Center names it) is the mapped field."""
+    if type(item) is not dict:
+        return False
+    if not flag_field:
+        return fold_name(str(item.get("field") or "")) == FLAGGED
+    return item.get("fieldId") == flag_field or item.get("field") == flag_field
+
+
+def flag_raised(item: dict[str, Any]) -> bool:
+    """Whether a flag item sets the flag (its new text is not empty, e.g. "Impediment") rather
+    than clearing it."""
+    return bool(str(item.get("toString") or "").strip())
 
 
 def fold_name(name: str) -> str:
@@ -109,6 +129,7 @@ class FieldMapper:
         self.deployment_types = _folded_set(m["deployment_types"])
         self.incident_types = _folded_set(m["incident_types"])
         self.production_values = _folded_set(m["production_values"])
+        self.flag_field: str | None = m.get("flagged_field") or None
         self.cat_by_id: dict[str, str] = {}
         self.cat_by_name: dict[str, str] = {}
         for status in statuses or []:

@@ -22,7 +22,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper, fold_name
+from data.field_mapper import (
+    ACTIVE,
+    DONE,
+    NEW,
+    WAITING,
+    FieldMapper,
+    flag_raised,
+    fold_name,
+    is_flag_item,
+)
 from data.jira_parser import parse_array
 
 #: An instant that is absent (no value, or not a time). Never a real epoch ms.
@@ -57,6 +66,29 @@ class Spans:
     begin: np.ndarray
     end: np.ndarray
     state: np.ndarray
+
+
+@dataclass
+class Segments:
+    """Every status interval of each flow item's row (start, end, state code, status name),
+    no earlier than `created`; end FOREVER while open. What the flow analytics read
+    (`data/flow_analytics.py`): time per status, the status at an instant."""
+
+    row: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
+    state: np.ndarray  # int8 state code
+    status: np.ndarray  # object: the status name as JIRA sends it
+
+
+@dataclass
+class Flags:
+    """The flagged (blocked) intervals of each row from the changelog's flag changes
+    (`field_mapper.is_flag_item`), no earlier than `created`; end FOREVER while flagged."""
+
+    row: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
 
 
 @dataclass
@@ -115,6 +147,8 @@ class IssueTable:
     versions: Versions
     links: Links
     unknown: Unknown
+    segments: Segments
+    flags: Flags
 
     def __len__(self) -> int:
         return len(self.key)
@@ -136,6 +170,7 @@ class IssueTable:
             return list(zip(*columns, strict=True)) if len(names) > 1 else columns[0]
 
         spans = children(self.spans, "begin", "end", "state")
+        flags = children(self.flags, "begin", "end")
         points = float(self.points[row])
         return IssueRecord(
             key=self.key[row],
@@ -163,6 +198,7 @@ class IssueTable:
             points=None if np.isnan(points) else points,
             truncated=bool(self.truncated[row]),
             unknown_statuses=tuple(children(self.unknown, "name")),
+            flag_spans=tuple(flags),
         )
 
 
@@ -195,6 +231,7 @@ class IssueRecord:
     points: float | None
     truncated: bool
     unknown_statuses: tuple[str, ...] = ()
+    flag_spans: tuple[tuple[int, int], ...] = ()
 
 
 _Part = TypeVar("_Part")
@@ -270,17 +307,30 @@ class _Changelog:
     item. History ids and item positions only break ties in time (rare), so they are read
     again, for the tied issues only, by `tie_breakers`."""
 
-    def __init__(self) -> None:
+    def __init__(self, flag_field: str | None = None) -> None:
         self.histories_of: list[Any] = []  # per issue: its histories, as read
         self.counts: list[int] = []  # per issue: its number of status changes
         self.created: list[Any] = []  # the change's time text
         self.pair: list[int] = []  # ordinal of (from id, from name, to id, to name) in `pairs`
         self.pairs = _Distinct()
+        # flag changes (few): issue, time text, flagged before, flagged after
+        self.flag_field = flag_field
+        self.flag_issue: list[int] = []
+        self.flag_created: list[Any] = []
+        self.flag_was: list[bool] = []
+        self.flag_now: list[bool] = []
+
+    def _flag(self, when: Any, item: dict[str, Any]) -> None:
+        self.flag_issue.append(len(self.counts))
+        self.flag_created.append(when)
+        self.flag_was.append(bool(str(item.get("fromString") or "").strip()))
+        self.flag_now.append(flag_raised(item))
 
     def read(self, histories: Any) -> None:
         """Append the status changes of one issue's histories."""
         start = len(self.created)
         created, pair, pairs = self.created.append, self.pair.append, self.pairs
+        flag_field = self.flag_field
         for history in histories:
             try:
                 when, _, items = _HISTORY(history)
@@ -289,12 +339,19 @@ class _Changelog:
                     if item["field"] == "status":
                         pair(pairs[_TRANSITION(item)])
                         created(when)
+                    elif is_flag_item(item, flag_field):
+                        self._flag(when, item)
                     continue
             except (KeyError, TypeError, IndexError):
                 pass
             for _, _, key, when in _status_items(history):
                 pair(pairs[key])
                 created(when)
+            items = history.get("items") if type(history) is dict else None
+            if type(items) is list:
+                for item in items:
+                    if is_flag_item(item, flag_field):
+                        self._flag(history.get("created"), item)
         self.histories_of.append(histories)
         self.counts.append(len(self.created) - start)
 
@@ -387,6 +444,64 @@ def _first_per_group(groups: np.ndarray, rows: np.ndarray, count: int, last: boo
     return found
 
 
+def flag_intervals(
+    created: np.ndarray, issue: np.ndarray, when: np.ndarray, was: np.ndarray, now: np.ndarray
+) -> Flags:
+    """The flagged intervals of issues from their flag changes (`issue`, `when`, flagged
+    before `was`, flagged after `now`; valid times, any order).
+
+    Per issue, in time order (ties in the order read): flagged from `created` until the first
+    change when that change's "before" side is flagged; after each change until the next one
+    (the last one forever) when the change sets the flag. Clipped to `created`; empty
+    intervals are dropped."""
+    order = np.lexsort((np.arange(len(issue)), when, issue))
+    issue, when, was, now = issue[order], when[order], was[order], now[order]
+    count = len(issue)
+    lead = np.ones(count, dtype=bool)
+    lead[1:] = issue[1:] != issue[:-1]
+    same_next = np.append(issue[1:] == issue[:-1], False)
+    following = np.where(same_next, np.append(when[1:], FOREVER), FOREVER)
+    born = created[issue]  # per change
+    rows = np.concatenate((issue[lead], issue))
+    starts = np.concatenate((born[lead], when))
+    ends = np.concatenate((when[lead], following))
+    flagged = np.concatenate((was[lead] & (born[lead] != NONE), now))
+    born_all = np.concatenate((born[lead], born))
+    starts = np.where(born_all != NONE, np.maximum(starts, born_all), starts)
+    keep = flagged & (ends > starts)
+    order = np.lexsort((starts[keep], rows[keep]))
+    return Flags(rows[keep][order], starts[keep][order], ends[keep][order])
+
+
+def flagged_overlap(
+    flags: Flags,
+    seg_first: np.ndarray,
+    seg_count: np.ndarray,
+    seg_begin: np.ndarray,
+    seg_end: np.ndarray,
+    seg_counted: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    """Per issue (of `size`), the ms of its counted segments (`seg_counted`) that are flagged,
+    within `[low, high)` of the issue. Segment indices of issue i are
+    `seg_first[i] .. seg_first[i] + seg_count[i] - 1`."""
+    out = np.zeros(size, dtype=np.int64)
+    if not len(flags.row):
+        return out
+    per_flag = seg_count[flags.row]
+    flag_at = np.repeat(np.arange(len(flags.row)), per_flag)
+    offsets = np.arange(len(flag_at)) - np.repeat(np.cumsum(per_flag) - per_flag, per_flag)
+    seg = np.repeat(seg_first[flags.row], per_flag) + offsets
+    row = flags.row[flag_at]
+    lo = np.maximum(np.maximum(flags.begin[flag_at], seg_begin[seg]), low[row])
+    hi = np.minimum(np.minimum(flags.end[flag_at], seg_end[seg]), high[row])
+    take = seg_counted[seg] & (hi > lo)
+    np.add.at(out, row[take], (hi - lo)[take])
+    return out
+
+
 @dataclass
 class _Timeline:
     """The changelog-derived facts of a batch of issues (instants NONE where absent)."""
@@ -397,6 +512,7 @@ class _Timeline:
     active: np.ndarray
     waiting: np.ndarray
     spans: Spans
+    segments: Segments
 
 
 def _timelines(
@@ -407,6 +523,9 @@ def _timelines(
     when: np.ndarray,
     frm: np.ndarray,
     to: np.ndarray,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+    flow: np.ndarray,
+    flags: Flags,
 ) -> _Timeline:
     """Work start, completion, Active/Waiting ms and load spans of many issues in one NumPy
     pass (METRICS.md "Derived per-issue timestamps").
@@ -414,7 +533,10 @@ def _timelines(
     Rows are status transitions with a valid time, sorted per issue by `changelog_order`.
     The initial state (the first row's from-state, else the current one) holds from `created`,
     each to-state until the next transition, the last one forever. Active/Waiting time is
-    clipped to [work start, completion]; load spans start no earlier than `created`."""
+    clipped to [work start, completion]; Active time while flagged (`flags`) counts as Waiting.
+    Load spans start no earlier than `created`.
+    `names` are the status names (current per issue; from and to per row); the status
+    segments of the rows where `flow` is set are kept with them."""
     n = len(created)
     created_ok = created != NONE
     resolved_ok = resolved != NONE
@@ -471,10 +593,29 @@ def _timelines(
     is_active = seg_state == A
     np.add.at(active, seg_issue[clip & is_active], span[clip & is_active])
     np.add.at(waiting, seg_issue[clip & ~is_active], span[clip & ~is_active])
+    blocked = flagged_overlap(
+        flags,
+        init_at,
+        counts + 1,
+        seg_begin,
+        seg_end,
+        clip & is_active,
+        np.where(ws_ok, ws, 0),
+        np.where(comp_ok, comp, 0),
+        n,
+    )
+    active -= blocked
+    waiting += blocked
 
     load = counted & created_ok[seg_issue]
     begin = np.maximum(seg_begin, created[seg_issue])
     load &= seg_end > begin
+
+    now_name, frm_name, to_name = names
+    seg_name = np.empty(size, dtype=object)
+    seg_name[init_at] = np.where(has_rows, frm_name[first], now_name) if m else now_name
+    seg_name[row_at] = to_name
+    kept = seg_ok & created_ok[seg_issue] & (seg_end > begin) & flow[seg_issue]
     return _Timeline(
         work_start=np.where(ws_ok, ws, NONE),
         start_not_recorded=not_recorded,
@@ -482,6 +623,13 @@ def _timelines(
         active=active,
         waiting=waiting,
         spans=Spans(seg_issue[load], begin[load], seg_end[load], seg_state[load]),
+        segments=Segments(
+            seg_issue[kept],
+            begin[kept],
+            seg_end[kept],
+            seg_state[kept].astype(np.int8),
+            seg_name[kept],
+        ),
     )
 
 
@@ -528,7 +676,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     state_codes: dict[tuple[Any, Any], int] = {}
     status_names: list[Any] = []
     truncated: list[bool] = []
-    changelog = _Changelog()
+    changelog = _Changelog(mapper.flag_field)
     read_changelog = changelog.read
     # date texts parsed in one call: created and resolutiondate of every issue, then the
     # sparse ones (row, text) below, then the changelog's
@@ -621,9 +769,12 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         starts[name] = len(texts)
         texts = texts + values
     starts["versions"] = len(texts)
-    texts = texts + version_texts + changelog.created
+    texts = texts + version_texts + changelog.flag_created + changelog.created
     parsed, ok = parse_array(texts, tz)
     instants = np.where(ok, parsed, NONE)
+    flag_at = starts["versions"] + len(version_texts)
+    flag_when = instants[flag_at : flag_at + len(changelog.flag_created)]
+    flag_ok = flag_when != NONE
 
     def sparse_column(name: str, default: np.ndarray | None = None) -> np.ndarray:
         rows, values = sparse[name]
@@ -639,6 +790,13 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     resolved = instants[1 : 2 * n : 2]
     row_when = instants[len(instants) - len(changelog.created) :]
     row_ok = row_when != NONE
+    flags = flag_intervals(
+        created,
+        np.array(changelog.flag_issue, dtype=np.int64)[flag_ok],
+        flag_when[flag_ok],
+        np.array(changelog.flag_was, dtype=bool)[flag_ok],
+        np.array(changelog.flag_now, dtype=bool)[flag_ok],
+    )
 
     # from and to state of each distinct (from id, from name, to id, to name)
     pair_codes = np.array(
@@ -654,6 +812,9 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     issue, when = change_issue[row_ok], row_when[row_ok]
     frm, to = (row_pair // 4)[row_ok], (row_pair % 4)[row_ok]
     valid_changes = np.flatnonzero(row_ok)
+    pair_names = list(changelog.pairs)
+    from_names = _objects([frm_name for _, frm_name, _, _ in pair_names])
+    to_names = _objects([to_name for _, _, _, to_name in pair_names])
     order = changelog_order(
         issue, when, frm, to, lambda rows: changelog.tie_breakers(valid_changes[rows])
     )
@@ -665,6 +826,13 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         when[order],
         frm[order],
         to[order],
+        (
+            _objects(status_names),
+            from_names[change_pair[row_ok][order]] if len(order) else _objects([]),
+            to_names[change_pair[row_ok][order]] if len(order) else _objects([]),
+        ),
+        np.not_equal(_objects(flow_types), None),
+        flags,
     )
 
     is_incident = np.zeros(n, dtype=bool)
@@ -707,6 +875,8 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         versions=Versions(_rows(version_rows), _objects(version_names), version_when),
         links=Links(_rows(link_rows), _objects(link_keys)),
         unknown=_unknown_statuses(mapper, status_names, changelog, change_issue, change_pair),
+        segments=timeline.segments,
+        flags=flags,
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from data.errors import UserError
+from data.field_mapper import is_flag_item
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)
@@ -291,10 +292,27 @@ _FIELD_LEANERS: dict[str, Any] = {
     "issuelinks": lambda value: _lean_list(value, _lean_link),
 }
 _ITEM_KEYS = ("field", "from", "fromString", "to", "toString")
+#: A flag item keeps its field id too: a mapped flag field is matched by it (Cloud).
+_FLAG_ITEM_KEYS = ("field", "fieldId", "from", "fromString", "to", "toString")
 
 
-def _lean_changelog(changelog: Any) -> Any:
-    """Only the histories holding a status change, each with only its status items.
+def _kept_item(item: Any, custom_fields: frozenset[str]) -> bool:
+    """A changelog item the metrics read: a status change, a change of JIRA's "Flagged"
+    field, or of a fetched custom field (a mapped flag field among them)."""
+    if type(item) is not dict:
+        return False
+    field = item.get("field")
+    return (
+        field == "status"
+        or is_flag_item(item, None)
+        or item.get("fieldId") in custom_fields
+        or field in custom_fields
+    )
+
+
+def _lean_changelog(changelog: Any, custom_fields: frozenset[str] = frozenset()) -> Any:
+    """Only the histories holding a status or flag change (`_kept_item`), each with only
+    those items.
 
     `total` is kept only when JIRA held back histories (the metrics flag such an issue as
     truncated); otherwise it would no longer match the kept histories and is dropped."""
@@ -309,9 +327,9 @@ def _lean_changelog(changelog: Any) -> Any:
         if not items or type(items) is not list:
             continue
         status = [
-            _pick(item, _ITEM_KEYS)
+            _pick(item, _ITEM_KEYS if item.get("field") == "status" else _FLAG_ITEM_KEYS)
             for item in items
-            if type(item) is dict and item.get("field") == "status"
+            if _kept_item(item, custom_fields)
         ]
         if status:
             lean = _pick(history, ("id", "created"))
@@ -330,7 +348,8 @@ def lean_issue(issue: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     among them are cut to the keys read (status id, name and category key; type name and id;
     resolution name; versions' name, released, release date; links' type name and issue
     keys); the rest (the mapped custom fields) are kept as they are, other fields dropped.
-    The changelog keeps only status changes. No history author (personal data) survives.
+    The changelog keeps only status changes and flag changes (JIRA's "Flagged" field, or a
+    fetched custom field: the mapped flag field). No history author (personal data) survives.
     This makes the cache file, its parse and normalization several times cheaper.
     """
     lean: dict[str, Any] = {name: issue[name] for name in ("key", "id") if name in issue}
@@ -346,5 +365,6 @@ def lean_issue(issue: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     elif "fields" in issue:
         lean["fields"] = raw_fields
     if "changelog" in issue:
-        lean["changelog"] = _lean_changelog(issue["changelog"])
+        custom = frozenset(name for name in fields if str(name).startswith("customfield_"))
+        lean["changelog"] = _lean_changelog(issue["changelog"], custom)
     return lean

@@ -335,7 +335,9 @@ def _warm_presets(
 
 
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
-STORED_REPORT_FORMAT = 2
+#: 3: flagged Active time counts as Waiting in flow efficiency (the sample's version does not
+#: change with its content).
+STORED_REPORT_FORMAT = 3
 
 
 def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:

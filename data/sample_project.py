@@ -2,15 +2,17 @@
 
 The dashboard shows it when no JIRA is configured, the tests and benchmarks feed it to every
 layer, and the JIRA emulator serves it. Same `(count, seed, now)` gives byte-identical JSON:
-all randomness comes from one `random.Random(seed)`.
+all randomness comes from one `random.Random(seed)` (the flags from one per issue, seeded by
+its creation time, so that they leave the rest of the project as it was).
 
 What it holds, because the metrics need it: stories, bugs, tasks, technical debt, security
 items, epics and sub-tasks moving through a workflow with waiting states (Blocked, Ready for
 QA), rework, reopenings, skipped states, items never started and items in progress now;
 "Won't Do" cancellations; weekly released fixVersions and a few unreleased; Deployment
 issues (3-5 a week, mostly production) and Incidents, some linked to the deployment that
-caused them. Timestamps carry mixed UTC offsets and changelogs come in mixed order (mostly
-newest first, as JIRA Cloud sends them).
+caused them; work items flagged (JIRA's "Flagged" field, Impediment) for a while, some
+across a status change and some still flagged now. Timestamps carry mixed UTC offsets and
+changelogs come in mixed order (mostly newest first, as JIRA Cloud sends them).
 
 Nested reference objects (users, status categories) are shared between issues: treat the
 issues as read-only or copy what you change.
@@ -39,6 +41,14 @@ BASE_URL = "https://flowdash-demo.atlassian.net"
 HOUR = 3_600_000
 DAY = 24 * HOUR
 MINUTE = 60_000
+#: JIRA Cloud's "Flagged" field (a checkbox with the one option Impediment).
+FLAGGED_FIELD = "customfield_10021"
+_IMPEDIMENT = {"value": "Impediment", "id": "10019"}
+#: The share of started work items flagged once during an In Progress stint.
+FLAGGED_SHARE = 0.15
+#: ... and of the items In Progress now (most of these are still flagged).
+FLAGGED_NOW_SHARE = 0.4
+_FLAGGABLE = frozenset({"Story", "Task", "Bug", "Technical Debt", "Security"})
 
 # -- reference data -------------------------------------------------------------------------
 
@@ -247,6 +257,7 @@ def fields() -> list[dict[str, Any]]:
         _system_field("parent", "Parent", None),
         _system_field("issuekey", "Key", None),
         _custom_field(10016, "Story Points", "number", "float"),
+        _custom_field(10021, "Flagged", "array", "multicheckboxes", items="option"),
         _custom_field(10050, "Environment", "option", "select"),
         _custom_field(10060, "Deployed At", "datetime", "datetime"),
         _custom_field(10061, "Target Date", "date", "datepicker"),
@@ -694,7 +705,11 @@ class _Builder:
             elif frm_done and not to_done:
                 items.append(self._resolution_item("Done", plan, at))
             entries.append((at, assignee, items))
-        last = plan.transitions[-1][0] if plan.transitions else plan.created
+        flagged_now = False
+        for at, raised in self._flags(plan):
+            entries.append((at, assignee, [self._flag_item(raised)]))
+            flagged_now = raised
+        last = max(entry[0] for entry in entries) if entries else plan.created
         if plan.transitions and rng.random() < 0.1:
             at = plan.created + (last - plan.created) // 2 + MINUTE
             entries.append((at, reporter, [self._priority_item(priority)]))
@@ -738,6 +753,7 @@ class _Builder:
             "assignee": assignee if plan.transitions or plan.status != TODO else None,
             "reporter": reporter,
             "customfield_10016": self._points(plan),
+            FLAGGED_FIELD: [_IMPEDIMENT] if flagged_now else None,
             "customfield_10050": self.environments.get(plan.environment),
             "customfield_10060": None,
             "customfield_10061": (
@@ -777,6 +793,46 @@ class _Builder:
             "fromString": _STATUS_NAME[frm],
             "to": to,
             "toString": _STATUS_NAME[to],
+        }
+
+    def _flags(self, plan: _Plan) -> list[tuple[int, bool]]:
+        """At most one flagged period of a work item, (time, raised) changes: raised inside
+        an In Progress stint, cleared later (perhaps after the next status change), or never
+        when that falls after now. From a per-issue generator: the main stream is untouched."""
+        if plan.kind not in _FLAGGABLE:
+            return []
+        rng = random.Random(plan.created * 7 + plan.index)
+        open_now = plan.status == IN_PROGRESS  # in progress now: more often blocked now
+        if rng.random() >= (FLAGGED_NOW_SHARE if open_now else FLAGGED_SHARE):
+            return []
+        stints = [
+            (at, plan.transitions[i + 1][0] if i + 1 < len(plan.transitions) else self.now)
+            for i, (at, _, to) in enumerate(plan.transitions)
+            if to == IN_PROGRESS
+        ]
+        if not stints:
+            return []
+        begin, end = stints[-1] if open_now else stints[int(rng.random() * len(stints))]
+        raised = begin + MINUTE + int((end - begin) * rng.uniform(0.1, 0.5))
+        cleared = raised + int((end - raised) * rng.uniform(0.3, 1.3))
+        if raised >= self.now - MINUTE:
+            return []
+        if cleared >= self.now - MINUTE or (open_now and rng.random() < 0.6):
+            return [(raised, True)]  # still flagged
+        return [(raised, True), (cleared, False)]
+
+    @staticmethod
+    def _flag_item(raised: bool) -> dict[str, Any]:
+        on, off = ("[10019]", "Impediment"), (None, None)
+        (frm, frm_text), (to, to_text) = (off, on) if raised else (on, off)
+        return {
+            "field": "Flagged",
+            "fieldtype": "custom",
+            "fieldId": FLAGGED_FIELD,
+            "from": frm,
+            "fromString": frm_text,
+            "to": to,
+            "toString": to_text,
         }
 
     @staticmethod

@@ -117,6 +117,12 @@ FIELD_RULES: dict[str, FieldRule] = {
         "Deployed date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",)
     ),
     "story_points_field": FieldRule("Story points", frozenset({"number"}), "number", ()),
+    "flagged_field": FieldRule(
+        "Flagged",
+        frozenset({"option", "string", "boolean", "array:option", "array:string"}),
+        "checkbox, option, text or list",
+        (),
+    ),
 }
 
 #: metric key -> the name the dashboard gives it

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from data.issue_table import IssueTable, Links, Spans, Unknown, Versions
+from data.issue_table import Flags, IssueTable, Links, Segments, Spans, Unknown, Versions
 from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-TABLE_FORMAT = 2
+TABLE_FORMAT = 4
 _HEADER = "header"
 
 
@@ -40,6 +40,13 @@ def _columns(part: Any, prefix: str = "") -> dict[str, np.ndarray]:
         value = getattr(part, spec.name)
         if is_dataclass(value):
             out.update(_columns(value, f"{prefix}{spec.name}."))
+        elif f"{prefix}{spec.name}" in _CODED_COLUMNS:
+            values = value.tolist()
+            distinct = dict.fromkeys(values)
+            code_of = {name: code for code, name in enumerate(distinct)}
+            codes = np.fromiter(map(code_of.__getitem__, values), np.int32, len(values))
+            out[f"{prefix}{spec.name}"] = np.frombuffer(orjson.dumps(list(distinct)), np.uint8)
+            out[f"{prefix}{spec.name}{_CODES}"] = codes
         elif value.dtype == object:
             out[f"{prefix}{spec.name}"] = np.frombuffer(orjson.dumps(value.tolist()), np.uint8)
         else:
@@ -60,10 +67,23 @@ _CHILDREN: dict[str, type] = {
     "versions": Versions,
     "links": Links,
     "unknown": Unknown,
+    "segments": Segments,
+    "flags": Flags,
 }
+#: Object columns with few distinct values (status names of 10 or so statuses over every
+#: segment): stored as the distinct values in JSON plus one int32 code per entry.
+_CODED_COLUMNS = frozenset({"segments.status"})
+_CODES = ".codes"
 #: Columns holding Python objects (strings, None), stored as JSON.
 _OBJECT_COLUMNS = frozenset(
-    {"key", "updated", "flow_type", "versions.name", "links.key", "unknown.name"}
+    {
+        "key",
+        "updated",
+        "flow_type",
+        "versions.name",
+        "links.key",
+        "unknown.name",
+    }
 )
 
 
@@ -74,6 +94,8 @@ def _rebuilt(kind: type, arrays: dict[str, np.ndarray], prefix: str = "") -> Any
         name = f"{prefix}{spec.name}"
         if not prefix and spec.name in _CHILDREN:
             values[spec.name] = _rebuilt(_CHILDREN[spec.name], arrays, f"{name}.")
+        elif name in _CODED_COLUMNS:
+            values[spec.name] = _objects(arrays[name])[arrays[f"{name}{_CODES}"]]
         else:
             values[spec.name] = _objects(arrays[name]) if name in _OBJECT_COLUMNS else arrays[name]
     return kind(**values)

@@ -119,6 +119,35 @@ def link(
     return {"id": str(_stable_id(key + direction)), "type": link_type, f"{direction}Issue": other}
 
 
+#: The field id JIRA Cloud gives its "Flagged" field in the sample and the tests.
+FLAGGED_FIELD = "customfield_10021"
+
+
+def flag_item(raised: bool, field: str = "Flagged", field_id: str = FLAGGED_FIELD) -> dict:
+    """A changelog item setting (`raised`) or clearing JIRA's flag (Impediment)."""
+    on, off = ("[10019]", "Impediment"), (None, None)
+    (frm, frm_text), (to, to_text) = (off, on) if raised else (on, off)
+    return {
+        "field": field,
+        "fieldtype": "custom",
+        "fieldId": field_id,
+        "from": frm,
+        "fromString": frm_text,
+        "to": to,
+        "toString": to_text,
+    }
+
+
+def flag_history(when: str, raised: bool, hid: str = "900", **item: str) -> dict:
+    """One changelog history that sets or clears the flag at `when`."""
+    return {
+        "id": hid,
+        "author": {"displayName": "Test User", "accountId": "0001"},
+        "created": when,
+        "items": [flag_item(raised, **item)],
+    }
+
+
 def issue(
     key: str,
     type_name: str,

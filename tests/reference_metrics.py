@@ -175,6 +175,7 @@ class Item:
     links: set[str] = field(default_factory=set)
     fields: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    flagged: list[tuple[int, int | None]] = field(default_factory=list)  # (begin, end or None)
 
 
 def _texts(value: Any) -> list[str]:
@@ -327,6 +328,7 @@ class Reference:
                 )
         rows.sort()
         transitions = [(when, old, new) for when, _, _, old, new in rows]
+        flagged = self._flagged(raw, created)
         initial = transitions[0][1] if transitions else state_now
 
         resolution = name_key((fields.get("resolution") or {}).get("name") or "")
@@ -377,7 +379,39 @@ class Reference:
             links=links,
             fields=fields,
             raw=raw,
+            flagged=flagged,
         )
+
+    def _flag_item(self, entry: dict[str, Any]) -> bool:
+        """A change of the flag: JIRA's "Flagged" field by name, or the mapped field."""
+        mapped = self.m.get("flagged_field")
+        if not mapped:
+            return str(entry.get("field") or "").lower() == "flagged"
+        return mapped in (entry.get("fieldId"), entry.get("field"))
+
+    def _flagged(self, raw: dict[str, Any], created: int | None) -> list[tuple[int, int | None]]:
+        """The flagged intervals (begin, end; None while flagged now), walked change by change
+        in time order: flagged from `created` when the first change clears the flag."""
+        changes = []
+        for order, history in enumerate((raw.get("changelog") or {}).get("histories") or []):
+            when = parse_instant(history.get("created"), self.tz)
+            for position, entry in enumerate(history.get("items") or []):
+                if when is not None and self._flag_item(entry):
+                    was = bool(str(entry.get("fromString") or "").strip())
+                    now = bool(str(entry.get("toString") or "").strip())
+                    changes.append((when, order, position, was, now))
+        changes.sort()
+        spans: list[tuple[int, int | None]] = []
+        since = created if changes and changes[0][3] and created is not None else None
+        for when, _, _, _, now in changes:
+            if since is not None and when > since:
+                spans.append((since, when))
+            since = None
+            if now:
+                since = when if created is None else max(when, created)
+        if since is not None:
+            spans.append((since, None))
+        return spans
 
     def state_at(self, item: Item, moment: int) -> str | None:
         """The item's state at an instant with what happens at exactly that instant not yet
@@ -407,7 +441,13 @@ class Reference:
             hi = item.completion if end is None else min(end, item.completion)
             if hi > lo:
                 if span_state == "Active":
-                    active += hi - lo
+                    # flagged Active time is Waiting (blocked)
+                    blocked = 0
+                    for flag_begin, flag_end in item.flagged:
+                        top = hi if flag_end is None else min(hi, flag_end)
+                        blocked += max(0, top - max(lo, flag_begin))
+                    active += hi - lo - blocked
+                    waiting += blocked
                 elif span_state == "Waiting":
                     waiting += hi - lo
         return active, waiting

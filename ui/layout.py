@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from ui.charts import trend_graphs
+from ui.flow_analytics import analytics_section
 from ui.forecast_panel import forecast_section
 from ui.item_panel import item_panel_layout
 from ui.quality_view import quality_badge, quality_panel
@@ -144,6 +145,7 @@ def page_layout(today: date) -> html.Div:
                         className="trends",
                         **{"data-section": "trends"},
                     ),
+                    analytics_section(),
                     forecast_section(today),
                 ],
                 className="app-main",

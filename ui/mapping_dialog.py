@@ -34,6 +34,7 @@ FIELD_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("commit_date_field", "Commit date", "none: the item's work start"),
         ("deployed_date_field", "Deployed date", "none: release or linked deployment"),
         ("story_points_field", "Story points", "velocity in points too"),
+        ("flagged_field", "Flagged (blocked)", "none: JIRA's own Flagged field, by name"),
     ],
 }
 

@@ -4,7 +4,8 @@ Component ids (the contract with `callbacks/settings.py` and the browser tests):
 `open-settings` (header button), `settings-panel` (the offcanvas), `conn-url`, `conn-auth`,
 `conn-email`, `conn-token` (type=password, never filled by the server), `conn-jql`,
 `conn-test`, `conn-save`, `conn-result` (test / save outcome), `open-mappings`,
-`mapping-warnings` (metrics the mappings cannot compute), and the dialog of
+`mapping-warnings` (metrics the mappings cannot compute), the service level `settings-sle-percent`,
+`settings-sle-days`, `settings-sle-save`, `settings-sle-result`, and the dialog of
 `ui.mapping_dialog`.
 """
 
@@ -89,6 +90,29 @@ def connection_form() -> html.Div:
     )
 
 
+def service_level_form() -> html.Div:
+    """The service-level expectation ("85 % of items within N days") of the flow analytics,
+    the same setting as the controls beside the section title. Text inputs, so that a bad
+    value reaches the server and gets its message."""
+    return html.Div(
+        [
+            html.H5("Service level", className="mb-2"),
+            html.Div(
+                [
+                    dbc.Input(id="settings-sle-percent", type="text", size="sm", value="85"),
+                    html.Span("% of items within", className="small"),
+                    dbc.Input(id="settings-sle-days", type="text", size="sm", placeholder="N"),
+                    html.Span("days", className="small"),
+                    dbc.Button("Save", id="settings-sle-save", size="sm", color="primary"),
+                ],
+                className="sle-controls d-flex flex-wrap align-items-center gap-2",
+            ),
+            dbc.FormText("Drawn and scored on the cycle-time scatter. Empty days: none."),
+            html.Div(id="settings-sle-result", className="small mt-2", role="status"),
+        ]
+    )
+
+
 def settings_panel() -> dbc.Offcanvas:
     """The settings panel, closed until "open-settings" is clicked; holds the mapping dialog."""
     return dbc.Offcanvas(
@@ -103,6 +127,8 @@ def settings_panel() -> dbc.Offcanvas:
             ),
             dbc.Button("Edit field mappings", id="open-mappings", color="secondary", outline=True),
             html.Div(id="mapping-warnings", className="mt-3"),
+            html.Hr(),
+            service_level_form(),
             html.Hr(),
             html.P(
                 "The dashboard listens on 127.0.0.1 only, unless started with --host.",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from configuration.metric_defaults import default_mappings
 from data.cache_manager import IssueCache, fields_for_mappings, load_project
+from data.dataset import build_dataset, clear_caches
 from data.fetcher import (
     cancel_update,
     fetch_project,
@@ -18,6 +21,8 @@ from data.fetcher import (
     wait_for_update,
 )
 from data.jira_parser import lean_issue
+from data.project import ProjectData
+from data.sample_project import statuses as jira_statuses
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT
 from tests.jira_emulator.fixtures import settings_for as emulator_settings
@@ -174,6 +179,37 @@ def test_the_fetched_cache_is_what_the_dashboard_loads(data_dir, jira):
     assert len(project.issues) == 600
     assert project.statuses and project.fields
     assert project.time_zone == jira.user_time_zone
+
+
+def test_flag_changes_are_fetched_into_the_cache_and_read_as_blocked_time(data_dir, jira):
+    # the emulator serves the sample project, whose work items are flagged for a while
+    settings = settings_for(jira)
+    fetch_project(data_dir, settings)
+    cached = cached_issues(data_dir, settings)
+    flag_items = [
+        item
+        for issue in cached.values()
+        for history in issue["changelog"]["histories"]
+        for item in history["items"]
+        if item["field"] == "Flagged"
+    ]
+    assert flag_items, "the sample project has flagged periods"
+    assert {item["fieldId"] for item in flag_items} == {"customfield_10021"}
+    raised = [item for item in flag_items if item["toString"] == "Impediment"]
+    assert 0 < len(raised) <= len(flag_items)
+
+    def flags(issues: list[dict]) -> list[tuple]:
+        project = ProjectData(issues, jira_statuses(), version="v")
+        ds = build_dataset(project, default_mappings(), ZoneInfo("UTC"))
+        table = ds.table
+        return sorted(
+            zip(table.key[table.flags.row].tolist(), table.flags.begin.tolist(), strict=True)
+        )
+
+    clear_caches()
+    from_cache = flags(list(cached.values()))
+    clear_caches()
+    assert from_cache and from_cache == flags([jira.issue(key) for key in jira.issue_keys()])
 
 
 def _fetch_while_another_runs(data_dir: Path, jira: JiraEmulator, first: dict, second: dict):

@@ -19,7 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.issue_builder import STATUS_ROWS, issue, link, statuses, version
+from tests.issue_builder import (
+    FLAGGED_FIELD,
+    STATUS_ROWS,
+    flag_history,
+    flag_item,
+    issue,
+    link,
+    statuses,
+    version,
+)
 from tests.reference_metrics import (
     comparable,
     fast_report,
@@ -73,6 +82,7 @@ COMMIT = "customfield_10103"
 DEPLOYED = "customfield_10104"
 DETECTED = "customfield_10105"
 RESOLVED = "customfield_10106"
+BLOCKER = "customfield_10107"
 
 
 def jira_time(ms: int, offset_minutes: int, zulu: bool = False) -> str:
@@ -199,6 +209,19 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
             entry["toString"] = entry["toString"].lower()
         if draw(st.integers(0, 5)) == 0:  # another field changed in the same history
             history["items"].insert(0, {"field": "assignee", "from": None, "to": "u1"})
+    flag_at = created
+    for index in range(draw(st.integers(0, 4))):  # flag changes, ties and repeats included
+        flag_at += draw(st.sampled_from([0, 60_000, 3_600_000, DAY_MS])) * draw(st.integers(0, 3))
+        raised = draw(st.booleans())
+        if histories and draw(st.integers(0, 3)) == 0:  # in the history of a status change
+            histories[draw(st.integers(0, len(histories) - 1))]["items"].append(flag_item(raised))
+        else:
+            named = draw(st.sampled_from([{}, {}, {"field": "flagged"}, {"field": "Blocker"}]))
+            if named.get("field") == "Blocker":  # another field: counts only when mapped
+                named["field_id"] = BLOCKER
+            histories.append(
+                flag_history(jira_time(flag_at, offset), raised, str(700 + index), **named)
+            )
     built["changelog"]["histories"] = draw(st.permutations(histories))
     created_form = draw(st.integers(0, 19))
     if created_form < 2:  # a date-only `created`, as some imports have
@@ -227,6 +250,8 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
         chosen["flow_type_labels"] = {"tech-debt": "Debt", "team's-risk": "Risk"}
     if draw(st.integers(0, 3)) == 0:  # deployment time from a custom date field
         chosen["deployment_time_field"] = DEPLOYED
+    if draw(st.integers(0, 3)) == 0:  # the flag read from a mapped field, not "Flagged"
+        chosen["flagged_field"] = draw(st.sampled_from([FLAGGED_FIELD, BLOCKER]))
     if draw(st.integers(0, 3)) == 0:  # other deployment and incident types
         chosen["deployment_types"] = ["release"]
         chosen["incident_types"] = ["incident", "bug"]

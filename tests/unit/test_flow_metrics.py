@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
-from tests.issue_builder import issue
+from tests.issue_builder import flag_history, issue
 
 FLOW_KEYS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution")
 
@@ -274,6 +274,60 @@ def test_flow_time_median_and_p85_and_canceled_excluded(report) -> None:
         "median_days",
         "days",
     )
+
+
+def flagged(raw: dict, *changes: tuple[str, bool], **item: str) -> dict:
+    """`raw` with flag changes `(when, raised)` added to its changelog."""
+    histories = raw["changelog"]["histories"]
+    for index, (when, raised) in enumerate(changes):
+        histories.append(flag_history(when, raised, str(800 + index), **item))
+    return raw
+
+
+def test_flagged_active_time_counts_as_waiting_in_flow_efficiency(report) -> None:
+    # In Progress Mar 2 00:00, Blocked Mar 4-6, In Progress, Done Mar 12 00:00: 10 days.
+    # Flagged Mar 5 00:00 - Mar 8 00:00: Mar 5-6 is Blocked already (Waiting, not counted
+    # twice), Mar 6-8 Active -> Waiting (2 d). Flagged again Mar 11 12:00 - Mar 13 (after
+    # completion): 0.5 d before completion. A flag while still To Do (Mar 1 12:00-18:00) is
+    # before work start: nothing.
+    # Active 10 - 2 - 2 - 0.5 = 5.5 d; Waiting 2 + 2 + 0.5 = 4.5 d; 55 %.
+    raw = item(
+        "F-1",
+        "Story",
+        (t(2, 0), "To Do", "In Progress"),
+        (t(4, 0), "In Progress", "Blocked"),
+        (t(6, 0), "Blocked", "In Progress"),
+        (t(12, 0), "In Progress", "Done"),
+        created=t(1, 0),
+        resolution="Done",
+    )
+    flagged(
+        raw,
+        (t(1, 12), True),
+        (t(1, 18), False),
+        (t(5, 0), True),
+        (t(8, 0), False),
+        (t(11, 12), True),
+        (t(13, 0), False),
+    )
+    eff = report([raw])["flow_efficiency"]
+    assert (eff["values"]["active_days"], eff["values"]["waiting_days"]) == (5.5, 4.5)
+    assert eff["values"]["percent"] == 55.0
+
+
+def test_a_mapped_flag_field_replaces_jiras_flagged_field(report) -> None:
+    # Active Mar 2 00:00 - Mar 6 00:00 (4 d). "Flagged" Mar 2-3 (1 d), the team's own
+    # "Blocker" field (customfield_10300) Mar 4 00:00-12:00 (0.5 d): by default only Flagged
+    # counts (3 d Active, 1 d Waiting); with Blocker mapped only Blocker (3.5 d, 0.5 d).
+    raw = done_story("F-2", t(2, 0), t(6, 0), created=t(1, 0))
+    flagged(raw, (t(2, 0), True), (t(3, 0), False))
+    blocker = {"field": "Blocker", "field_id": "customfield_10300"}
+    flagged(raw, (t(4, 0), True), (t(4, 12), False), **blocker)
+    default = report([raw])["flow_efficiency"]["values"]
+    mapped = report([raw], mappings={"flagged_field": "customfield_10300"})
+    assert (default["active_days"], default["waiting_days"]) == (3.0, 1.0)
+    values = mapped["flow_efficiency"]["values"]
+    assert (values["active_days"], values["waiting_days"]) == (3.5, 0.5)
 
 
 def test_flow_efficiency_sums_times_over_items_not_a_mean_of_ratios(report) -> None:

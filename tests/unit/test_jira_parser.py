@@ -337,6 +337,34 @@ def test_lean_issue_keeps_the_read_keys_the_mapped_fields_and_only_status_change
     assert b"ada@example.com" not in orjson.dumps(lean)
 
 
+def test_lean_issue_keeps_flag_changes_with_their_field_id_but_no_author() -> None:
+    issue = full_issue()
+    flag = {
+        "field": "Flagged",
+        "fieldtype": "custom",
+        "fieldId": "customfield_10021",
+        "from": None,
+        "fromString": None,
+        "to": "[10019]",
+        "toString": "Impediment",
+    }
+    blocker = {**flag, "field": "Blocker", "fieldId": "customfield_10300"}
+    issue["changelog"]["histories"].append(
+        {
+            "id": "9",
+            "author": {"displayName": "Ada", "emailAddress": "ada@example.com"},
+            "created": "2024-01-02T12:00:00.000+0000",
+            "items": [flag, blocker, {"field": "Rank", "from": None, "to": "x"}],
+        }
+    )
+    kept = lean_issue(issue, ["status"])["changelog"]["histories"][-1]
+    plain = {name: value for name, value in flag.items() if name != "fieldtype"}
+    assert kept == {"id": "9", "created": "2024-01-02T12:00:00.000+0000", "items": [plain]}
+    # a mapped flag field is fetched, so its changes are kept too
+    mapped = lean_issue(issue, ["status", "customfield_10300"])["changelog"]["histories"][-1]
+    assert [item["field"] for item in mapped["items"]] == ["Flagged", "Blocker"]
+
+
 def test_lean_issue_keeps_the_total_of_a_changelog_jira_truncated() -> None:
     issue = full_issue()
     issue["changelog"]["total"] = 120  # JIRA sent 3 of 120 histories

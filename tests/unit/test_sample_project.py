@@ -256,6 +256,28 @@ def test_non_status_items_appear_in_changelogs(issues: list[dict[str, Any]]) -> 
     assert item_fields["resolution"] > 0
 
 
+def test_some_work_items_are_flagged_for_a_while_and_a_few_still_now(
+    issues: list[dict[str, Any]],
+) -> None:
+    flagged = {}
+    for raw in issues:
+        changes = sorted(
+            (datetime.strptime(history["created"], "%Y-%m-%dT%H:%M:%S.%f%z"), item["toString"])
+            for history in raw["changelog"]["histories"]
+            for item in history["items"]
+            if item["field"] == "Flagged"
+        )
+        if changes:
+            flagged[raw["key"]] = (raw, changes)
+    assert 0.03 < len(flagged) / len(issues) < 0.3
+    for raw, changes in flagged.values():
+        assert raw["fields"]["issuetype"]["name"] not in ("Epic", "Deployment", "Incident")
+        assert [text for _, text in changes][:1] == ["Impediment"]  # raised first
+        still = raw["fields"]["customfield_10021"]
+        assert (still == [{"value": "Impediment", "id": "10019"}]) == (len(changes) == 1)
+    assert any(len(changes) == 2 for _, changes in flagged.values())  # raised and cleared
+
+
 def test_timestamps_use_mixed_utc_offsets(issues: list[dict[str, Any]]) -> None:
     texts = [i["fields"]["created"] for i in issues]
     assert any(t.endswith("+0000") for t in texts)

@@ -20,6 +20,9 @@ BROKEN = [
     ({"jira": {"auth": "kerberos"}}, "jira.auth:"),
     ({"logging": {"max_bytes": -1}}, "logging.max_bytes:"),
     ({"mappings": {"status_states": {"In Progress": 5}}}, "mappings.status_states.In Progress:"),
+    ({"mappings": {"flagged_field": ["customfield_10021"]}}, "mappings.flagged_field:"),
+    ({"analytics": {"sle_percent": 300}}, "analytics.sle_percent:"),
+    ({"analytics": {"sle_days": -2}}, "analytics.sle_days:"),
 ]
 
 

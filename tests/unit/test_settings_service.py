@@ -99,6 +99,21 @@ def test_story_points_takes_only_number_fields_and_environment_takes_option_or_t
     assert not environment["created"] and not environment["customfield_10016"]
 
 
+def test_the_flag_field_takes_checkbox_option_or_text_fields_and_is_saved(data_dir: Path):
+    options = field_options("flagged_field", sample_fields(), None)
+    assert options[0]["value"] == NO_FIELD  # "(none)": JIRA's own Flagged field, by name
+    flagged = choices(options)
+    assert flagged["customfield_10021"] is True  # Flagged, a checkbox (list of option)
+    assert flagged["customfield_10062"] is True  # Team, a text field
+    assert not flagged["customfield_10016"] and not flagged["created"]
+    settings = load_settings(data_dir)
+    merged = merge_mappings_form(settings, {"flagged_field": "customfield_10021"}, sample_fields())
+    assert merged["mappings"]["flagged_field"] == "customfield_10021"
+    with pytest.raises(SettingsFormError) as caught:
+        merge_mappings_form(settings, {"flagged_field": "customfield_10016"}, sample_fields())
+    assert "Flagged" in str(caught.value) and "number" in str(caught.value)
+
+
 def test_field_options_show_each_type_and_keep_a_saved_field_jira_no_longer_lists():
     options = field_options("commit_date_field", sample_fields(), "customfield_99999")
     labels = {o["value"]: o["label"] for o in options}
