@@ -18,6 +18,7 @@ import callbacks.export
 import callbacks.metrics
 import callbacks.settings
 import callbacks.update
+from callbacks.http_delivery import enable_fast_delivery
 from data.errors import UserError
 from ui.layout import page_layout
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 NOW_ENV = "FLOWDASH_NOW"
 #: Local CSS (Bootstrap 5.3.6, vendored: the app must work offline, no CDN) and the page style.
 ASSETS = Path(__file__).resolve().parent.parent / "ui" / "assets"
+#: Plotly's basic bundle in ASSETS: loaded on demand by the charts (see plotly-basic-loader.js),
+#: not as a blocking script of the page.
+PLOTLY_BUNDLE = r"plotly-basic-[0-9.]+\.min\.js"
 
 
 def fixed_now(explicit: datetime | None = None) -> datetime | None:
@@ -51,6 +55,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
         __name__,
         title="flowdash",
         assets_folder=str(ASSETS),
+        assets_ignore=PLOTLY_BUNDLE,
         serve_locally=True,
         suppress_callback_exceptions=True,
         update_title=None,
@@ -61,6 +66,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
         return page_layout(today)
 
     app.layout = layout
+    enable_fast_delivery(app.server)
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)
     callbacks.settings.register(app, root)
