@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
+import flask
 
 import callbacks.export
 import callbacks.metrics
@@ -21,6 +22,7 @@ import callbacks.update
 from callbacks.http_delivery import enable_fast_delivery
 from data.errors import UserError
 from ui.layout import page_layout
+from ui.period_url import period_from_search, search_from_url
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,15 @@ def fixed_now(explicit: datetime | None = None) -> datetime | None:
         ) from None
 
 
+def page_search() -> str:
+    """The query of the page being built (`?period=...`). Dash asks for the layout with a
+    request of its own, so the page's URL is that request's Referer; none (or no request,
+    e.g. a layout check at start) means the default period."""
+    if not flask.has_request_context():
+        return ""
+    return search_from_url(flask.request.referrer)
+
+
 def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     """The dashboard for the data directory `root`; `now` fixes the clock (see module doc)."""
     pinned = fixed_now(now)
@@ -63,7 +74,9 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
 
     def layout() -> dash.html.Div:
         today = (pinned or datetime.now(UTC)).astimezone().date()
-        return page_layout(today)
+        search = page_search()
+        view = callbacks.metrics.initial_view(root, search, pinned)
+        return page_layout(today, period_from_search(search), search, view)
 
     app.layout = layout
     enable_fast_delivery(app.server)

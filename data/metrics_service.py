@@ -45,7 +45,13 @@ from data.persistence import load_settings
 from data.project import ProjectData, current_project
 from data.statistics import r4
 
-__all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project", "report_for_view"]
+__all__ = [
+    "mappings_hash",
+    "metrics_report_for_cli",
+    "page_view",
+    "report_for_project",
+    "report_for_view",
+]
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +276,33 @@ def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     report = report_for_project(project, settings, period, now=now, root=root)
     _warm_presets(root, project, settings, now)
     return report
+
+
+def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
+    """What the dashboard shows for `period`: `report_for_view`'s report, and `source`, where
+    its data comes from (the page's header line): `kind` ("sample" or "jira"), `site`, `jql`,
+    `issues`, `updated` (ISO instant of the last successful update, None for the sample) and
+    `time_zone` (the report's). Raises NoJiraDataYet as `report_for_view` does."""
+    report = report_for_view(root, period, now)
+    settings = load_settings(root)
+    kind = report["dataset"].get("source") or "sample"
+    source: dict[str, Any] = {
+        "kind": kind,
+        "site": None,
+        "jql": None,
+        "issues": report["dataset"].get("issues", 0),
+        "updated": None,
+        "time_zone": report["period"].get("time_zone"),
+    }
+    if kind == "jira":
+        from data.cache_manager import cache_status
+
+        source.update(
+            site=settings["jira"].get("url"),
+            jql=settings["jira"].get("jql"),
+            updated=cache_status(root, settings).get("last_sync"),
+        )
+    return {"report": report, "source": source}
 
 
 _warmed: set[tuple[Any, ...]] = set()

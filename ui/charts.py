@@ -119,16 +119,15 @@ def trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
     return {"data": traces, "layout": layout}
 
 
-def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
-    """The "Trends" grid: one chart per metric (empty charts before the first report)."""
+def trend_graphs(figures: list[dict[str, Any]]) -> list[html.Div]:
+    """The "Trends" grid: one chart per metric, showing `figures` (of `trend_figures`)."""
     cells = []
-    for key in ALL_METRICS:
-        metric = (report or {}).get(key) or {"label": TITLES[key], "weekly": []}
+    for key, figure in zip(ALL_METRICS, figures, strict=True):
         cells.append(
             html.Div(
                 dcc.Graph(
                     id=f"trend-{key}",
-                    figure=trend_figure(key, metric),
+                    figure=figure,
                     config=GRAPH_CONFIG,
                     className="trend-graph",
                 ),
@@ -139,6 +138,10 @@ def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
     return cells
 
 
-def trend_figures(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One figure per metric, in `ALL_METRICS` order (the order of the graphs in the grid)."""
-    return [trend_figure(key, report[key]) for key in ALL_METRICS]
+def trend_figures(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One figure per metric, in `ALL_METRICS` order (the order of the graphs in the grid);
+    empty axes for every metric when there is no report."""
+    return [
+        trend_figure(key, (report or {}).get(key) or {"label": TITLES[key], "weekly": []})
+        for key in ALL_METRICS
+    ]

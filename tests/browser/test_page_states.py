@@ -1,0 +1,107 @@
+"""The page tells the truth about its data: the period in the URL, numbers kept with a banner.
+
+Driven in Chromium against the dashboard served in-process on the bundled sample project.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from data.metrics_service import NO_JIRA_DATA
+from tests.browser.conftest import DashboardPage
+from tests.browser.test_settings_and_update import (
+    close_settings,
+    fill_connection,
+    headlines,
+    open_settings,
+    save_connection,
+)
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 30_000
+
+
+def test_chosen_period_is_kept_in_the_url_across_reload_and_back(dash_page: DashboardPage):
+    page = dash_page.page
+    dash_page.choose_period("Last 7 days")
+    expect(page).to_have_url(dash_page.served.url + "?period=7d")
+    seven = headlines(page)
+
+    page.reload()
+    expect(page.locator("#period-label")).to_contain_text("Last 7 days", timeout=WAIT_MS)
+    expect(page.locator("#period-choice input[value='7d']")).to_be_checked()
+    assert headlines(page) == seven
+
+    dash_page.choose_period("Last 90 days")
+    expect(page).to_have_url(dash_page.served.url + "?period=90d")
+    page.go_back()
+    expect(page).to_have_url(dash_page.served.url + "?period=7d")
+    expect(page.locator("#period-label")).to_contain_text("Last 7 days", timeout=WAIT_MS)
+    expect(page.locator("#period-choice input[value='7d']")).to_be_checked()
+    assert dash_page.console.errors == []
+
+
+def test_a_shared_link_with_a_custom_range_opens_on_that_range(
+    dash_page: DashboardPage, cli_report
+):
+    page = dash_page.page
+    report = cli_report("30d")
+    first = report["period"]["start"][:10]
+    last = "2026-01-01" if first > "2026-01-01" else first
+    start, end = sorted([first, last])
+    dash_page.page.goto(f"{dash_page.served.url}?period={start}:{end}")
+
+    expect(page.locator("#period-label")).to_contain_text(start, timeout=WAIT_MS)
+    expect(page.locator("#period-choice input[value='custom']")).to_be_checked()
+    expect(page.locator("#custom-start")).to_have_value(start)
+    expect(page.locator("#custom-end")).to_have_value(end)
+    expect(page.locator("#custom-range")).to_be_visible()
+    expected = cli_report(f"{start}:{end}")
+    for key in ("deployment_frequency", "flow_velocity"):
+        expect(dash_page.card(key).locator("[data-role=n]")).to_have_text(
+            f"n = {expected[key]['n']:,}"
+        )
+    assert dash_page.console.errors == []
+
+
+def test_apply_of_a_custom_range_puts_it_in_the_url(dash_page: DashboardPage):
+    page = dash_page.page
+    dash_page.choose_period("Custom range")
+    expect(page).to_have_url(dash_page.served.url)  # nothing chosen until Apply
+    dash_page.apply_custom("2026-03-01", "2026-03-10")
+    expect(page).to_have_url(dash_page.served.url + "?period=2026-03-01:2026-03-10")
+    expect(page.locator("#period-label")).to_contain_text("2026-03-01", timeout=WAIT_MS)
+
+
+def test_saving_a_site_not_fetched_yet_keeps_the_numbers_and_says_so(dash_page: DashboardPage):
+    page = dash_page.page
+    shown = headlines(page)
+    figure_before = page.locator("#trend-flow_velocity .js-plotly-plot").evaluate(
+        "el => JSON.stringify(el.data.map(trace => trace.y))"
+    )
+
+    open_settings(page)
+    fill_connection(page, "https://jira.example.net", "me@example.net", "t0ken", "project = X")
+    save_connection(page)
+    close_settings(page)
+
+    alert = page.locator("#data-state")
+    expect(alert).to_be_visible(timeout=WAIT_MS)
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text(NO_JIRA_DATA)
+    expect(alert).to_contain_text("previous data")
+    assert headlines(page) == shown  # nine cards still there, unchanged
+    figure_after = page.locator("#trend-flow_velocity .js-plotly-plot").evaluate(
+        "el => JSON.stringify(el.data.map(trace => trace.y))"
+    )
+    assert figure_after == figure_before  # the charts are of the same data as the cards
+    expect(page.locator("[data-role=no-data]")).to_have_count(0)
+    assert dash_page.console.errors == []
+
+
+def test_header_line_names_the_data_source(dash_page: DashboardPage):
+    line = dash_page.page.locator("#dataset-info")
+    expect(line).to_contain_text("sample project")
+    expect(line).to_contain_text("1,500 issues")
