@@ -79,6 +79,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
         return page_layout(today, period_from_search(search), search, view)
 
     app.layout = layout
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     enable_fast_delivery(app.server)
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)

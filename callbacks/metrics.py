@@ -25,7 +25,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, page_view, report_for_view
 from data.performance_utils import timed
-from ui.charts import trend_figures
+from ui.charts import trend_figures, trend_table
 from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
 from ui.period_url import PERIOD_SYNC_JS, controls_for, period_from_search
 
@@ -110,10 +110,11 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
 
     @app.callback(
         [Output(f"trend-{key}", "figure") for key in ALL_METRICS],
+        [Output(f"trend-table-{key}", "children") for key in ALL_METRICS],
         Input("shown-inputs", "data"),
         prevent_initial_call=True,
     )
-    def show_trends(shown: dict[str, str] | None) -> list[dict[str, Any]]:
+    def show_trends(shown: dict[str, str] | None) -> list[Any]:
         if not shown:
             raise dash.exceptions.PreventUpdate
         try:
@@ -126,7 +127,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}
             )
             raise dash.exceptions.PreventUpdate from None
-        return trend_figures(report)
+        figures = trend_figures(report)
+        return [*figures, *(trend_table(figure) for figure in figures)]
 
     # In the browser, no round trip: URL <-> period controls, and the custom range's display.
     app.clientside_callback(

@@ -76,6 +76,10 @@ TITLES: dict[str, str] = {
     "flow_distribution": "Flow distribution",
 }
 
+#: Below this many items (deployments, changes, incidents), a tier or rate is only indicative.
+FEW_DATA = 10
+FEW_DATA_KEYS = (*DORA_METRICS, "flow_efficiency")
+
 SPARK_STEP = 10
 SPARK_HEIGHT = 34
 
@@ -312,6 +316,15 @@ def _headline(key: str, metric: dict[str, Any]) -> html.Div:
     )
 
 
+def few_data_caveat(key: str, metric: dict[str, Any]) -> str | None:
+    """ "few data: tier indicative" for a tier or rate from fewer than FEW_DATA items."""
+    n = metric.get("n") or 0
+    if key not in FEW_DATA_KEYS or metric.get("status") != "ok" or n >= FEW_DATA:
+        return None
+    what = "tier" if metric.get("tier") else "value"
+    return f"few data (n = {n}): {what} indicative"
+
+
 def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
     """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions."""
     status = metric.get("status", "ok")
@@ -321,7 +334,14 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
     title_row = html.Div(
         [
             html.Span(metric.get("label") or TITLES.get(key, key), className="card-title-text"),
-            html.Span("i", id=tip_id, className="info-icon", **_attrs(role="info")),
+            html.Button(
+                "i",
+                id=tip_id,
+                type="button",
+                className="info-icon",
+                **_attrs(role="info"),
+                **{"aria-label": f"Definition: {DEFINITIONS.get(key, '')}"},
+            ),
             html.Span(
                 tier,
                 className=f"badge text-bg-{TIER_COLORS.get(tier, 'secondary')} ms-auto tier-badge",
@@ -336,6 +356,9 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
     body.append(
         html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n"))
     )
+    caveat = few_data_caveat(key, metric)
+    if caveat:
+        body.append(html.Div(caveat, className="metric-caveat", **_attrs(role="caveat")))
     if metric.get("message") and metric["message"] != format_value(metric):
         body.append(
             html.Div(metric["message"], className="metric-message", **_attrs(role="message"))

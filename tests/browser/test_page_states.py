@@ -5,9 +5,12 @@ Driven in Chromium against the dashboard served in-process on the bundled sample
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from playwright.sync_api import expect
 
+from configuration.metric_defaults import ALL_METRICS
 from data.metrics_service import NO_JIRA_DATA
 from tests.browser.conftest import DashboardPage
 from tests.browser.test_settings_and_update import (
@@ -105,3 +108,43 @@ def test_header_line_names_the_data_source(dash_page: DashboardPage):
     line = dash_page.page.locator("#dataset-info")
     expect(line).to_contain_text("sample project")
     expect(line).to_contain_text("1,500 issues")
+
+
+def _wednesday_before(day: date) -> date:
+    return day - timedelta(days=(day.weekday() - 2) % 7 or 7)
+
+
+def test_partial_last_week_is_marked_in_every_trend_with_its_day_count(dash_page: DashboardPage):
+    end = _wednesday_before(dash_page.served.now.date())  # Monday to Wednesday: 3 days
+    start = end - timedelta(days=40)
+    dash_page.page.goto(f"{dash_page.served.url}?period={start}:{end}")
+    expect(dash_page.page.locator("#period-label")).to_contain_text(str(start), timeout=WAIT_MS)
+    for key in ALL_METRICS:
+        graph = dash_page.page.locator(f"#trend-{key} .js-plotly-plot")
+        expect(graph.locator(".annotation-text")).to_have_text("partial: 3 of 7 days")
+        assert graph.evaluate("el => el.layout.shapes.length") == 1
+    assert dash_page.console.errors == []
+
+
+def test_a_whole_last_week_is_not_marked_partial(dash_page: DashboardPage):
+    sunday = _wednesday_before(dash_page.served.now.date()) - timedelta(days=3)
+    start = sunday - timedelta(days=40)
+    dash_page.page.goto(f"{dash_page.served.url}?period={start}:{sunday}")
+    expect(dash_page.page.locator("#period-label")).to_contain_text(str(start), timeout=WAIT_MS)
+    graph = dash_page.page.locator("#trend-flow_velocity .js-plotly-plot")
+    expect(graph.locator(".xtick")).not_to_have_count(0)
+    expect(graph.locator(".annotation-text")).to_have_count(0)
+
+
+def test_tiers_from_fewer_than_10_items_say_few_data(dash_page: DashboardPage, cli_report):
+    dash_page.choose_period("Last 7 days")
+    report = cli_report("7d")
+    for key in ("deployment_frequency", "lead_time_for_changes", "change_failure_rate"):
+        caveat = dash_page.card(key).locator("[data-role=caveat]")
+        if report[key]["status"] == "ok" and report[key]["n"] < 10:
+            expect(caveat).to_contain_text("few data")
+            if report[key]["tier"]:
+                expect(caveat).to_contain_text("tier indicative")
+        else:
+            expect(caveat).to_have_count(0)
+    assert any(report[key]["n"] < 10 for key in ("deployment_frequency", "change_failure_rate"))
