@@ -54,7 +54,7 @@ def header() -> html.Header:
             ),
             html.Div(
                 [update_controls(), settings_button()],
-                className="d-flex align-items-center gap-3 ms-auto",
+                className="header-actions d-flex flex-wrap align-items-center gap-3 ms-auto",
             ),
         ],
         className="app-header d-flex flex-wrap align-items-center gap-3",

@@ -110,10 +110,11 @@ def settings_panel() -> dbc.Offcanvas:
             mapping_dialog(),
         ],
         id="settings-panel",
-        title="Settings",
+        title=html.Span("Settings", id="settings-title"),
+        labelledby="settings-title",
         placement="end",
         is_open=False,
-        style={"width": "32rem"},
+        style={"width": "32rem", "maxWidth": "100vw"},
     )
 
 
