@@ -11,6 +11,7 @@ User errors (bad argument, missing file, unreachable JIRA) print one line and ex
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -21,6 +22,11 @@ from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, set
 from data.errors import UserError
 
 log = logging.getLogger("app")
+
+SAMPLE_NOTE = (
+    "note: no JIRA configured: computed on the bundled sample project, as the dashboard shows "
+    "(configure JIRA in the page's Settings or with `python app.py fetch`)."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,8 +92,11 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
 
 def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`metrics`: print every metric for a period, from a file or from the cache."""
+    from configuration.settings import jira_configured
     from data.metrics_service import metrics_report_for_cli
 
+    if not args.input and not jira_configured(settings):
+        print(SAMPLE_NOTE, file=sys.stderr)
     print(metrics_report_for_cli(args, root, settings))
     return 0
 
@@ -118,9 +127,18 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
     dash_app = create_app(root)
+    try:
+        server = waitress.create_server(dash_app.server, host=host, port=port, threads=8)
+    except OSError as exc:  # the port is taken (or the address is not this machine's)
+        reason = (
+            "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        )
+        raise UserError(
+            f"port {port} on {host} {reason}: stop what listens there or start with --port N."
+        ) from None
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
-    waitress.serve(dash_app.server, host=host, port=port, threads=8)
+    server.run()
     return 0
 
 

@@ -28,6 +28,7 @@ from configuration.metric_defaults import (
     lead_time_tier,
     recovery_time_tier,
 )
+from configuration.settings import jira_configured
 from data import dora_calculator, flow_calculator
 from data.dataset import Dataset, build_dataset
 from data.errors import UserError
@@ -457,6 +458,10 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project `metrics` computes without --input: the JIRA cache, or (no JIRA
+    configured) the bundled sample project, as the dashboard shows."""
+    if not jira_configured(settings):
+        return current_project(root, settings)
     no_data = "no cached data: run `python app.py fetch` first or pass --input"
     try:
         from data.cache_manager import load_project

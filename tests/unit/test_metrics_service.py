@@ -222,9 +222,11 @@ def test_cli_csv_has_one_row_per_statistic(tmp_path: Path) -> None:
     assert any(line.startswith("flow_velocity,total,12") for line in printed.splitlines())
 
 
-def test_cli_without_input_or_cache_says_to_fetch_first(tmp_path: Path) -> None:
+def test_cli_with_jira_configured_but_no_cache_says_to_fetch_first(tmp_path: Path) -> None:
+    configured = settings()
+    configured["jira"] = {**configured["jira"], "url": "https://x.example", "jql": "project = X"}
     with pytest.raises(UserError, match="no cached data"):
-        metrics_report_for_cli(cli_args(), tmp_path, settings())
+        metrics_report_for_cli(cli_args(), tmp_path, configured)
 
 
 @pytest.mark.parametrize(
