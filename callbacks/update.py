@@ -22,11 +22,24 @@ from data import fetcher
 from data.errors import UserError
 from data.performance_utils import timed
 from data.persistence import load_settings
-from ui.update_bar import FINISHED, RUNNING, progress_bar, statistics_view, status_text
+from ui.update_bar import (
+    FINISHED,
+    RUNNING,
+    progress_bar,
+    statistics_view,
+    status_text,
+    update_alert,
+)
 
 ALREADY_RUNNING = "An update is already running; following it."
 STALE_REFRESH = "The data is older than its time-to-live; refreshing it."
 ELSEWHERE = "Another update (e.g. python app.py fetch) is running; try again when it ends."
+
+ALERT_OUTPUTS = [
+    Output("update-alert", "children", allow_duplicate=True),
+    Output("update-alert", "color", allow_duplicate=True),
+    Output("update-alert", "is_open", allow_duplicate=True),
+]
 
 PROGRESS_OUTPUTS = [
     Output("update-progress", "value"),
@@ -82,6 +95,7 @@ def register(app: dash.Dash, root: Path) -> None:
             Output(o.component_id, o.component_property, allow_duplicate=True)
             for o in PROGRESS_OUTPUTS
         ],
+        *ALERT_OUTPUTS,
         Input("update-data", "n_clicks"),
         prevent_initial_call=True,
     )
@@ -92,14 +106,15 @@ def register(app: dash.Dash, root: Path) -> None:
                 started = fetcher.start_update(root, load_settings(root))
                 timer.fields["started"] = started
         except UserError as exc:
-            return [no_update] * 3 + [str(exc)] + [no_update] * 3
+            return [no_update] * 3 + [str(exc)] + [no_update] * 3 + [str(exc), "danger", True]
         progress = fetcher.update_progress(root)
         if not started and progress.get("state") != RUNNING:
             # the running fetch belongs to another process (e.g. `python app.py fetch`)
-            return [no_update] * 3 + [ELSEWHERE] + [no_update] * 3
+            return [no_update] * 3 + [ELSEWHERE] + [no_update] * 3 + [no_update] * 3
         if progress.get("state") != RUNNING:  # finished already: the poll reports it
             progress = {**progress, "state": RUNNING}
-        return _progress_view(progress, "" if started else ALREADY_RUNNING)
+        closed = [None, "danger", False]
+        return [*_progress_view(progress, "" if started else ALREADY_RUNNING), *closed]
 
     @app.callback(
         *[
@@ -108,20 +123,23 @@ def register(app: dash.Dash, root: Path) -> None:
         ],
         Output("fetch-statistics", "children", allow_duplicate=True),
         Output("data-version", "data", allow_duplicate=True),
+        *ALERT_OUTPUTS,
         Input("update-poll", "n_intervals"),
         prevent_initial_call=True,
     )
     def poll(_n: int | None) -> list[Any]:
-        """Show the fetch's progress; when it ends, stop polling and refresh the dashboard."""
+        """Show the fetch's progress; when it ends, stop polling and refresh the dashboard
+        (or, failed or cancelled, say in an alert that the numbers are the previous data)."""
         progress = fetcher.update_progress(root)
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
-            return [*view, no_update, no_update]
+            return [*view, no_update, no_update, *([no_update] * 3)]
         changed = progress.get("state") == "done"
         return [
             *view,
             statistics_view(progress.get("summary")) or no_update,
             f"update-{time.time_ns()}" if changed else no_update,
+            *update_alert(progress),
         ]
 
     @app.callback(

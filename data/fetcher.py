@@ -490,9 +490,19 @@ def _job_key(root: Path) -> str:
     return str(Path(root).resolve())
 
 
+#: "Update data" before any connection: what to do instead.
+CONNECT_FIRST = (
+    "Connect to JIRA first: open Settings, enter your site, e-mail, token and JQL, "
+    "save, then click Update data."
+)
+
+
 def start_update(root: Path, settings: dict[str, Any], *, full: bool = False) -> bool:
     """Start a fetch in a daemon thread of this process; False when one is already running
-    (here, in another tab, or in another process such as the CLI)."""
+    (here, in another tab, or in another process such as the CLI). UserError (CONNECT_FIRST)
+    when JIRA is not configured."""
+    if not jira_configured(settings):
+        raise UserError(CONNECT_FIRST)
     key = _job_key(root)
     with _jobs_lock:
         job = _jobs.get(key)

@@ -5,9 +5,10 @@ Component ids here are the contract with `callbacks/` and the browser tests:
 period and the exact "now" of the report on screen: the trend charts and exports recompute
 from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
 `custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`,
-`page-url` (the URL, which holds the period: `ui.period_url`), `data-state` (the alert saying
-that the numbers on screen are kept from the previous data, and why), `dataset-info` (the data
-source line: site or sample project, JQL, issues, last update).
+`update-alert` (a failed or cancelled update, or one that cannot start), `page-url` (the URL,
+which holds the period: `ui.period_url`), `data-state` (the alert saying that the numbers on
+screen are kept from the previous data, and why), `dataset-info` (the data source line: site
+or sample project, JQL, issues, last update).
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
                     ),
                     dbc.Alert(id="metrics-error", color="danger", is_open=False, dismissable=True),
                     dbc.Alert(id="data-state", color="warning", is_open=False),
+                    dbc.Alert(id="update-alert", color="danger", is_open=False, dismissable=True),
                     dbc.Alert(
                         view.warnings,
                         id="dataset-warnings",

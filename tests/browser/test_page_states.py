@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from configuration.metric_defaults import ALL_METRICS
+from data.fetcher import CONNECT_FIRST
 from data.metrics_service import NO_JIRA_DATA
 from tests.browser.conftest import DashboardPage
 from tests.browser.test_settings_and_update import (
@@ -148,3 +149,13 @@ def test_tiers_from_fewer_than_10_items_say_few_data(dash_page: DashboardPage, c
         else:
             expect(caveat).to_have_count(0)
     assert any(report[key]["n"] < 10 for key in ("deployment_frequency", "change_failure_rate"))
+
+
+def test_update_data_before_any_connection_says_to_connect_first(dash_page: DashboardPage):
+    shown = headlines(dash_page.page)
+    dash_page.page.click("#update-data")
+    alert = dash_page.page.locator("#update-alert")
+    expect(alert).to_be_visible(timeout=WAIT_MS)
+    expect(alert).to_contain_text(CONNECT_FIRST)
+    assert headlines(dash_page.page) == shown
+    assert dash_page.console.errors == []
