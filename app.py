@@ -11,10 +11,13 @@ User errors (bad argument, missing file, unreachable JIRA) print one line and ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
 import sys
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,16 @@ def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
     return 0
 
 
+def warm_first_view(root: Path) -> None:
+    """Load and normalize the project the page will show while the first browser connects,
+    so that the first view costs a metric computation, not a project load."""
+    from data.metrics_service import report_for_view
+
+    # nothing to show yet (e.g. JIRA configured, not fetched): the page says so itself
+    with contextlib.suppress(UserError):
+        report_for_view(root, "30d", datetime.now(UTC).replace(second=0, microsecond=0))
+
+
 def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """Serve the dashboard with waitress."""
     import waitress
@@ -138,6 +151,7 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
         ) from None
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
+    threading.Thread(target=warm_first_view, args=(root,), name="warm", daemon=True).start()
     server.run()
     return 0
 
