@@ -269,3 +269,27 @@ def test_every_request_is_logged_without_the_token(jira, caplog):
 )
 def test_strip_order_by_keeps_quoted_text(jql, expected):
     assert strip_order_by(jql) == expected
+
+
+@pytest.mark.parametrize(
+    ("flavor", "auth", "advice"),
+    [
+        ("datacenter", "basic", "choose 'Personal access token'"),
+        ("cloud", "bearer", "choose 'E-mail + API token'"),
+    ],
+)
+def test_the_other_flavors_authentication_says_which_to_choose(flavor, auth, advice):
+    with JiraEmulator(flavor=flavor, issues=20, seed=1) as emulator:
+        client = JiraClient(emulator.url, auth, emulator.email, emulator.token, rate_limit=FAST)
+        with pytest.raises(JiraAuthError) as caught:
+            client.test_connection()
+    assert advice in str(caught.value)
+    assert emulator.token not in str(caught.value)
+
+
+def test_the_right_flavors_wrong_token_gives_no_flavor_advice(jira):
+    auth = "basic" if jira.flavor == "cloud" else "bearer"
+    client = JiraClient(jira.url, auth, jira.email, "wrong-" + jira.token, rate_limit=FAST)
+    with pytest.raises(JiraAuthError) as caught:
+        client.test_connection()
+    assert "choose" not in str(caught.value)
