@@ -7,8 +7,9 @@ period and the exact "now" it used in the `shown-inputs` store, from which the t
 (and the exports) compute the same report again: a metric-cache hit, so cards and charts
 always come from the same data. A `UserError` (bad custom range, unreadable settings) shows as
 an alert and leaves the numbers on screen; so does a change that leaves no data yet (settings
-saved for a site not fetched): the numbers on screen stay, and an alert says they are the
-previous data and what to do.
+saved for a site or JQL not fetched) after JIRA data: those numbers stay, and an alert says
+they are the previous data and what to do. After the sample project, whose numbers are not the
+team's, the notice replaces cards and charts alike.
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ def compute_view(root: Path, search: str | None, now: datetime | None) -> PageVi
             timer.fields["issues"] = view["report"]["dataset"]["issues"]
     except NoJiraDataYet as exc:
         return no_data_view(str(exc))
-    shown = {"period": period, "now": moment.isoformat()}
+    shown = {
+        "period": period,
+        "now": moment.isoformat(),
+        "source": view["report"]["dataset"].get("source") or "",
+    }
     return metrics_view(view, shown, timer.duration_ms)
 
 
@@ -104,7 +109,9 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
                 "metrics not shown", extra={"operation": "dashboard_metrics", "error": str(exc)}
             )
             return [*([no_update] * 7), str(exc), True, no_update, no_update]
-        if view.no_data and shown:  # keep the last good numbers, say what happened
+        if view.no_data and shown and shown.get("source") == "jira":
+            # keep the team's last good numbers (cards and charts alike), say what happened;
+            # the sample's are not the team's numbers: the notice replaces them
             return [*([no_update] * 7), None, False, kept_numbers_text(view.notice_text), True]
         return view.outputs()
 
@@ -115,8 +122,9 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         prevent_initial_call=True,
     )
     def show_trends(shown: dict[str, str] | None) -> list[Any]:
-        if not shown:
-            raise dash.exceptions.PreventUpdate
+        if not shown:  # no data to show (nothing fetched yet): no other data's charts either
+            empty = trend_figures(None)
+            return [*empty, *(trend_table(figure) for figure in empty)]
         try:
             with timed("dashboard_trends", period=shown["period"]):
                 report = report_for_view(

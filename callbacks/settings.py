@@ -91,6 +91,24 @@ def register(app: dash.Dash, root: Path) -> None:
         return test_result_view(result)
 
     @app.callback(
+        Output("conn-tz-result", "children"),
+        Output("data-version", "data", allow_duplicate=True),
+        Input("conn-use-tz", "n_clicks"),
+        State("conn-tz", "children"),
+        prevent_initial_call=True,
+    )
+    def use_time_zone(clicks: int | None, zone: str | None) -> tuple[Any, ...]:
+        """Save the JIRA user's time zone as the dashboard's; the dashboard recomputes."""
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        try:
+            with timed("use_time_zone"):
+                saved = settings_service.use_time_zone(root, zone or "")
+        except UserError as exc:
+            return message_view(str(exc)), no_update
+        return message_view(f"Time zone set to {saved}.", "success"), _version("time-zone")
+
+    @app.callback(
         Output("conn-result", "children", allow_duplicate=True),
         Output("conn-token", "value", allow_duplicate=True),
         Output("conn-token", "placeholder", allow_duplicate=True),

@@ -411,6 +411,19 @@ def save_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def use_time_zone(root: Path, name: str) -> str:
+    """Save `name` (the JIRA user's zone, from Test connection) as the dashboard's time zone,
+    the zone of its weeks and dates; UserError for an unknown or empty zone."""
+    zone = _valid_time_zone(_clean(name))
+    if zone is None:
+        raise SettingsFormError("JIRA did not name a time zone to use.")
+    settings = load_settings(root)
+    settings["time_zone"] = zone
+    save_settings(root, settings)
+    log.info("time zone saved", extra={"operation": "use_time_zone", "time_zone": zone})
+    return zone
+
+
 def _client(settings: Mapping[str, Any], *, quick: bool = False) -> Any:
     """A JIRA client for these settings; `quick` gives up after 2 attempts of at most 10 s."""
     from data.jira_client import client_from_settings
@@ -425,7 +438,8 @@ def _client(settings: Mapping[str, Any], *, quick: bool = False) -> Any:
 
 
 def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
-    """Ask JIRA, with the unsaved form values, for title, flavor, user and matching count."""
+    """Ask JIRA, with the unsaved form values, for title, flavor, user, the user's time zone
+    and matching count; `dashboard_time_zone` is the zone the dashboard uses now."""
     settings = merge_connection_form(load_settings(root), form)
     if not jira_configured(settings):
         raise SettingsFormError("Enter the JIRA URL first.")
@@ -435,7 +449,11 @@ def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]
             f"${settings['jira'].get('token_env') or DEFAULT_TOKEN_ENV}."
         )
     with _client(settings) as client:
-        return dict(client.test_connection(settings["jira"]["jql"]))
+        result = dict(client.test_connection(settings["jira"]["jql"]))
+    from data.periods import resolve_time_zone, zone_name
+
+    result["dashboard_time_zone"] = zone_name(resolve_time_zone(settings.get("time_zone")))
+    return result
 
 
 # --------------------------------------------------------------------------- mapping dialog

@@ -130,14 +130,29 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
         ("User", result.get("user") or "-"),
         ("Matching issues", f"{matching:,}" if isinstance(matching, int) else "unknown"),
     ]
+    zone = result.get("time_zone")
+    facts = [item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))]
+    facts.append(html.Dt("Your JIRA time zone"))
+    facts.append(html.Dd(zone or "not given", id="conn-tz"))
+    offer = None
+    if zone and zone != result.get("dashboard_time_zone"):
+        offer = html.Div(
+            [
+                html.Span(
+                    f"The dashboard's weeks and dates use {result.get('dashboard_time_zone')}."
+                ),
+                dbc.Button(
+                    f"Use {zone}", id="conn-use-tz", size="sm", color="success", class_name="ms-2"
+                ),
+            ],
+            className="mt-2 small",
+        )
     return dbc.Alert(
         [
             html.Strong("Connected."),
-            html.Dl(
-                [item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))],
-                className="connection-facts mb-0 mt-2",
-                id="conn-facts",
-            ),
+            html.Dl(facts, className="connection-facts mb-0 mt-2", id="conn-facts"),
+            offer,
+            html.Div(id="conn-tz-result"),
         ],
         color="success",
         class_name="mb-0",

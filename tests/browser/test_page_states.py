@@ -5,22 +5,28 @@ Driven in Chromium against the dashboard served in-process on the bundled sample
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from configuration.metric_defaults import ALL_METRICS
-from data.fetcher import CONNECT_FIRST
+from data.fetcher import CONNECT_FIRST, fetch_project
 from data.metrics_service import NO_JIRA_DATA
-from tests.browser.conftest import DashboardPage
+from data.persistence import load_settings, save_settings
+from tests.browser.conftest import ConsoleLog, DashboardPage, Served, sample_now, serve
 from tests.browser.test_settings_and_update import (
+    TOKEN,
     close_settings,
     fill_connection,
     headlines,
     open_settings,
     save_connection,
 )
+from tests.jira_emulator import JiraEmulator
+from tests.jira_emulator.fixtures import settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -79,15 +85,31 @@ def test_apply_of_a_custom_range_puts_it_in_the_url(dash_page: DashboardPage):
     expect(page.locator("#period-label")).to_contain_text("2026-03-01", timeout=WAIT_MS)
 
 
-def test_saving_a_site_not_fetched_yet_keeps_the_numbers_and_says_so(dash_page: DashboardPage):
-    page = dash_page.page
-    shown = headlines(page)
-    figure_before = page.locator("#trend-flow_velocity .js-plotly-plot").evaluate(
+def _chart_values(page, key: str) -> str:
+    return page.locator(f"#trend-{key} .js-plotly-plot").evaluate(
         "el => JSON.stringify(el.data.map(trace => trace.y))"
     )
 
+
+@pytest.fixture
+def jira_dashboard(data_dir: Path, jira: JiraEmulator) -> Iterator[Served]:
+    """The dashboard on a JIRA project fetched from the emulator."""
+    settings = settings_for(jira)
+    save_settings(data_dir, settings)
+    fetch_project(data_dir, settings)
+    yield from serve(data_dir, sample_now())
+
+
+def test_saving_a_query_not_fetched_yet_keeps_the_jira_numbers_and_says_so(
+    page: Page, console_errors: ConsoleLog, jira_dashboard: Served, jira: JiraEmulator
+):
+    DashboardPage(page, jira_dashboard, console_errors).open()
+    expect(page.locator("#dataset-info")).to_contain_text(jira.url)
+    shown = headlines(page)
+    chart_before = _chart_values(page, "flow_velocity")
+
     open_settings(page)
-    fill_connection(page, "https://jira.example.net", "me@example.net", "t0ken", "project = X")
+    fill_connection(page, jira.url, jira.email, TOKEN, "project = OTHER")
     save_connection(page)
     close_settings(page)
 
@@ -97,11 +119,24 @@ def test_saving_a_site_not_fetched_yet_keeps_the_numbers_and_says_so(dash_page: 
     expect(alert).to_contain_text(NO_JIRA_DATA)
     expect(alert).to_contain_text("previous data")
     assert headlines(page) == shown  # nine cards still there, unchanged
-    figure_after = page.locator("#trend-flow_velocity .js-plotly-plot").evaluate(
-        "el => JSON.stringify(el.data.map(trace => trace.y))"
-    )
-    assert figure_after == figure_before  # the charts are of the same data as the cards
+    assert _chart_values(page, "flow_velocity") == chart_before  # same data as the cards
     expect(page.locator("[data-role=no-data]")).to_have_count(0)
+    assert console_errors.errors == []
+
+
+def test_saving_a_site_after_the_sample_empties_cards_and_charts_alike(
+    dash_page: DashboardPage,
+):
+    page = dash_page.page
+    open_settings(page)
+    fill_connection(page, "https://jira.example.net", "me@example.net", "t0ken", "project = X")
+    save_connection(page)
+    close_settings(page)
+
+    expect(page.locator("[data-role=no-data]")).to_have_text(NO_JIRA_DATA, timeout=WAIT_MS)
+    expect(page.locator("[data-metric]")).to_have_count(0)
+    graph = page.locator("#trend-flow_velocity .js-plotly-plot")
+    expect(graph.locator(".barlayer .trace")).to_have_count(0)  # no sample charts left
     assert dash_page.console.errors == []
 
 
@@ -158,4 +193,29 @@ def test_update_data_before_any_connection_says_to_connect_first(dash_page: Dash
     expect(alert).to_be_visible(timeout=WAIT_MS)
     expect(alert).to_contain_text(CONNECT_FIRST)
     assert headlines(dash_page.page) == shown
+    assert dash_page.console.errors == []
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraEmulator]:
+    """A Cloud JIRA emulator whose user's time zone differs from the dashboard's (UTC)."""
+    with JiraEmulator(flavor="cloud", issues=60, seed=5, token=TOKEN) as emulator:
+        yield emulator
+
+
+def test_test_connection_shows_the_jira_time_zone_and_offers_to_use_it(
+    dash_page: DashboardPage, jira: JiraEmulator
+):
+    page = dash_page.page
+    zone = jira.user_time_zone
+    assert zone not in dash_page.period_label()
+    open_settings(page)
+    fill_connection(page, jira.url, jira.email, TOKEN, "project = DEMO")
+    page.click("#conn-test")
+    expect(page.locator("#conn-tz")).to_have_text(zone, timeout=WAIT_MS)
+    page.click("#conn-use-tz")
+    expect(page.locator("#conn-tz-result")).to_contain_text(f"Time zone set to {zone}")
+    assert load_settings(dash_page.served.root)["time_zone"] == zone
+    close_settings(page)
+    expect(page.locator("#period-label")).to_contain_text(zone, timeout=WAIT_MS)
     assert dash_page.console.errors == []
