@@ -26,11 +26,21 @@ CONNECTION_STATES = [
     State("conn-email", "value"),
     State("conn-token", "value"),
     State("conn-jql", "value"),
+    State("conn-verify-tls", "value"),
 ]
 
 
-def _connection(url: Any, auth: Any, email: Any, token: Any, jql: Any) -> dict[str, Any]:
-    return {"url": url, "auth": auth, "email": email, "token": token, "jql": jql}
+def _connection(
+    url: Any, auth: Any, email: Any, token: Any, jql: Any, verify_tls: Any
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "auth": auth,
+        "email": email,
+        "token": token,
+        "jql": jql,
+        "verify_tls": verify_tls,
+    }
 
 
 def _version(kind: str) -> str:
@@ -49,6 +59,7 @@ def register(app: dash.Dash, root: Path) -> None:
         Output("conn-jql", "value"),
         Output("conn-token", "placeholder"),
         Output("conn-token", "value"),
+        Output("conn-verify-tls", "value"),
         Output("conn-result", "children"),
         Output("mapping-warnings", "children"),
         Input("open-settings", "n_clicks"),
@@ -60,7 +71,7 @@ def register(app: dash.Dash, root: Path) -> None:
             try:
                 model = settings_service.panel_model(root)
             except UserError as exc:
-                return (True, *([no_update] * 6), message_view(str(exc)), None)
+                return (True, *([no_update] * 7), message_view(str(exc)), None)
         form = model["form"]
         return (
             True,
@@ -70,6 +81,7 @@ def register(app: dash.Dash, root: Path) -> None:
             form["jql"],
             form["token_placeholder"],
             "",
+            form["verify_tls"],
             None,
             warnings_view(model["warnings"]),
         )

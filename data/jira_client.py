@@ -462,8 +462,8 @@ class JiraClient:
             self._count(fields, "tls_error", 0)
             raise JiraTLSError(
                 f"TLS error talking to {self.url}: {exc.__class__.__name__}. Check that the "
-                "address really uses https (or http), or turn off certificate checking in "
-                "the settings for a self-signed certificate."
+                "address really uses https (or http); for a self-signed certificate, untick "
+                '"Check the site\'s TLS certificate" in Settings (jira.verify_tls = false).'
             ) from None
         except (
             requests.exceptions.Timeout,

@@ -336,6 +336,7 @@ def connection_form_values(settings: Mapping[str, Any]) -> dict[str, Any]:
         "jql": jira.get("jql", ""),
         "token_placeholder": token_placeholder(settings),
         "time_zone": settings.get("time_zone") or "",
+        "verify_tls": bool(jira.get("verify_tls", True)),
     }
 
 
@@ -378,7 +379,9 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
             raise SettingsFormError(
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
-    jira = {"url": url, "auth": auth, "email": email, "jql": jql}
+    jira: dict[str, Any] = {"url": url, "auth": auth, "email": email, "jql": jql}
+    if form.get("verify_tls") is not None:  # absent: the saved choice stays
+        jira["verify_tls"] = bool(form["verify_tls"])
     if token:
         jira["token"] = token
     return merge_settings(settings, {"jira": jira})

@@ -29,6 +29,10 @@ def settings_button() -> dbc.Button:
     return dbc.Button("Settings", id="open-settings", color="secondary", outline=True, size="sm")
 
 
+#: The page's name of `jira.verify_tls`; the TLS error message names it.
+VERIFY_TLS_LABEL = "Check the site's TLS certificate"
+
+
 def _field(label: str, control: Any, help_text: str = "") -> html.Div:
     children = [dbc.Label(label, html_for=getattr(control, "id", None)), control]
     if help_text:
@@ -75,6 +79,11 @@ def connection_form() -> html.Div:
                     rows=2,
                     spellcheck="false",
                 ),
+            ),
+            _field(
+                "TLS",
+                dbc.Checkbox(id="conn-verify-tls", label=VERIFY_TLS_LABEL, value=True),
+                "Untick only for a site with a self-signed certificate (jira.verify_tls).",
             ),
             html.Div(
                 [

@@ -27,6 +27,7 @@ from tests.browser.test_settings_and_update import (
 )
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import settings_for
+from ui.settings_panel import VERIFY_TLS_LABEL
 
 pytestmark = pytest.mark.browser
 
@@ -219,3 +220,17 @@ def test_test_connection_shows_the_jira_time_zone_and_offers_to_use_it(
     close_settings(page)
     expect(page.locator("#period-label")).to_contain_text(zone, timeout=WAIT_MS)
     assert dash_page.console.errors == []
+
+
+def test_the_tls_check_named_by_the_tls_error_is_in_the_settings_panel(dash_page: DashboardPage):
+    page = dash_page.page
+    open_settings(page)
+    box = page.get_by_label(VERIFY_TLS_LABEL)
+    expect(box).to_be_checked()
+    fill_connection(page, "https://jira.example.net", "me@example.net", "t0ken", "project = X")
+    box.uncheck()
+    save_connection(page)
+    assert load_settings(dash_page.served.root)["jira"]["verify_tls"] is False
+    close_settings(page)
+    open_settings(page)
+    expect(page.get_by_label(VERIFY_TLS_LABEL)).not_to_be_checked()

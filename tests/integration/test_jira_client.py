@@ -25,6 +25,7 @@ from data.jira_client import (
 )
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import cloud_jira, dc_jira  # noqa: F401 - fixtures
+from ui.settings_panel import VERIFY_TLS_LABEL
 
 FAST = {"requests": 1000, "per_seconds": 1, "burst": 1000, "max_attempts": 3,
         "max_backoff_seconds": 0.05, "workers": 4}  # fmt: skip
@@ -176,8 +177,10 @@ def test_cloud_old_search_endpoint_answers_gone(cloud_jira):  # noqa: F811
 def test_https_to_a_plain_http_site_is_a_tls_error(dc_jira):  # noqa: F811
     url = dc_jira.url.replace("http://", "https://")
     client = JiraClient(url, "bearer", token=dc_jira.token, rate_limit=FAST)
-    with pytest.raises(JiraTLSError, match="TLS error"):
+    with pytest.raises(JiraTLSError, match="TLS error") as caught:
         client.server_info()
+    assert VERIFY_TLS_LABEL in str(caught.value)  # the page's checkbox that fixes it
+    assert "jira.verify_tls" in str(caught.value)
 
 
 def test_slow_answers_time_out_after_the_retries(dc_jira):  # noqa: F811

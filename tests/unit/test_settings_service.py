@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from configuration.settings import settings_path
+from configuration.settings import default_settings, settings_path
 from data import sample_project
 from data.errors import UserError
 from data.persistence import load_settings, save_settings
@@ -434,3 +434,20 @@ def test_saving_a_mapping_names_the_fields_jira_must_now_be_asked_for(
 def test_without_jira_no_field_ever_needs_fetching(data_dir: Path):
     result = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
     assert result["new_fields"] == []
+
+
+def test_connection_form_saves_the_tls_check_choice_and_absent_keeps_it(tmp_path) -> None:
+    from data.settings_service import connection_form_values, merge_connection_form
+
+    form = {
+        "url": "https://jira.example.net",
+        "auth": "bearer",
+        "email": "",
+        "jql": "project = X",
+        "verify_tls": False,
+    }
+    merged = merge_connection_form(default_settings(), form)
+    assert merged["jira"]["verify_tls"] is False
+    assert connection_form_values(merged)["verify_tls"] is False
+    kept = merge_connection_form(merged, {**form, "verify_tls": None})
+    assert kept["jira"]["verify_tls"] is False
