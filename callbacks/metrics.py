@@ -52,8 +52,8 @@ VIEW_OUTPUTS = [
 
 def checked_period(period: str) -> str:
     """`period`, or a UserError for a custom range with a date missing."""
-    choice, start, end = controls_for(period)
-    if choice == "custom" and (not start or not end):
+    _, start, end = controls_for(period)
+    if ":" in period and (not start or not end):
         raise UserError(HALF_RANGE)
     return period
 

@@ -31,8 +31,8 @@ def search_from_url(url: str | None) -> str:
 
 def controls_for(period: str) -> tuple[str, str | None, str | None]:
     """The period buttons' value and the custom range's dates showing `period`."""
-    if period in PRESETS:
-        return period, None, None
+    if period in PRESETS or ":" not in period:  # another "Nd" (typed into the URL): no dates
+        return (period if period in PRESETS else CUSTOM), None, None
     start, _, end = period.partition(":")
     return CUSTOM, start or None, end or None
 
@@ -55,6 +55,7 @@ PERIOD_SYNC_JS = """
     return [wanted === current ? no : "?period=" + wanted, no, no, no];
   }
   if (["7d", "30d", "90d"].includes(current)) return [no, current, no, no];
+  if (!current.includes(":")) return [no, "custom", no, no];
   const [from, to] = current.split(":");
   return [no, "custom", from || no, to || no];
 }
