@@ -125,15 +125,10 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
             _detail("count", f"{num(values.get('count'))} deployments"),
             _detail("per_week", f"{num(values.get('per_week'))} per week"),
         ]
-    if key in ("lead_time_for_changes", "recovery_time"):
-        return [
-            _detail("p85_days", f"p85 {num(values.get('p85_days'))} days"),
-            _detail(
-                "median_hours",
-                f"median {num(values.get('median_hours'))} h · "
-                f"p85 {num(values.get('p85_hours'))} h",
-            ),
-        ]
+    if key == "lead_time_for_changes":  # one unit per card, the headline's: days
+        return [_detail("p85_days", f"p85 {num(values.get('p85_days'))} days")]
+    if key == "recovery_time":  # the headline's unit: hours
+        return [_detail("p85_hours", f"p85 {num(values.get('p85_hours'))} hours")]
     if key == "change_failure_rate":
         return [
             _detail(

@@ -77,3 +77,44 @@ def test_trend_table_has_one_row_per_week_and_a_column_per_trace():
     assert [th.children for th in head.children.children] == ["Week of", "median", "p85"]
     rows = [[cell.children for cell in row.children] for row in body.children]
     assert rows == [["2024-05-20", "1.23", "12.3"], ["2024-05-27", "–", "3"]]
+
+
+def test_each_duration_card_speaks_in_its_headlines_unit_only():
+    from ui.cards import metric_card
+
+    lead = {
+        "label": "Lead time for changes",
+        "status": "ok",
+        "headline": "median_days",
+        "unit": "days",
+        "n": 12,
+        "values": {"median_days": 2.5, "p85_days": 6.25, "median_hours": 60, "p85_hours": 150},
+        "weekly": [],
+    }
+    recovery = {
+        **lead,
+        "label": "Failed deployment recovery time",
+        "headline": "median_hours",
+        "unit": "hours",
+    }
+    lead_lines = detail_lines(metric_card("lead_time_for_changes", lead))
+    recovery_lines = detail_lines(metric_card("recovery_time", recovery))
+    assert lead_lines == ["p85 6.25 days"]
+    assert recovery_lines == ["p85 150 hours"]
+
+
+def detail_lines(component) -> list[str]:
+    """The texts of a card's detail lines (data-role=detail)."""
+    found = []
+    stack = [component]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list | tuple):
+            stack.extend(node)
+            continue
+        if not hasattr(node, "to_plotly_json"):
+            continue
+        if getattr(node, "data-role", None) == "detail":
+            found.append(node.children)
+        stack.append(getattr(node, "children", None))
+    return found
