@@ -340,6 +340,12 @@ def connection_form_values(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def display_name(name: str) -> str:
+    """A lower-case mapping name as JIRA writes such names: "won't fix" -> "Won't Fix" (each
+    word capitalized at its start only; `str.title` would give "Won'T Fix")."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split(" "))
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -533,12 +539,12 @@ def mapping_dialog_model(root: Path) -> dict[str, Any]:
     sources = mapping_sources(root, settings)
     type_names = [
         *sources.issue_types,
-        *(t.title() for t in mappings.get("deployment_types") or []),
-        *(t.title() for t in mappings.get("incident_types") or []),
+        *(display_name(t) for t in mappings.get("deployment_types") or []),
+        *(display_name(t) for t in mappings.get("incident_types") or []),
     ]
     resolutions = {r.lower(): r for r in sources.resolutions}
     for name in mappings.get("canceled_resolutions") or []:
-        resolutions.setdefault(name.lower(), name.title())
+        resolutions.setdefault(name.lower(), display_name(name))
     types = type_rows(type_names, mappings)
     return {
         "mappings": mappings,

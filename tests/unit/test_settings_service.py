@@ -451,3 +451,12 @@ def test_connection_form_saves_the_tls_check_choice_and_absent_keeps_it(tmp_path
     assert connection_form_values(merged)["verify_tls"] is False
     kept = merge_connection_form(merged, {**form, "verify_tls": None})
     assert kept["jira"]["verify_tls"] is False
+
+
+def test_resolution_names_keep_jiras_casing_in_the_dialog(data_dir: Path):
+    from data.settings_service import display_name
+
+    assert display_name("won't fix") == "Won't Fix"
+    assert display_name("cannot reproduce") == "Cannot Reproduce"
+    labels = mapping_dialog_model(data_dir)["resolutions"]
+    assert "Won't Fix" in labels and "Won'T Fix" not in labels
