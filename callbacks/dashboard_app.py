@@ -16,6 +16,7 @@ import dash
 import flask
 
 import callbacks.export
+import callbacks.forecast
 import callbacks.metrics
 import callbacks.settings
 import callbacks.update
@@ -83,6 +84,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     enable_fast_delivery(app.server)
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)
+    callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
     log.info(

@@ -24,7 +24,7 @@ from dash import Input, Output, State, no_update
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
-from data.metrics_service import NoJiraDataYet, page_view, report_for_view
+from data.metrics_service import NoJiraDataYet, page_view, report_for_shown
 from data.performance_utils import timed
 from ui.charts import trend_figures, trend_table
 from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
@@ -126,10 +126,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             empty = trend_figures(None)
             return [*empty, *(trend_table(figure) for figure in empty)]
         try:
-            with timed("dashboard_trends", period=shown["period"]):
-                report = report_for_view(
-                    root, shown["period"], datetime.fromisoformat(shown["now"])
-                )
+            with timed("dashboard_trends"):
+                report = report_for_shown(root, shown)
         except UserError as exc:  # data changed under us: the cards callback reports it
             log.warning(
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}

@@ -82,7 +82,7 @@ def register(app: dash.Dash, root: Path) -> None:
             form["token_placeholder"],
             "",
             form["verify_tls"],
-            None,
+            message_view(model["problem"], "warning") if model["problem"] else None,
             warnings_view(model["warnings"]),
         )
 

@@ -34,6 +34,8 @@ from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings, mappi
 from data.issue_table import (
     FOREVER,
     NONE,
+    NOT_PRODUCTION,
+    PRODUCTION,
     STATE_NAMES,
     IssueRecord,
     IssueTable,
@@ -62,6 +64,10 @@ class Deployments:
     failed: np.ndarray  # int64 0/1, for prefix sums
     failed_cum: np.ndarray  # failed_cum[i] = failed deployments among the first i
     canceled_times: np.ndarray  # sorted: canceled deployment issues that would have counted
+    not_production_times: np.ndarray  # sorted: dated deployment issues outside production
+    #: deployments left out that have no time to place them in a window (counted in every
+    #: window): `not_production`, `no_deployment_date`, `released_without_release_date`
+    undated: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -216,19 +222,35 @@ def _deployments(
 ) -> Deployments:
     """Production deployments: issues with a deployment time, or released fixVersions. A
     deployment failed when its success field says so, a live incident links to it, or (by
-    default) a live incident was detected before the next deployment."""
+    default) a live incident was detected after it and before the first strictly later
+    deployment (reading 4: deployments at one instant share one window).
+
+    Deployments left out keep their reason (reading 12), the production filter first:
+    `not_production`, `no_deployment_date`, `released_without_release_date`, `canceled`."""
     m = mapper.mappings
+    undated: dict[str, int] = {}
+    not_production_times = _EMPTY.copy()
     if (m.get("deployment_source") or "issues") == "fixversions":
         earliest: dict[Any, int] = {}
         versions = table.versions
         for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
-            if name not in earliest or when < earliest[name]:
+            known = earliest.setdefault(name, when)
+            if when != NONE and (known == NONE or when < known):
                 earliest[name] = when
-        times = np.sort(np.array(list(earliest.values()), dtype=np.int64), kind="stable")
+        dated = [when for when in earliest.values() if when != NONE]
+        undated["released_without_release_date"] = len(earliest) - len(dated)
+        times = np.sort(np.array(dated, dtype=np.int64), kind="stable")
         failed = np.zeros(len(times), dtype=bool)
         canceled_times = _EMPTY.copy()
     else:
+        role = table.deployment_role
+        elsewhere = role == NOT_PRODUCTION
+        not_production_times = np.sort(
+            table.nonproduction_time[elsewhere & (table.nonproduction_time != NONE)]
+        )
+        undated["not_production"] = int(np.count_nonzero(elsewhere)) - len(not_production_times)
         deploys = table.deploy_time != NONE
+        undated["no_deployment_date"] = int(np.count_nonzero((role == PRODUCTION) & ~deploys))
         rows = np.flatnonzero(deploys & ~table.canceled)
         canceled_times = np.sort(table.deploy_time[deploys & table.canceled])
         linked_live = np.zeros(len(links.last_row), dtype=bool)
@@ -240,11 +262,18 @@ def _deployments(
         times, (failed,) = _sorted_by(table.deploy_time[rows], failed)
     failed = failed.astype(np.int64)
     if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
-        next_times = np.append(times[1:], FOREVER)
+        next_times = np.append(times, FOREVER)[np.searchsorted(times, times, "right")]
         after = np.searchsorted(incidents_detected, times, "right")
         before_next = np.searchsorted(incidents_detected, next_times, "left")
         failed |= (before_next > after).astype(np.int64)
-    return Deployments(times, failed, np.concatenate(([0], np.cumsum(failed))), canceled_times)
+    return Deployments(
+        times,
+        failed,
+        np.concatenate(([0], np.cumsum(failed))),
+        canceled_times,
+        not_production_times,
+        {reason: count for reason, count in undated.items() if count},
+    )
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
@@ -254,7 +283,8 @@ def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
     deployed = table.deployed_mapped.copy()
     if (mapper.mappings.get("deployment_source") or "issues") == "fixversions":
         earliest = np.full(len(table), FOREVER, dtype=np.int64)
-        np.minimum.at(earliest, table.versions.row, table.versions.when)
+        dated = table.versions.when != NONE
+        np.minimum.at(earliest, table.versions.row[dated], table.versions.when[dated])
         deployed = np.where((deployed == NONE) & (earliest < FOREVER), earliest, deployed)
     # the earliest deployment time among linked issues that are live deployments
     last = links.last_row

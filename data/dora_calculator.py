@@ -23,9 +23,22 @@ def window(times: np.ndarray, start: int, end: int) -> slice:
     return slice(lo, hi)
 
 
-def _canceled_deployments(ds: Dataset, start: int, end: int) -> int:
-    part = window(ds.deployments.canceled_times, start, end)
+def _in_window(times: np.ndarray, start: int, end: int) -> int:
+    part = window(times, start, end)
     return part.stop - part.start
+
+
+def deployments_left_out(ds: Dataset, start: int, end: int) -> dict[str, int]:
+    """Deployments left out of the window, by reason (reading 12): dated ones by their time,
+    undated ones (which no window can place) in every window."""
+    dep = ds.deployments
+    reasons = dict(dep.undated)
+    reasons["not_production"] = reasons.get("not_production", 0) + _in_window(
+        dep.not_production_times, start, end
+    )
+    reasons["canceled"] = _in_window(dep.canceled_times, start, end)
+    order = ("not_production", "no_deployment_date", "released_without_release_date", "canceled")
+    return counted({reason: reasons.get(reason, 0) for reason in order})
 
 
 def deployment_frequency(ds: Dataset, start: int, end: int) -> Result:
@@ -34,7 +47,7 @@ def deployment_frequency(ds: Dataset, start: int, end: int) -> Result:
     count = part.stop - part.start
     days = (end - start) / MS_DAY
     values = {"count": count, "per_day": r4(count / days), "per_week": r4(count / (days / 7))}
-    return values, count, counted({"canceled": _canceled_deployments(ds, start, end)}), {}
+    return values, count, deployments_left_out(ds, start, end), {}
 
 
 def change_failure_rate(ds: Dataset, start: int, end: int) -> Result:
@@ -48,7 +61,7 @@ def change_failure_rate(ds: Dataset, start: int, end: int) -> Result:
         "failed": failed,
         "deployments": total,
     }
-    return values, total, counted({"canceled": _canceled_deployments(ds, start, end)}), {}
+    return values, total, deployments_left_out(ds, start, end), {}
 
 
 def lead_time_for_changes(ds: Dataset, start: int, end: int) -> Result:

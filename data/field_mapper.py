@@ -1,7 +1,8 @@
 """The user's mappings pre-indexed: status -> state, type/labels -> flow type, field values.
 
 Built once per (mappings, `/status` list, issues' current statuses); every lookup afterwards is
-one dict access. Names compare case-insensitively (mappings hold lower-case names).
+one dict access. Names compare case-insensitively, curly apostrophes read as ' (`fold_name`;
+mappings hold folded names).
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ FAILED_TEXTS = frozenset({"failed", "failure", "false", "no", "unsuccessful"})
 #: Texts of a production-impact field that mean true.
 TRUE_TEXTS = frozenset({"true", "yes"})
 
-_WORDS = re.compile(r"\w+")
+#: Words of a status name: runs of letters and digits; any other character separates
+#: (reading 10: `On_Hold`, `On-Hold` and `On Hold` all hold "hold").
+_WORDS = re.compile(r"[^\W_]+")
 _WAITING = frozenset(WAITING_WORDS)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+def fold_name(name: str) -> str:
+    """A name as compared (reading 11): lower case, the curly apostrophes ’ and ‘ read as '."""
+    return name.lower().translate(_APOSTROPHES)
 
 
 def full_mappings(mappings: dict[str, Any] | None) -> dict[str, Any]:
@@ -42,7 +51,7 @@ def default_state(category: str, name: str) -> str:
         return NEW
     if category == "done":
         return DONE
-    lname = name.lower()
+    lname = fold_name(name)
     if lname.startswith(WAITING_PREFIX) or any(w in _WAITING for w in _WORDS.findall(lname)):
         return WAITING
     return ACTIVE
@@ -65,8 +74,19 @@ def value_texts(value: Any) -> list[str]:
     return []
 
 
-def _lower_set(values: Iterable[str] | None) -> frozenset[str]:
-    return frozenset(str(v).lower() for v in values or ())
+def _learn_category(found: dict[str, str], status: Any) -> None:
+    """Remember a status object's category by folded name, unless one is known already."""
+    if not isinstance(status, dict) or not status.get("name"):
+        return
+    lname = fold_name(str(status["name"]))
+    if lname not in found:
+        cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
+        if cat:
+            found[lname] = cat
+
+
+def _folded_set(values: Iterable[str] | None) -> frozenset[str]:
+    return frozenset(fold_name(str(v)) for v in values or ())
 
 
 class FieldMapper:
@@ -81,14 +101,14 @@ class FieldMapper:
         self.mappings = full_mappings(mappings)
         m = self.mappings
         self.hash = mappings_hash(m)
-        self.explicit_states = {str(k).lower(): v for k, v in (m["status_states"] or {}).items()}
-        self.canceled_resolutions = _lower_set(m["canceled_resolutions"])
-        self.type_flow = {str(k).lower(): v for k, v in (m["flow_types"] or {}).items()}
-        self.label_flow = {str(k).lower(): v for k, v in (m["flow_type_labels"] or {}).items()}
-        self.non_flow = _lower_set(m["non_flow_types"])
-        self.deployment_types = _lower_set(m["deployment_types"])
-        self.incident_types = _lower_set(m["incident_types"])
-        self.production_values = _lower_set(m["production_values"])
+        self.explicit_states = {fold_name(str(k)): v for k, v in (m["status_states"] or {}).items()}
+        self.canceled_resolutions = _folded_set(m["canceled_resolutions"])
+        self.type_flow = {fold_name(str(k)): v for k, v in (m["flow_types"] or {}).items()}
+        self.label_flow = {fold_name(str(k)): v for k, v in (m["flow_type_labels"] or {}).items()}
+        self.non_flow = _folded_set(m["non_flow_types"])
+        self.deployment_types = _folded_set(m["deployment_types"])
+        self.incident_types = _folded_set(m["incident_types"])
+        self.production_values = _folded_set(m["production_values"])
         self.cat_by_id: dict[str, str] = {}
         self.cat_by_name: dict[str, str] = {}
         for status in statuses or []:
@@ -96,7 +116,7 @@ class FieldMapper:
             if status.get("id") is not None:
                 self.cat_by_id[str(status["id"])] = cat
             if status.get("name"):
-                self.cat_by_name.setdefault(status["name"].lower(), cat)
+                self.cat_by_name.setdefault(fold_name(status["name"]), cat)
         self._issues = issues
         self._cat_from_issues: dict[str, str] | None = None
         #: whether a category came from the issues' statuses (see `cat_from_issues`)
@@ -107,20 +127,21 @@ class FieldMapper:
 
     @property
     def cat_from_issues(self) -> dict[str, str]:
-        """Categories of the issues' current statuses by lower-case name: the last resort for
-        a status no list knows. Read from the issues on first use only: with a complete
-        `/status` list it is never needed."""
+        """Categories read from the issues by folded name, for a status no list knows: the
+        issues' current statuses first, then the statuses embedded in their links
+        (`fields.issuelinks[].*.fields.status`, reading 9). Read on first use only: with a
+        complete `/status` list it is never needed."""
         if self._cat_from_issues is None:
             found: dict[str, str] = {}
             for raw in self._issues:
-                status = (raw.get("fields") or {}).get("status") or {}
-                name = status.get("name")
-                if name:
-                    lname = name.lower()
-                    if lname not in found:
-                        cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
-                        if cat:
-                            found[lname] = cat
+                _learn_category(found, (raw.get("fields") or {}).get("status"))
+            for raw in self._issues:
+                for entry in (raw.get("fields") or {}).get("issuelinks") or ():
+                    if not isinstance(entry, dict):
+                        continue
+                    for other in entry.values():
+                        if isinstance(other, dict):
+                            _learn_category(found, (other.get("fields") or {}).get("status"))
             self._cat_from_issues = found
         return self._cat_from_issues
 
@@ -129,7 +150,7 @@ class FieldMapper:
         indeterminate (remembered for the dataset's warnings)."""
         if sid is not None and str(sid) in self.cat_by_id:
             return self.cat_by_id[str(sid)]
-        lname = (name or "").lower()
+        lname = fold_name(name or "")
         if lname in self.cat_by_name:
             return self.cat_by_name[lname]
         self.used_issue_categories = True
@@ -143,7 +164,7 @@ class FieldMapper:
         key = (sid, name)
         found = self._state_cache.get(key)
         if found is None:
-            lname = (name or "").lower()
+            lname = fold_name(name or "")
             found = self.explicit_states.get(lname)
             if found is None:
                 found = default_state(self.category(sid, name), lname)
@@ -179,7 +200,7 @@ class FieldMapper:
         if not env:
             return True
         return any(
-            t.strip().lower() in self.production_values for t in value_texts(fields.get(env))
+            fold_name(t.strip()) in self.production_values for t in value_texts(fields.get(env))
         )
 
     def success_failed(self, fields: dict[str, Any]) -> bool:

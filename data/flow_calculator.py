@@ -76,7 +76,8 @@ def flow_time(ds: Dataset, start: int, end: int) -> Result:
 
 
 def flow_efficiency(ds: Dataset, start: int, end: int) -> Result:
-    """Active / (Active + Waiting) time, summed over items completed in the window."""
+    """Active / (Active + Waiting) time, summed over items completed in the window. `n` counts
+    every item in the sums (reading 8); the per-item median leaves out those with neither."""
     part, live, canceled = _completed(ds, start, end)
     percents = ds.completed.item_percent[part][live]
     with_time = ~np.isnan(percents)
@@ -91,16 +92,20 @@ def flow_efficiency(ds: Dataset, start: int, end: int) -> Result:
         "waiting_days": r4(waiting / MS_DAY),
     }
     notes = {"no_active_or_waiting_time": int(np.count_nonzero(~with_time))}
-    return values, len(kept), counted({"canceled": canceled}), counted(notes)
+    return values, len(percents), counted({"canceled": canceled}), counted(notes)
 
 
 def load_at(ds: Dataset, moment: int) -> dict[str, int]:
-    """Non-canceled flow items Active / Waiting at an instant."""
-    return {ACTIVE: ds.load.count(ACTIVE, moment), WAITING: ds.load.count(WAITING, moment)}
+    """Non-canceled flow items Active / Waiting at an instant, with the transitions (and
+    creations) at exactly that instant not yet applied (readings 2 and 3): the state in the
+    last millisecond before it."""
+    before = moment - 1
+    return {ACTIVE: ds.load.count(ACTIVE, before), WAITING: ds.load.count(WAITING, before)}
 
 
 def flow_load(ds: Dataset, start: int, end: int, *, weekly_average: bool = True) -> Result:
-    """Items Active or Waiting at the window's end; the average over week ends inside it."""
+    """Items Active or Waiting at the window's end (exclusive); the average over the week ends
+    with `start < week end <= end`."""
     by_state = load_at(ds, end)
     at_end = by_state[ACTIVE] + by_state[WAITING]
     values: dict[str, Any] = {"at_end": at_end}
@@ -111,7 +116,8 @@ def flow_load(ds: Dataset, start: int, end: int, *, weekly_average: bool = True)
         ]
         values["weekly_average"] = r4(sum(loads) / len(loads)) if loads else None
     values["by_state"] = by_state
-    return values, at_end, counted({"canceled": ds.load.count(CANCELED_LOAD, end)}), {}
+    canceled = ds.load.count(CANCELED_LOAD, end - 1)
+    return values, at_end, counted({"canceled": canceled}), {}
 
 
 def flow_distribution(ds: Dataset, start: int, end: int, *, reference: bool = True) -> Result:

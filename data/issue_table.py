@@ -22,13 +22,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper
+from data.field_mapper import ACTIVE, DONE, NEW, WAITING, FieldMapper, fold_name
 from data.jira_parser import parse_array
 
 #: An instant that is absent (no value, or not a time). Never a real epoch ms.
 NONE = np.iinfo(np.int64).min
 #: The end of a span still open.
 FOREVER = np.iinfo(np.int64).max
+
+#: `IssueTable.deployment_role`: not of a deployment type, a production deployment issue, or a
+#: deployment issue left out by the environment filter.
+NOT_DEPLOYMENT, PRODUCTION, NOT_PRODUCTION = 0, 1, 2
 
 #: States as small codes whose order is the names' order (ties in a changelog sort by them).
 STATE_NAMES = (ACTIVE, DONE, NEW, WAITING)
@@ -57,7 +61,7 @@ class Spans:
 
 @dataclass
 class Versions:
-    """Released fixVersions with a release date, per row."""
+    """Released fixVersions, per row; `when` NONE for one without a (readable) release date."""
 
     row: np.ndarray
     name: np.ndarray  # object
@@ -96,6 +100,9 @@ class IssueTable:
     active_ms: np.ndarray
     waiting_ms: np.ndarray
     deploy_time: np.ndarray  # production deployment issue with a deployment time
+    #: deployment issues: NOT_DEPLOYMENT, PRODUCTION or NOT_PRODUCTION (reading 12)
+    deployment_role: np.ndarray
+    nonproduction_time: np.ndarray  # a non-production deployment issue's deployment time
     success_failed: np.ndarray
     is_incident: np.ndarray
     detected: np.ndarray
@@ -143,6 +150,8 @@ class IssueTable:
             waiting_ms=int(self.waiting_ms[row]),
             load_spans=tuple((b, e, STATE_NAMES[s]) for b, e, s in spans),
             deploy_time=instant(self.deploy_time),
+            deployment_role=int(self.deployment_role[row]),
+            nonproduction_time=instant(self.nonproduction_time),
             success_failed=bool(self.success_failed[row]),
             is_incident=bool(self.is_incident[row]),
             detected=instant(self.detected),
@@ -173,6 +182,8 @@ class IssueRecord:
     waiting_ms: int
     load_spans: tuple[tuple[int, int, str], ...]
     deploy_time: int | None
+    deployment_role: int
+    nonproduction_time: int | None
     success_failed: bool
     is_incident: bool
     detected: int | None
@@ -523,9 +534,11 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     # sparse ones (row, text) below, then the changelog's
     base_texts: list[Any] = []
     sparse: dict[str, tuple[list[int], list[Any]]] = {
-        name: ([], []) for name in ("deploy", "detected", "resolved", "commit", "deployed")
+        name: ([], [])
+        for name in ("deploy", "nonproduction", "detected", "resolved", "commit", "deployed")
     }
     success_failed: list[int] = []
+    roles = np.full(n, NOT_DEPLOYMENT, dtype=np.int8)
     incidents: list[int] = []
     points: dict[int, float | None] = {}
     version_rows: list[int] = []
@@ -547,21 +560,27 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         if now_code is None:
             now_code = state_codes[status_key] = _CODE[state_of(*status_key)]
         now_codes.append(now_code)
-        type_name = ((fields_.get("issuetype") or {}).get("name") or "").lower()
+        type_name = fold_name((fields_.get("issuetype") or {}).get("name") or "")
         labels = fields_.get("labels")
         if labels:
-            flow_types.append(flow_type_of(type_name, tuple([str(x).lower() for x in labels])))
+            flow_types.append(flow_type_of(type_name, tuple([fold_name(str(x)) for x in labels])))
         else:
             flow_types.append(flow_type_of(type_name, ()))
         is_canceled = False
         if now_code == D:
-            resolution = ((fields_.get("resolution") or {}).get("name") or "").lower()
+            resolution = fold_name((fields_.get("resolution") or {}).get("name") or "")
             is_canceled = resolution in canceled_resolutions
         canceled.append(is_canceled)
-        if type_name in deployment_types and mapper.is_production(fields_):
-            sparse["deploy"][0].append(row)
-            sparse["deploy"][1].append(fields_.get(deployment_field))
-            success_failed.append(mapper.success_failed(fields_))
+        if type_name in deployment_types:
+            if mapper.is_production(fields_):
+                roles[row] = PRODUCTION
+                sparse["deploy"][0].append(row)
+                sparse["deploy"][1].append(fields_.get(deployment_field))
+                success_failed.append(mapper.success_failed(fields_))
+            else:
+                roles[row] = NOT_PRODUCTION
+                sparse["nonproduction"][0].append(row)
+                sparse["nonproduction"][1].append(fields_.get(deployment_field))
         if type_name in incident_types or (impact_field and mapper.production_impact(fields_)):
             incidents.append(row)
             for name, field_id in (("detected", detected_field), ("resolved", resolved_field)):
@@ -575,10 +594,10 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         versions = fields_.get("fixVersions")
         if versions:
             for version in versions:
-                if version.get("released") and version.get("releaseDate"):
+                if version.get("released"):
                     version_rows.append(row)
                     version_names.append(version.get("name"))
-                    version_texts.append(version["releaseDate"])
+                    version_texts.append(version.get("releaseDate"))
         issue_links = fields_.get("issuelinks")
         if issue_links:
             for entry in issue_links:
@@ -657,7 +676,6 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     failed[sparse["deploy"][0]] = success_failed
     version_at = starts["versions"]
     version_when = instants[version_at : version_at + len(version_texts)]
-    version_ok = version_when != NONE
     point_column = np.full(n, np.nan)
     for row, value in points.items():
         point_column[row] = np.nan if value is None else value
@@ -675,6 +693,8 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         active_ms=timeline.active,
         waiting_ms=timeline.waiting,
         deploy_time=deploy_time,
+        deployment_role=roles,
+        nonproduction_time=sparse_column("nonproduction"),
         success_failed=failed & (deploy_time != NONE),
         is_incident=is_incident,
         detected=detected,
@@ -684,11 +704,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         points=point_column,
         truncated=np.array(truncated, dtype=bool),
         spans=timeline.spans,
-        versions=Versions(
-            _rows(version_rows)[version_ok],
-            _objects(version_names)[version_ok],
-            version_when[version_ok],
-        ),
+        versions=Versions(_rows(version_rows), _objects(version_names), version_when),
         links=Links(_rows(link_rows), _objects(link_keys)),
         unknown=_unknown_statuses(mapper, status_names, changelog, change_issue, change_pair),
     )

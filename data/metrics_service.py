@@ -90,6 +90,13 @@ WEEKLY_OPTIONS: dict[str, dict[str, bool]] = {
     "flow_distribution": {"reference": False},
 }
 
+#: Change failure rate with no incident and no success field (reading 5): never 0 %.
+NOTHING_CAN_FAIL = "No incidents or a success field: nothing can fail a deployment"
+#: Metrics whose headline is a count at an instant: 0 is a real value, status ok (reading 6).
+ZERO_IS_A_VALUE = frozenset({"flow_load"})
+#: Values kept under insufficient data: guidance shown beside the figures, not a figure.
+_GUIDANCE = frozenset({"reference"})
+
 _REPORTS_KEPT = 64
 _reports: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _reports_lock = threading.Lock()
@@ -103,7 +110,7 @@ def _insufficient(ds: Dataset, key: str) -> str | None:
     if key == "change_failure_rate":
         has_success = ds.deployment_source != "fixversions" and ds.success_field
         if not ds.has_incidents and not has_success:
-            return "No incidents and no deployment success field"
+            return NOTHING_CAN_FAIL
     if key == "lead_time_for_changes" and not ds.has_changes:
         return "No changes with a deployed date"
     if key == "recovery_time" and not ds.has_incidents:
@@ -128,19 +135,26 @@ def _tier(key: str, values: dict[str, Any], period: Period) -> str | None:
     return None
 
 
+def _no_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Insufficient data has no values (reading 7): every statistic null, not 0."""
+    return {name: value if name in _GUIDANCE else None for name, value in values.items()}
+
+
 def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str, Any]:
     """One metric object: period values, status, tier and the weekly series."""
     label, headline, unit = LABELS[key]
     calculate = CALCULATORS[key]
+    missing = _insufficient(ds, key)
+    shown = _no_values if missing is not None else dict
     with timed("metric", metric=key, period=period.label, weeks=len(weeks)) as timer:
         values, n, excluded, notes = calculate(ds, period.start_ms, period.end_ms)
+        values = shown(values)
         options = WEEKLY_OPTIONS.get(key, {})
         weekly = []
         for week in weeks:
             week_values, week_n, _, _ = calculate(ds, week.start_ms, week.end_ms, **options)
-            weekly.append({"week_start": week.start, "n": week_n, "values": week_values})
+            weekly.append({"week_start": week.start, "n": week_n, "values": shown(week_values)})
         timer.fields["n"] = n
-    missing = _insufficient(ds, key)
     metric: dict[str, Any] = {
         "label": label,
         "status": "ok",
@@ -154,7 +168,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     }
     if missing is not None:
         metric["status"], metric["message"] = "insufficient_data", missing
-    elif n == 0:
+    elif n == 0 and key not in ZERO_IS_A_VALUE:
         metric["status"], metric["message"] = "none_in_period", "None in period"
     if key in DORA_METRICS:
         metric["tier"] = None if missing else _tier(key, values, period)
@@ -306,6 +320,21 @@ def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     return {"report": report, "source": source}
 
 
+def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
+    """The report of the `shown-inputs` store (`{"period", "now"}`, sent back by the page), for
+    the trends and the exports; a store that is not what the page wrote is a UserError."""
+    if not isinstance(shown, dict):
+        raise UserError("The page sent no period; choose one again.")
+    period, moment = shown.get("period"), shown.get("now")
+    try:
+        now = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        now = None
+    if now is None or not isinstance(period, str):
+        raise UserError("The page sent a period this server cannot read; choose one again.")
+    return report_for_view(root, period, now)
+
+
 _warmed: set[tuple[Any, ...]] = set()
 
 
@@ -337,7 +366,7 @@ def _warm_presets(
 
 
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
-STORED_REPORT_FORMAT = 1
+STORED_REPORT_FORMAT = 2
 
 
 def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:
@@ -437,8 +466,9 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         from data.jira_parser import read_input_file
 
         payload = read_input_file(Path(args.input))
+        issues = _unique_input_issues(payload["issues"], args.input)
         project = ProjectData(
-            issues=payload["issues"],
+            issues=issues,
             statuses=payload["statuses"],
             fields=payload["fields"],
             source="file",
@@ -455,6 +485,24 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         root=None if args.input else root,
     )
     return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The `--input` issues with duplicate keys merged (newest `updated` wins), with a warning:
+    an issue is never counted twice."""
+    from data.cache_manager import newest_per_key
+
+    unique, repeated = newest_per_key(issues)
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        log.warning(
+            "%s holds %d issue key(s) more than once (%s); the copy updated last is used",
+            name,
+            len(repeated),
+            shown,
+            extra={"operation": "metrics", "duplicate_keys": len(repeated)},
+        )
+    return unique
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

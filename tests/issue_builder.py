@@ -97,8 +97,16 @@ def version(
     return out
 
 
-def link(key: str, *, direction: str = "outward", type_name: str = "Relates") -> dict[str, Any]:
-    """An `issuelinks` entry pointing at `key` (`direction` "outward" or "inward")."""
+def link(
+    key: str,
+    *,
+    direction: str = "outward",
+    type_name: str = "Relates",
+    status: str | None = None,
+    category_of_unknown: str = "indeterminate",
+) -> dict[str, Any]:
+    """An `issuelinks` entry pointing at `key` (`direction` "outward" or "inward"); `status`
+    embeds the linked issue's status, as JIRA does (`...Issue.fields.status`)."""
     link_type = {
         "id": "10003",
         "name": type_name,
@@ -106,6 +114,8 @@ def link(key: str, *, direction: str = "outward", type_name: str = "Relates") ->
         "outward": f"{type_name.lower()} (out)",
     }
     other = {"id": str(_stable_id(key)), "key": key, "fields": {}}
+    if status is not None:
+        other["fields"]["status"] = status_object(status, category_of_unknown)
     return {"id": str(_stable_id(key + direction)), "type": link_type, f"{direction}Issue": other}
 
 

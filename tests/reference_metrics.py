@@ -28,6 +28,8 @@ from configuration.metric_defaults import (
     recovery_time_tier,
 )
 
+#: A deployment left out: (reason, its time, or None when it has none).
+LeftOut = tuple[str, int | None]
 MS_HOUR = 3_600_000
 MS_DAY = 86_400_000
 EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -44,6 +46,19 @@ METRIC_KEYS = (
     "flow_load",
     "flow_distribution",
 )
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def name_key(text: str) -> str:
+    """A name as compared (reading 11): curly apostrophes as ', then lower case."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+def status_words(name: str) -> list[str]:
+    """The words of a status name: any character that is not a letter or digit separates."""
+    return "".join(char if char.isalnum() else " " for char in name).split()
 
 
 # ----------------------------------------------------------------------------- time
@@ -117,15 +132,16 @@ def reference_period(text: str, now: datetime, tz: ZoneInfo) -> RefPeriod:
 
 
 def week_windows(period: RefPeriod, tz: ZoneInfo) -> list[tuple[date, int, int]]:
-    """Every ISO week overlapping the period; at least 12, ending with the one of its last ms."""
-    last_day = local_date(period.end_ms - 1, tz)
-    last_monday = last_day - timedelta(days=last_day.weekday())
-    first_day = local_date(period.start_ms, tz)
-    first_monday = first_day - timedelta(days=first_day.weekday())
-    count = max(12, (last_monday - first_monday).days // 7 + 1)
+    """Every ISO week overlapping [min(start, end - 84 days), end) (reading 1); the 84 days on
+    the zone's calendar: the same local date and time, 84 days earlier."""
+    end_local = (EPOCH + timedelta(milliseconds=period.end_ms)).astimezone(tz)
+    back_day = end_local.date() - timedelta(days=84)
+    back = to_ms(datetime.combine(back_day, end_local.time(), tzinfo=tz))
+    earliest = min(period.start_ms, back)
+    first_day = local_date(earliest, tz)
+    monday = first_day - timedelta(days=first_day.weekday())
     weeks = []
-    for index in range(count - 1, -1, -1):
-        monday = last_monday - timedelta(days=7 * index)
+    while local_midnight_ms(monday, tz) < period.end_ms:
         weeks.append(
             (
                 monday,
@@ -133,6 +149,7 @@ def week_windows(period: RefPeriod, tz: ZoneInfo) -> list[tuple[date, int, int]]
                 local_midnight_ms(monday + timedelta(days=7), tz),
             )
         )
+        monday += timedelta(days=7)
     return weeks
 
 
@@ -204,13 +221,25 @@ class Reference:
             if status.get("id") is not None:
                 self.cat_by_id[str(status["id"])] = cat
             if status.get("name"):
-                self.cat_by_name.setdefault(status["name"].lower(), cat)
-        self.cat_from_issues: dict[str, str] = {}
+                self.cat_by_name.setdefault(name_key(status["name"]), cat)
+        # reading 9: after the `/status` list, the issues' current statuses, then the statuses
+        # embedded in their links
+        embedded = [(raw.get("fields") or {}).get("status") for raw in issues]
         for raw in issues:
-            status = (raw.get("fields") or {}).get("status") or {}
+            for entry in (raw.get("fields") or {}).get("issuelinks") or []:
+                if isinstance(entry, dict):
+                    embedded += [
+                        (side.get("fields") or {}).get("status")
+                        for side in entry.values()
+                        if isinstance(side, dict)
+                    ]
+        self.cat_from_issues: dict[str, str] = {}
+        for status in embedded:
+            if not isinstance(status, dict):
+                continue
             cat = ((status.get("statusCategory") or {}).get("key") or "").lower()
             if status.get("name") and cat:
-                self.cat_from_issues.setdefault(status["name"].lower(), cat)
+                self.cat_from_issues.setdefault(name_key(str(status["name"])), cat)
         self.items = [self._item(raw) for raw in issues]
         by_key = {item.key: item for item in self.items}
         for item in self.items:  # links count in either direction
@@ -224,10 +253,11 @@ class Reference:
     # -- mappings
 
     def category(self, sid: Any, name: str | None) -> str:
-        """Category: `/status` by id, then name, then issues' statuses, else indeterminate."""
+        """Category: `/status` by id, then name, then issues' statuses (current, then in their
+        links), else indeterminate."""
         if sid is not None and str(sid) in self.cat_by_id:
             return self.cat_by_id[str(sid)]
-        lname = (name or "").lower()
+        lname = name_key(name or "")
         if lname in self.cat_by_name:
             return self.cat_by_name[lname]
         if lname in self.cat_from_issues:
@@ -237,8 +267,8 @@ class Reference:
 
     def state(self, sid: Any, name: str | None) -> str:
         """New / Active / Waiting / Done for a status."""
-        lname = (name or "").lower()
-        explicit = {k.lower(): v for k, v in (self.m.get("status_states") or {}).items()}
+        lname = name_key(name or "")
+        explicit = {name_key(k): v for k, v in (self.m.get("status_states") or {}).items()}
         if lname in explicit:
             return explicit[lname]
         cat = self.category(sid, name)
@@ -246,20 +276,20 @@ class Reference:
             return "New"
         if cat == "done":
             return "Done"
-        words = re.findall(r"\w+", lname)
+        words = status_words(lname)
         if any(word in WAITING_WORDS for word in words) or lname.startswith(WAITING_PREFIX):
             return "Waiting"
         return "Active"
 
     def flow_type_of(self, type_name: str, labels: list[str]) -> str | None:
         """Feature/Defect/Risk/Debt/Other, or None for non-flow types; a mapped label wins."""
-        label_map = {k.lower(): v for k, v in self.m["flow_type_labels"].items()}
+        label_map = {name_key(k): v for k, v in self.m["flow_type_labels"].items()}
         for label in labels:
-            if label.lower() in label_map:
-                return label_map[label.lower()]
-        if type_name in [t.lower() for t in self.m["non_flow_types"]]:
+            if name_key(label) in label_map:
+                return label_map[name_key(label)]
+        if type_name in [name_key(t) for t in self.m["non_flow_types"]]:
             return None
-        type_map = {k.lower(): v for k, v in self.m["flow_types"].items()}
+        type_map = {name_key(k): v for k, v in self.m["flow_types"].items()}
         return type_map.get(type_name, "Other")
 
     def field_value(self, item: Item, field_id: str | None) -> Any:
@@ -275,8 +305,8 @@ class Reference:
     def _item(self, raw: dict[str, Any]) -> Item:
         fields = raw.get("fields") or {}
         tz = self.tz
-        type_name = ((fields.get("issuetype") or {}).get("name") or "").lower()
-        labels = [str(label).lower() for label in fields.get("labels") or []]
+        type_name = name_key((fields.get("issuetype") or {}).get("name") or "")
+        labels = [name_key(str(label)) for label in fields.get("labels") or []]
         status = fields.get("status") or {}
         state_now = self.state(status.get("id"), status.get("name"))
         created = parse_instant(fields.get("created"), tz)
@@ -299,9 +329,9 @@ class Reference:
         transitions = [(when, old, new) for when, _, _, old, new in rows]
         initial = transitions[0][1] if transitions else state_now
 
-        resolution = ((fields.get("resolution") or {}).get("name") or "").lower()
+        resolution = name_key((fields.get("resolution") or {}).get("name") or "")
         canceled = state_now == "Done" and resolution in [
-            r.lower() for r in self.m["canceled_resolutions"]
+            name_key(r) for r in self.m["canceled_resolutions"]
         ]
 
         work_start = None
@@ -350,12 +380,13 @@ class Reference:
         )
 
     def state_at(self, item: Item, moment: int) -> str | None:
-        """The item's state at an instant, or None before it was created."""
-        if item.created is None or moment < item.created:
+        """The item's state at an instant with what happens at exactly that instant not yet
+        applied (readings 2 and 3), or None when it was not created before it."""
+        if item.created is None or item.created >= moment:
             return None
         current = item.initial_state
         for when, _, new in item.transitions:
-            if when <= moment:
+            if when < moment:
                 current = new
         return current
 
@@ -388,12 +419,12 @@ class Reference:
         env = self.m.get("environment_field")
         if not env:
             return True
-        wanted = [v.lower() for v in self.m["production_values"]]
-        return any(t.strip().lower() in wanted for t in _texts(item.fields.get(env)))
+        wanted = [name_key(v) for v in self.m["production_values"]]
+        return any(name_key(t.strip()) in wanted for t in _texts(item.fields.get(env)))
 
     def deployment_issue_time(self, item: Item) -> int | None:
         """Deployment time of a production deployment issue (canceled or not), else None."""
-        if item.type_name not in [t.lower() for t in self.m["deployment_types"]]:
+        if item.type_name not in [name_key(t) for t in self.m["deployment_types"]]:
             return None
         if not self.is_production(item):
             return None
@@ -406,35 +437,55 @@ class Reference:
 
     def is_incident(self, item: Item) -> bool:
         """Incident type, or the production-impact field says true."""
-        if item.type_name in [t.lower() for t in self.m["incident_types"]]:
+        if item.type_name in [name_key(t) for t in self.m["incident_types"]]:
             return True
         value = self.field_value(item, self.m.get("production_impact_field"))
         if value is True:
             return True
         return any(t.strip().lower() in TRUE_WORDS for t in _texts(value))
 
-    def deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[int]]:
-        """All production deployments (time, issue key or None) and canceled deployment times."""
+    def deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[LeftOut]]:
+        """All production deployments (time, issue key or None), and the deployments left out
+        as (reason, time or None) (reading 12)."""
         if source not in self._deployments:
             self._deployments[source] = self._all_deployments(source)
         return self._deployments[source]
 
-    def _all_deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[int]]:
+    def _all_deployments(self, source: str) -> tuple[list[tuple[int, str | None]], list[LeftOut]]:
         deployments: list[tuple[int, str | None]] = []
-        canceled: list[int] = []
+        left_out: list[LeftOut] = []
         if source == "fixversions":
-            deployments = [(when, None) for when in self.version_times().values()]
-        else:
-            for item in self.items:
-                when = self.deployment_issue_time(item)
+            for name in self.released_version_names():
+                when = self.version_times().get(name)
                 if when is None:
+                    left_out.append(("released_without_release_date", None))
+                else:
+                    deployments.append((when, None))
+        else:
+            deployment_types = [name_key(t) for t in self.m["deployment_types"]]
+            for item in self.items:
+                if item.type_name not in deployment_types:
                     continue
-                if item.canceled:
-                    canceled.append(when)
+                when = self.field_instant(item, self.m["deployment_time_field"])
+                if not self.is_production(item):  # the production filter comes first
+                    left_out.append(("not_production", when))
+                elif when is None:
+                    left_out.append(("no_deployment_date", None))
+                elif item.canceled:
+                    left_out.append(("canceled", when))
                 else:
                     deployments.append((when, item.key))
         deployments.sort(key=lambda d: d[0])
-        return deployments, canceled
+        return deployments, left_out
+
+    def released_version_names(self) -> list[Any]:
+        """Every version name marked released on some issue, dated or not."""
+        names: dict[Any, None] = {}
+        for item in self.items:
+            for version in item.fields.get("fixVersions") or []:
+                if version.get("released") is True:
+                    names[version.get("name")] = None
+        return list(names)
 
     def version_times(self) -> dict[str, int]:
         """Released version name -> its earliest `releaseDate` over every issue (canceled too)."""
@@ -552,25 +603,36 @@ class Window:
     def inside(self, moment: int | None) -> bool:
         return moment is not None and self.start <= moment < self.end
 
+    def deployments_left_out(self) -> dict[str, int]:
+        """Deployments left out, by reason: dated ones in the window, undated ones always."""
+        _, left_out = self.ref.deployments(self.source)
+        reasons: dict[str, int] = {}
+        for reason in ("not_production", "no_deployment_date", "released_without_release_date"):
+            reasons[reason] = 0
+        reasons["canceled"] = 0
+        for reason, when in left_out:
+            if when is None or self.inside(when):
+                reasons[reason] += 1
+        return _counted(reasons)
+
     def deployment_frequency(self) -> tuple[dict, int, dict, dict]:
-        deployments, canceled = self.ref.deployments(self.source)
+        deployments, _ = self.ref.deployments(self.source)
         count = sum(1 for when, _ in deployments if self.inside(when))
         values = {
             "count": count,
             "per_day": r4(count / self.days),
             "per_week": r4(count / (self.days / 7)),
         }
-        excluded = {"canceled": sum(1 for when in canceled if self.inside(when))}
-        return values, count, _counted(excluded), {}
+        return values, count, self.deployments_left_out(), {}
 
     def change_failure_rate(self) -> tuple[dict, int, dict, dict]:
         ref = self.ref
-        deployments, canceled = ref.deployments(self.source)
+        deployments, _ = ref.deployments(self.source)
         incidents = [item for item in ref.items if ref.is_incident(item) and not item.canceled]
         detected = [ref.incident_times(item)[0] for item in incidents]
         incident_keys = {item.key for item in incidents}
         failed = total = 0
-        for index, (when, key) in enumerate(deployments):
+        for when, key in deployments:
             if not self.inside(when):
                 continue
             total += 1
@@ -582,8 +644,9 @@ class Window:
                 if item.links & incident_keys:
                     is_failed = True
             if ref.m.get("failure_by_time_window", True) and not is_failed:
-                following = [w for w, _ in deployments[index + 1 :]]
-                next_time = following[0] if following else None
+                # reading 4: the next deployment is the first strictly later one
+                following = [w for w, _ in deployments if w > when]
+                next_time = min(following) if following else None
                 for moment in detected:
                     if moment is None or moment <= when:
                         continue
@@ -596,8 +659,7 @@ class Window:
             "failed": failed,
             "deployments": total,
         }
-        excluded = {"canceled": sum(1 for when in canceled if self.inside(when))}
-        return values, total, _counted(excluded), {}
+        return values, total, self.deployments_left_out(), {}
 
     def lead_time_for_changes(self) -> tuple[dict, int, dict, dict]:
         ref = self.ref
@@ -728,7 +790,8 @@ class Window:
             "active_days": r4(active_total / MS_DAY),
             "waiting_days": r4(waiting_total / MS_DAY),
         }
-        return values, len(percents), _counted({"canceled": canceled}), _counted(notes)
+        # reading 8: `n` is every item in the sums, those with no Active or Waiting time too
+        return values, len(done), _counted({"canceled": canceled}), _counted(notes)
 
     def load_at(self, moment: int) -> tuple[dict[str, int], int]:
         """Non-canceled flow items Active / Waiting at an instant, and canceled ones that were."""
@@ -755,9 +818,9 @@ class Window:
             monday = day - timedelta(days=day.weekday())
             while True:
                 moment = local_midnight_ms(monday, self.ref.tz)
-                if moment >= self.end:
+                if moment > self.end:
                     break
-                if moment >= self.start:
+                if self.start < moment <= self.end:  # reading 2
                     loads, _ = self.load_at(moment)
                     ends.append(loads["Active"] + loads["Waiting"])
                 monday += timedelta(days=7)
@@ -804,7 +867,7 @@ def _insufficient(ref: Reference, key: str, source: str) -> str | None:
     if key == "change_failure_rate":
         has_success = source == "issues" and bool(ref.m.get("deployment_success_field"))
         if not has_incidents and not has_success:
-            return "No incidents and no deployment success field"
+            return "No incidents or a success field: nothing can fail a deployment"
     if key == "lead_time_for_changes" and not any(
         ref.is_change(item) and ref.deployed_date(item, source) is not None for item in items
     ):
@@ -831,6 +894,11 @@ def _tier(key: str, values: dict[str, Any], days: float) -> str | None:
     if key == "recovery_time" and values["median_hours"] is not None:
         return recovery_time_tier(values["median_hours"])
     return None
+
+
+def _emptied(values: dict[str, Any]) -> dict[str, Any]:
+    """Reading 7: under insufficient data every statistic is null; reference ranges stay."""
+    return {name: (value if name == "reference" else None) for name, value in values.items()}
 
 
 def _weekly_values(window: Window, key: str) -> tuple[dict, int]:
@@ -883,9 +951,13 @@ def reference_report(
         label, headline, unit = LABELS[key]
         values, n, excluded, notes = getattr(main, key)()
         missing = _insufficient(ref, key, source)
+        if missing is not None:
+            values = _emptied(values)
         weekly = []
         for monday, start, end in weeks:
             week_values, week_n = _weekly_values(Window(ref, source, start, end), key)
+            if missing is not None:
+                week_values = _emptied(week_values)
             weekly.append({"week_start": monday.isoformat(), "n": week_n, "values": week_values})
         metric: dict[str, Any] = {
             "label": label,
@@ -900,7 +972,7 @@ def reference_report(
         }
         if missing is not None:
             metric["status"], metric["message"] = "insufficient_data", missing
-        elif n == 0:
+        elif n == 0 and key != "flow_load":  # reading 6: a load of 0 is a real value
             metric["status"], metric["message"] = "none_in_period", "None in period"
         if key in DORA_KEYS:
             metric["tier"] = None if missing else _tier(key, values, main.days)
@@ -945,7 +1017,7 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     if unknown is None:  # the fast report names them in its warnings
         unknown = sorted(
             {
-                name.lower()
+                name_key(name)
                 for w in dataset["warnings"]
                 for name in re.findall(r"^Status '(.*)' has no known category", w)
             }

@@ -23,6 +23,7 @@ from dash import dcc, html
 
 from ui.cards import metric_cards, no_data_notice
 from ui.charts import trend_figures, trend_graphs
+from ui.forecast_panel import forecast_section
 from ui.formatting import format_period
 from ui.period_url import controls_for
 from ui.settings_panel import settings_button, settings_panel
@@ -225,6 +226,7 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
                         className="trends",
                         **{"data-section": "trends"},
                     ),
+                    forecast_section(today),
                 ],
                 className="app-main",
             ),

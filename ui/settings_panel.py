@@ -16,6 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
+from configuration.sensitive_data_filter import redact_text
 from ui.mapping_dialog import mapping_dialog
 
 AUTH_OPTIONS = [
@@ -140,7 +141,9 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
         ("Matching issues", f"{matching:,}" if isinstance(matching, int) else "unknown"),
     ]
     zone = result.get("time_zone")
-    facts = [item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))]
+    facts = [
+        item for label, value in rows for item in (html.Dt(label), html.Dd(redact_text(str(value))))
+    ]
     facts.append(html.Dt("Your JIRA time zone"))
     facts.append(html.Dd(zone or "not given", id="conn-tz"))
     offer = None
@@ -169,8 +172,8 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
 
 
 def message_view(text: str, color: str = "danger") -> dbc.Alert:
-    """A one-line outcome: an error (red) or a confirmation (green)."""
-    return dbc.Alert(text, color=color, class_name="mb-0")
+    """A one-line outcome: an error (red) or a confirmation (green); redacted as the log is."""
+    return dbc.Alert(redact_text(str(text)), color=color, class_name="mb-0")
 
 
 def mappings_saved_view(

@@ -82,7 +82,7 @@ def test_deployment_frequency_counts_deployments_in_the_period_per_day_and_week(
     assert df["tier"] == "High"
 
 
-def test_deployment_issue_without_a_deployment_time_is_not_a_deployment(report) -> None:
+def test_deployment_issue_without_a_deployment_time_is_left_out_as_undated(report) -> None:
     issues = [
         deployment("D-1", t(5)),
         issue("D-2", "Deployment", created=t(6)),  # still To Do: no resolutiondate
@@ -90,7 +90,7 @@ def test_deployment_issue_without_a_deployment_time_is_not_a_deployment(report) 
     ]
     df = report(issues)["deployment_frequency"]
     assert df["values"]["count"] == 1
-    assert df["excluded"] == {}
+    assert df["excluded"] == {"no_deployment_date": 2}
 
 
 def test_environment_field_keeps_only_production_deployments(report) -> None:
@@ -377,14 +377,14 @@ def test_change_failure_rate_by_linked_incident_and_by_time_window(report) -> No
     assert off["values"] == {"percent": 25.0, "failed": 1, "deployments": 4}
 
 
-def test_last_deployment_window_stays_open_and_same_instant_window_is_empty(report) -> None:
+def test_last_deployment_window_stays_open_and_tied_deployments_share_it(report) -> None:
     issues = [
         deployment("D-1", t(10)),
-        deployment("D-2", t(10)),  # same instant: D-1's window (t, t) is empty
-        incident("I-1", t(25), t(26)),  # after the last deployment: its window is open
+        deployment("D-2", t(10)),  # same instant: one window shared with D-1
+        incident("I-1", t(25), t(26)),  # after the last deployments: their window is open
     ]
     cfr = report(issues)["change_failure_rate"]
-    assert cfr["values"] == {"percent": 50.0, "failed": 1, "deployments": 2}
+    assert cfr["values"] == {"percent": 100.0, "failed": 2, "deployments": 2}
 
 
 def test_deployment_failed_by_its_success_field(report) -> None:
@@ -408,7 +408,7 @@ def test_deployment_failed_by_its_success_field(report) -> None:
 def test_change_failure_rate_without_incidents_or_success_field_is_insufficient(report) -> None:
     cfr = report([deployment("D-1", t(5))])["change_failure_rate"]
     assert cfr["status"] == "insufficient_data"
-    assert cfr["message"].startswith("No incidents and no deployment success field")
+    assert cfr["message"].startswith("No incidents or a success field")
     assert cfr["tier"] is None
 
 

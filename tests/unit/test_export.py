@@ -155,6 +155,29 @@ def test_csv_writes_a_missing_value_as_an_empty_cell() -> None:
     assert rows[("recovery_time", "median_hours")]["tier"] == ""
 
 
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_exports_of_insufficient_data_have_no_values_null_in_json_empty_in_csv(engine) -> None:
+    from tests.reference_metrics import ENGINES
+
+    # deployments only: no incidents, no flow items (revision 3, reading 7)
+    only = [raw for raw in _small_project() if raw["key"] == "D-1"]
+    built = ENGINES[engine](only, statuses(), period="2024-05-01:2024-05-31", now=NOW, tz="UTC")
+    insufficient = [key for key in METRIC_KEYS if built[key]["status"] == "insufficient_data"]
+    assert "change_failure_rate" in insufficient and "flow_load" in insufficient
+    exported = json.loads(report_to_json(built))
+    rows = _csv(built)
+    for key in insufficient:
+        assert all(
+            value is None for name, value in exported[key]["values"].items() if name != "reference"
+        ), key
+        cells = [row for row in rows if row["metric"] == key]
+        assert cells and all(
+            row["value"] == "" for row in cells if not row["statistic"].startswith("reference.")
+        ), key
+    by_metric_statistic = {(row["metric"], row["statistic"]): row for row in rows}
+    assert by_metric_statistic[("flow_distribution", "reference.Feature.low")]["value"] == "40"
+
+
 def test_json_round_trips_to_the_same_report(report: dict) -> None:
     assert json.loads(report_to_json(report)) == report
 

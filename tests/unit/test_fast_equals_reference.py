@@ -11,8 +11,9 @@ A longer hunt for disagreements: `FLOWDASH_HYPOTHESIS_EXAMPLES=2000 pytest <this
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -47,8 +48,21 @@ TYPES = [
     "DEPLOYMENT",
     "Release",
 ]
-STATUS_NAMES = [name for _, name, _ in STATUS_ROWS] + ["Mystery State"]  # last: no category
-RESOLUTIONS = ["Done", "Done", "Fixed", "Won't Do", "DUPLICATE", "Cannot Reproduce"]
+# the last three are in no `/status` list: their category comes from an issue's current
+# status or a link's embedded status (random per issue), else none (reading 9); "On_Hold" and
+# "pending-review" are Waiting by their words (reading 10)
+STATUS_NAMES = [name for _, name, _ in STATUS_ROWS] + ["Mystery State", "On_Hold", "pending-review"]
+CATEGORIES = ["indeterminate", "new", "done"]
+# curly apostrophes read as ' (reading 11)
+RESOLUTIONS = [
+    "Done",
+    "Done",
+    "Fixed",
+    "Won't Do",
+    "Won\u2019t Do",
+    "DUPLICATE",
+    "Cannot Reproduce",
+]
 OFFSETS = [0, 0, 330, -480, 480, 60, -300]  # minutes
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 POINTS = "customfield_10016"
@@ -144,14 +158,22 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
         )
         for name in draw(st.lists(st.sampled_from(version_names), max_size=2, unique=True))
     ]
+    category_of_unknown = draw(st.sampled_from(CATEGORIES))
     links = [
-        link(other, direction=draw(st.sampled_from(["outward", "inward"])))
+        link(
+            other,
+            direction=draw(st.sampled_from(["outward", "inward"])),
+            status=draw(st.sampled_from([None, *STATUS_NAMES])),
+            category_of_unknown=draw(st.sampled_from(CATEGORIES)),
+        )
         for other in draw(st.lists(st.sampled_from(keys), max_size=2, unique=True))
         if other != key
     ]
     labels = draw(
         st.lists(
-            st.sampled_from(["tech-debt", "frontend", "Technical-Debt"]), max_size=2, unique=True
+            st.sampled_from(["tech-debt", "frontend", "Technical-Debt", "team\u2018s-risk"]),
+            max_size=2,
+            unique=True,
         )
     )
     built = issue(
@@ -166,6 +188,7 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
         labels=labels,
         links=links,
         fields=fields,
+        category_of_unknown=category_of_unknown,
     )
     histories = built["changelog"]["histories"]
     for history in histories:
@@ -200,6 +223,8 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
     chosen: dict[str, Any] = {"failure_by_time_window": draw(st.booleans())}
     if draw(st.booleans()):
         chosen["status_states"] = {"in review": "Waiting", "mystery state": "Active"}
+    if draw(st.integers(0, 3)) == 0:  # a label name with an apostrophe, curly in the issues
+        chosen["flow_type_labels"] = {"tech-debt": "Debt", "team's-risk": "Risk"}
     if draw(st.integers(0, 3)) == 0:  # deployment time from a custom date field
         chosen["deployment_time_field"] = DEPLOYED
     if draw(st.integers(0, 3)) == 0:  # other deployment and incident types
@@ -220,8 +245,21 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
     return chosen
 
 
+# custom ranges: a month, two whole ISO weeks (ending on a Monday 00:00), under a week, and
+# the weeks around the switch to summer time in Europe and the US
 PERIODS = st.one_of(
-    st.sampled_from(["7d", "30d", "90d", "2024-03-01:2024-03-31", "2024-02-26:2024-03-10"]),
+    st.sampled_from(
+        [
+            "7d",
+            "30d",
+            "90d",
+            "2024-03-01:2024-03-31",
+            "2024-02-26:2024-03-10",
+            "2024-03-06:2024-03-08",
+            "2024-03-25:2024-04-07",
+            "2024-03-04:2024-03-17",
+        ]
+    ),
     st.integers(1, 120).map(lambda n: f"{n}d"),
 )
 
@@ -247,10 +285,15 @@ def assert_same(issues: list[dict], **options: Any) -> None:
     ),
     tz=st.sampled_from(ZONES),
     source=st.sampled_from(["issues", "fixversions"]),
+    on_monday=st.booleans(),
 )
 def test_fast_report_equals_reference_on_random_projects(
-    issues, mappings, period, now, tz, source
+    issues, mappings, period, now, tz, source, on_monday
 ) -> None:
+    if on_monday:  # `now` on the Monday 00:00 (in the zone) starting its week: reading 1 and 2
+        local = now.astimezone(ZoneInfo(tz))
+        day = local.date() - timedelta(days=local.weekday())
+        now = datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz))
     assert_same(issues, mappings=mappings, period=period, now=now, tz=tz, deployment_source=source)
 
 

@@ -84,7 +84,7 @@ def test_report_has_the_nine_metrics_and_the_period_settings_and_dataset() -> No
             "notes",
             "weekly",
         } <= set(metric)
-        assert len(metric["weekly"]) == 12
+        assert len(metric["weekly"]) == 13  # Wed Jan 31 12:00 back 84 days: Nov 8
         assert ("tier" in metric) == (key in METRIC_KEYS[:4])
     assert report["flow_velocity"]["values"]["total"] == 12
     assert report["deployment_frequency"]["values"]["count"] == 1

@@ -91,12 +91,13 @@ def test_now_without_offset_is_read_in_the_zone() -> None:
         parse_now("yesterday", BERLIN)
 
 
-def test_short_periods_get_twelve_iso_weeks_ending_with_the_last_instant() -> None:
+def test_short_periods_reach_back_84_days_in_thirteen_iso_weeks() -> None:
     period = parse_period("7d", datetime(2024, 5, 29, 10, tzinfo=UTC), BERLIN)  # a Wednesday
     weeks = weeks_for_period(period, BERLIN)
-    assert len(weeks) == 12
+    # 84 days before Wed May 29 12:00 (Berlin) is Wed Mar 6 12:00: the week of Mar 4
+    assert len(weeks) == 13
     assert weeks[-1].start == "2024-05-27"
-    assert weeks[0].start == "2024-03-11"
+    assert weeks[0].start == "2024-03-04"
     for week in weeks:
         assert datetime.fromisoformat(week.start).weekday() == 0
     assert weeks[-1].start_ms == ms(2024, 5, 27, tz=BERLIN)
@@ -114,12 +115,33 @@ def test_long_periods_get_every_overlapping_week() -> None:
     assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(weeks))
 
 
-def test_a_period_ending_exactly_on_monday_midnight_does_not_take_that_week() -> None:
+def test_a_period_ending_exactly_on_monday_midnight_has_twelve_weeks_without_that_week() -> None:
     period = parse_period("2024-05-20:2024-05-26", NOW, ZoneInfo("UTC"))  # Monday to Sunday
-    assert weeks_for_period(period, ZoneInfo("UTC"))[-1].start == "2024-05-20"
+    weeks = weeks_for_period(period, ZoneInfo("UTC"))
+    # [May 27 00:00 - 84 days, May 27 00:00) = [Mar 4, May 27): exactly 12 weeks
+    assert (len(weeks), weeks[0].start, weeks[-1].start) == (12, "2024-03-04", "2024-05-20")
+
+
+def test_a_monday_midnight_end_across_daylight_saving_still_has_twelve_weeks() -> None:
+    # [Mar 11, Apr 15) in Berlin: 84 days on the calendar before Mon Apr 15 00:00 (CEST) is
+    # Mon Jan 22 00:00 (CET), 84 x 24 h minus one hour; still exactly 12 weeks
+    period = parse_period("2024-03-11:2024-04-14", NOW, BERLIN)
+    weeks = weeks_for_period(period, BERLIN)
+    assert (len(weeks), weeks[0].start, weeks[-1].start) == (12, "2024-01-22", "2024-04-08")
+    assert weeks[-1].end_ms == period.end_ms
+
+
+def test_a_period_under_a_week_gets_thirteen_weeks_ending_with_its_own() -> None:
+    period = parse_period("2024-05-22:2024-05-23", NOW, ZoneInfo("UTC"))  # Wed, Thu
+    weeks = weeks_for_period(period, ZoneInfo("UTC"))
+    # end Fri May 24 00:00; 84 days earlier Fri Mar 1 00:00, in the week of Feb 26
+    assert (len(weeks), weeks[0].start, weeks[-1].start) == (13, "2024-02-26", "2024-05-20")
 
 
 def test_week_ends_inside_a_period_are_mondays_at_midnight_in_the_zone() -> None:
     start, end = ms(2024, 5, 1, tz=BERLIN), ms(2024, 5, 27, tz=BERLIN)
     ends = week_ends_in(start, end, BERLIN)
-    assert ends == [ms(2024, 5, day, tz=BERLIN) for day in (6, 13, 20)]  # 27 is `end`: outside
+    # start < week end <= end: May 27 is `end` and counts (reading 2)
+    assert ends == [ms(2024, 5, day, tz=BERLIN) for day in (6, 13, 20, 27)]
+    # a week end at exactly the start does not count
+    assert week_ends_in(ms(2024, 5, 6, tz=BERLIN), end, BERLIN)[0] == ms(2024, 5, 13, tz=BERLIN)

@@ -169,3 +169,44 @@ def test_the_sample_project_keeps_no_table(settings) -> None:
     assert project.table_file is None
     assert build_dataset(project, settings["mappings"], UTC_ZONE).issues == len(project.issues)
     assert np.all(build_dataset(project, settings["mappings"], UTC_ZONE).table.created > 0)
+
+
+def test_a_table_kept_under_an_earlier_format_is_normalized_again(
+    data_dir: Path, settings: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data import table_store
+
+    current = table_store.TABLE_FORMAT
+    monkeypatch.setattr(table_store, "TABLE_FORMAT", current - 1)  # as an older release wrote
+    build_dataset(load_project(data_dir, settings), settings["mappings"], UTC_ZONE)
+    restart()
+    monkeypatch.setattr(table_store, "TABLE_FORMAT", current)
+    again = build_dataset(load_project(data_dir, settings), settings["mappings"], UTC_ZONE)
+    assert again.records_built == 300
+
+
+def test_a_report_stored_under_an_earlier_format_is_not_served(
+    data_dir: Path, settings: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data import metrics_service
+    from data.cache_manager import metric_cache_for
+    from data.field_mapper import full_mappings, mappings_hash
+    from data.periods import parse_period
+
+    project = load_project(data_dir, settings)
+    digest = mappings_hash(full_mappings(settings["mappings"]))
+    per = parse_period("90d", NOW, UTC_ZONE)
+    current = metrics_service.STORED_REPORT_FORMAT
+    monkeypatch.setattr(metrics_service, "STORED_REPORT_FORMAT", current - 1)
+    old_key = metrics_service._stored_key(project, digest, UTC_ZONE, per)
+    metric_cache_for(data_dir).put(old_key, {"stale": True})
+    # under the old format the stale report is what a view gets ...
+    assert report_for_project(project, settings, "90d", now=NOW, root=data_dir) == {"stale": True}
+    metrics_service.clear_report_cache()
+    restart()
+    # ... under the current one it is computed afresh
+    monkeypatch.setattr(metrics_service, "STORED_REPORT_FORMAT", current)
+    fresh = report_for_project(
+        load_project(data_dir, settings), settings, "90d", now=NOW, root=data_dir
+    )
+    assert "stale" not in fresh and fresh["dataset"]["issues"] == 300
