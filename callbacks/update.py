@@ -68,6 +68,14 @@ def _progress_view(progress: dict[str, Any], note: str = "") -> list[Any]:
     ]
 
 
+def _settings_or_none(root: Path) -> dict[str, Any] | None:
+    """The saved settings, or None when they cannot be read (the page reports that elsewhere)."""
+    try:
+        return load_settings(root)
+    except UserError:
+        return None
+
+
 def register(app: dash.Dash, root: Path) -> None:
     """Register the update callbacks on `app`; data and settings live in `root`."""
 
@@ -81,10 +89,11 @@ def register(app: dash.Dash, root: Path) -> None:
         another tab started, show the last statistics."""
         try:
             with timed("refresh_if_stale") as timer:
-                timer.fields["started"] = fetcher.refresh_if_stale(root, load_settings(root))
+                settings = load_settings(root)
+                timer.fields["started"] = fetcher.refresh_if_stale(root, settings)
         except UserError as exc:
             return [no_update] * 3 + [str(exc)] + [no_update] * 4
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(root, settings)
         view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
             view[3] = ""  # an old outcome is news only to the tab that watched it
@@ -130,17 +139,29 @@ def register(app: dash.Dash, root: Path) -> None:
     def poll(_n: int | None) -> list[Any]:
         """Show the fetch's progress; when it ends, stop polling and refresh the dashboard
         (or, failed or cancelled, say in an alert that the numbers are the previous data)."""
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(root, _settings_or_none(root))
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
             return [*view, no_update, no_update, *([no_update] * 3)]
         changed = progress.get("state") == "done"
         return [
             *view,
-            statistics_view(progress.get("summary")) or no_update,
+            statistics_view(progress.get("summary")),
             f"update-{time.time_ns()}" if changed else no_update,
             *update_alert(progress),
         ]
+
+    @app.callback(
+        Output("fetch-statistics", "children", allow_duplicate=True),
+        Input("data-version", "data"),
+        prevent_initial_call=True,
+    )
+    def statistics_of_query(_version: Any) -> str:
+        """After settings or data changed: the statistics of the current query's last fetch
+        only (a new site or JQL has none yet; never another query's)."""
+        return statistics_view(
+            fetcher.update_progress(root, _settings_or_none(root)).get("summary")
+        )
 
     @app.callback(
         Output("update-status", "children", allow_duplicate=True),
