@@ -23,6 +23,7 @@ from ui.formatting import (
     format_percent,
     format_value,
     ordered_types,
+    partial_week,
 )
 
 #: Short definitions (from METRICS.md) shown in each card's tooltip.
@@ -181,11 +182,14 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(metric: dict[str, Any]) -> html.Img | None:
+def sparkline(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
-    a value is a dashed baseline (never a zero bar). The latest week is drawn darker.
+    a value is a dashed baseline (never a zero bar). The latest week is drawn darker; when it
+    is partial (`partial_days` of 7 in the period, as the trend charts mark it) it is drawn
+    hollow and dashed instead, and the title says so, so that a short week never reads as a
+    drop.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -203,7 +207,15 @@ def sparkline(metric: dict[str, Any]) -> html.Img | None:
             )
             continue
         height = max(1.5, SPARK_HEIGHT * value / top)
-        color = "#0f766e" if index == len(points) - 1 else "#5eead4"
+        last = index == len(points) - 1
+        if last and partial_days:
+            shapes.append(
+                f"<rect x='{x + 0.5}' y='{SPARK_HEIGHT - height + 0.5:.2f}' "
+                f"width='{SPARK_STEP - 3}' height='{max(height - 1, 0.5):.2f}' rx='0.6' "
+                f"fill='none' stroke='#0f766e' stroke-dasharray='1.5 1'/>"
+            )
+            continue
+        color = "#0f766e" if last else "#5eead4"
         shapes.append(
             f"<rect x='{x}' y='{SPARK_HEIGHT - height:.2f}' width='{SPARK_STEP - 2}' "
             f"height='{height:.2f}' rx='0.6' fill='{color}'/>"
@@ -213,15 +225,16 @@ def sparkline(metric: dict[str, Any]) -> html.Img | None:
         f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
     )
     first, last = points[0], points[-1]
+    partial = f" (partial: {partial_days} of 7 days)" if partial_days else ""
     return html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
-        alt="weekly trend",
+        alt="weekly trend" + (", last week partial" if partial_days else ""),
         title=(
             f"Weekly {headline.replace('_', ' ')}: week of {first[0]} {format_number(first[1])}"
-            f" … week of {last[0]} {format_number(last[1])}"
+            f" … week of {last[0]} {format_number(last[1])}{partial}"
         ),
         className="sparkline",
-        **_attrs(role="sparkline", weeks=len(points)),
+        **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )
 
 
@@ -320,8 +333,9 @@ def few_data_caveat(key: str, metric: dict[str, Any]) -> str | None:
     return f"few data (n = {n}): {what} indicative"
 
 
-def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
-    """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions."""
+def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None = None) -> html.Div:
+    """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions;
+    the report's `period` marks a partial last week in the trend."""
     status = metric.get("status", "ok")
     tier = metric.get("tier")
     values = metric.get("values") or {}
@@ -363,7 +377,8 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
             body.extend(_distribution_body(values))
         else:
             body.extend(_details(key, values))
-        spark = sparkline(metric) if key != "flow_distribution" else None
+        partial = partial_week(period, metric.get("weekly") or [])
+        spark = sparkline(metric, partial) if key != "flow_distribution" else None
         if spark is not None:
             body.append(spark)
     if metric.get("excluded"):
@@ -399,7 +414,10 @@ def metric_cards(report: dict[str, Any]) -> html.Div:
                 html.H2(title, className="section-title"),
                 html.Div(
                     [
-                        html.Div(metric_card(key, report[key]), className="card-cell")
+                        html.Div(
+                            metric_card(key, report[key], report.get("period")),
+                            className="card-cell",
+                        )
                         for key in keys
                     ],
                     className=f"card-grid card-grid-{len(keys)}",
@@ -418,3 +436,4 @@ def no_data_notice(text: str) -> html.Div:
         className="no-data-notice",
         **_attrs(role="no-data"),
     )
+

@@ -6,15 +6,14 @@ no mode bar, so that a period switch redraws quickly.
 
 from __future__ import annotations
 
-import math
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from dash import dcc, html
 
 from configuration.metric_defaults import ALL_METRICS
 from ui.cards import TITLES
-from ui.formatting import format_number, ordered_types
+from ui.formatting import format_number, ordered_types, partial_week
 
 TYPE_COLORS: dict[str, str] = {
     "Feature": "#2563eb",
@@ -71,23 +70,6 @@ def _rounded_hover(traces: list[dict[str, Any]], unit: str) -> list[dict[str, An
         trace["customdata"] = [format_number(y) for y in trace.get("y") or []]
         trace["hovertemplate"] = f"%{{customdata}}{suffix}"
     return traces
-
-
-def partial_week(period: dict[str, Any] | None, weekly: list[dict[str, Any]]) -> int | None:
-    """Days of the last ISO week that lie in the period (1-6), or None when it is whole.
-
-    The period's end falls inside its last week on most days (today is a Tuesday: 1 day of
-    it has data); that week's values cover only those days and must not read as a drop."""
-    if not period or not weekly or not period.get("end"):
-        return None
-    try:
-        end = datetime.fromisoformat(period["end"])
-        monday = date.fromisoformat(weekly[-1]["week_start"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    start = datetime(monday.year, monday.month, monday.day, tzinfo=end.tzinfo)
-    days = math.ceil((end - start).total_seconds() / 86400)
-    return days if 0 < days < 7 else None
 
 
 def _mark_partial(figure: dict[str, Any], week_start: str, days: int) -> None:

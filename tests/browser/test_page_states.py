@@ -5,6 +5,7 @@ Driven in Chromium against the dashboard served in-process on the bundled sample
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -160,6 +161,11 @@ def test_partial_last_week_is_marked_in_every_trend_with_its_day_count(dash_page
         graph = dash_page.page.locator(f"#trend-{key} .js-plotly-plot")
         expect(graph.locator(".annotation-text")).to_have_text("partial: 3 of 7 days")
         assert graph.evaluate("el => el.layout.shapes.length") == 1
+    sparklines = dash_page.page.locator("#metric-cards [data-role=sparkline]")
+    assert sparklines.count() >= 5
+    for index in range(sparklines.count()):  # the cards' small trends mark it too
+        expect(sparklines.nth(index)).to_have_attribute("data-partial-days", "3")
+        expect(sparklines.nth(index)).to_have_attribute("title", re.compile(r"partial: 3 of 7"))
     assert dash_page.console.errors == []
 
 
@@ -171,6 +177,9 @@ def test_a_whole_last_week_is_not_marked_partial(dash_page: DashboardPage):
     graph = dash_page.page.locator("#trend-flow_velocity .js-plotly-plot")
     expect(graph.locator(".xtick")).not_to_have_count(0)
     expect(graph.locator(".annotation-text")).to_have_count(0)
+    sparklines = dash_page.page.locator("#metric-cards [data-role=sparkline]")
+    expect(sparklines.first).to_be_visible()
+    expect(dash_page.page.locator("#metric-cards [data-partial-days]")).to_have_count(0)
 
 
 def test_tiers_from_fewer_than_10_items_say_few_data(dash_page: DashboardPage, cli_report):

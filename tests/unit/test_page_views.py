@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ui.cards import few_data_caveat
-from ui.charts import partial_week, trend_figure, trend_table
+from ui.charts import trend_figure, trend_table
+from ui.formatting import partial_week
 from ui.layout import source_line
 
 WEEKS = [{"week_start": "2024-05-20", "n": 1, "values": {}}, {"week_start": "2024-05-27"}]
