@@ -30,7 +30,7 @@ from configuration.metric_defaults import (
 )
 from configuration.settings import jira_configured
 from data import dora_calculator, flow_calculator
-from data.dataset import Dataset, build_dataset
+from data.dataset import Dataset, activity_span, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings, mappings_hash
 from data.performance_utils import counting_lookups, timed, uncounted
@@ -297,7 +297,8 @@ def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """What the dashboard shows for `period`: `report_for_view`'s report, and `source`, where
     its data comes from (the page's header line): `kind` ("sample" or "jira"), `site`, `jql`,
     `issues`, `updated` (ISO instant of the last successful update, None for the sample) and
-    `time_zone` (the report's). Raises NoJiraDataYet as `report_for_view` does."""
+    `time_zone` (the report's); and `outside` (`outside_data`: the period lies before or
+    after the data). Raises NoJiraDataYet as `report_for_view` does."""
     report = report_for_view(root, period, now)
     settings = load_settings(root)
     kind = report["dataset"].get("source") or "sample"
@@ -317,7 +318,23 @@ def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
             jql=settings["jira"].get("jql"),
             updated=cache_status(root, settings).get("last_sync"),
         )
-    return {"report": report, "source": source}
+    return {"report": report, "source": source, "outside": outside_data(report)}
+
+
+def outside_data(report: dict[str, Any]) -> str | None:
+    """ "before" when the report's period ends before the data's first issue, "after" when it
+    starts after the last recorded instant, None when it overlaps the data (or the report
+    has no span): a period outside the data has no numbers to show, not "Low" or zeros."""
+    span = report["dataset"].get("span")
+    if not span:
+        return None
+    start = datetime.fromisoformat(report["period"]["start"])
+    end = datetime.fromisoformat(report["period"]["end"])
+    if end <= datetime.fromisoformat(span["first"]):
+        return "before"
+    if start > datetime.fromisoformat(span["last"]):
+        return "after"
+    return None
 
 
 def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
@@ -366,7 +383,7 @@ def _warm_presets(
 
 
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
-STORED_REPORT_FORMAT = 2
+STORED_REPORT_FORMAT = 3
 
 
 def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:
@@ -436,6 +453,10 @@ def _report(
             "warnings": list(ds.warnings),
         },
     }
+    span = activity_span(ds.table)
+    report["dataset"]["span"] = (
+        {"first": iso_text(span[0], zone), "last": iso_text(span[1], zone)} if span else None
+    )
     for key in METRIC_KEYS:
         report[key] = _metric(ds, key, per, weeks)
     return report

@@ -437,3 +437,25 @@ def no_data_notice(text: str) -> html.Div:
         **_attrs(role="no-data"),
     )
 
+
+def out_of_data_text(outside: str, span: dict[str, str]) -> str:
+    """Why a period has no numbers: it lies before the first issue or after the last change."""
+    first, last = span["first"][:10], span["last"][:10]
+    where = (
+        f"it ends before the first issue (created {first})"
+        if outside == "before"
+        else f"it starts after the last recorded change ({last})"
+    )
+    return (
+        f"No data in this period: {where}. The data runs from {first} to {last}; "
+        "choose a period inside it."
+    )
+
+
+def out_of_data_notice(outside: str, span: dict[str, str]) -> html.Div:
+    """What the cards area shows for a period outside the data, instead of tiers and zeros."""
+    return html.Div(
+        dbc.Alert(out_of_data_text(outside, span), color="warning", class_name="mb-0"),
+        className="no-data-notice",
+        **_attrs(role="out-of-data"),
+    )

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from ui.cards import metric_cards, no_data_notice
+from ui.cards import metric_cards, no_data_notice, out_of_data_notice
 from ui.charts import trend_figures, trend_graphs
 from ui.forecast_panel import forecast_section
 from ui.formatting import format_period
@@ -142,10 +142,16 @@ class PageView:
 
 
 def metrics_view(view: dict[str, Any], shown: dict[str, str], duration_ms: float) -> PageView:
-    """The page view of `data.metrics_service.page_view`'s result for the period in `shown`."""
+    """The page view of `data.metrics_service.page_view`'s result for the period in `shown`;
+    a period outside the data shows why instead of cards (the charts show its empty weeks)."""
     report = view["report"]
+    outside = view.get("outside")
     return PageView(
-        cards=metric_cards(report),
+        cards=(
+            out_of_data_notice(outside, report["dataset"]["span"])
+            if outside
+            else metric_cards(report)
+        ),
         figures=trend_figures(report),
         shown=shown,
         sample=report["dataset"].get("source") == "sample",

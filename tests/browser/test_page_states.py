@@ -196,6 +196,37 @@ def test_tiers_from_fewer_than_10_items_say_few_data(dash_page: DashboardPage, c
     assert any(report[key]["n"] < 10 for key in ("deployment_frequency", "change_failure_rate"))
 
 
+def test_a_period_before_or_after_the_data_says_so_instead_of_low_tiers(
+    dash_page: DashboardPage, cli_report
+):
+    page = dash_page.page
+    first = cli_report("30d")["dataset"]["span"]["first"][:10]
+    end = date.fromisoformat(first) - timedelta(days=10)
+    start = end - timedelta(days=30)
+    page.goto(f"{dash_page.served.url}?period={start}:{end}")
+
+    notice = page.locator("#metric-cards [data-role=out-of-data]")
+    expect(notice).to_contain_text(
+        f"No data in this period: it ends before the first issue (created {first})",
+        timeout=WAIT_MS,
+    )
+    expect(notice).to_contain_text("choose a period inside it")
+    expect(page.locator("#metric-cards [data-role=tier]")).to_have_count(0)
+    expect(page.locator("#metric-cards [data-metric]")).to_have_count(0)
+
+    later = dash_page.served.now.date() + timedelta(days=2)  # after the last recorded change
+    page.goto(f"{dash_page.served.url}?period={later}:{later + timedelta(days=6)}")
+    expect(notice).to_contain_text(
+        "No data in this period: it starts after the last recorded change", timeout=WAIT_MS
+    )
+    expect(page.locator("#metric-cards [data-role=tier]")).to_have_count(0)
+
+    dash_page.choose_period("Last 30 days")  # back inside the data: the cards return
+    expect(dash_page.card("deployment_frequency")).to_be_visible(timeout=WAIT_MS)
+    expect(notice).to_have_count(0)
+    assert dash_page.console.errors == []
+
+
 def test_update_data_before_any_connection_says_to_connect_first(dash_page: DashboardPage):
     shown = headlines(dash_page.page)
     dash_page.page.click("#update-data")
