@@ -47,6 +47,8 @@ VIEW_OUTPUTS = [
     Output("metrics-error", "is_open"),
     Output("data-state", "children"),
     Output("data-state", "is_open"),
+    Output("mapping-offer-text", "children"),
+    Output("mapping-offer", "is_open"),
 ]
 
 
@@ -108,11 +110,12 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             log.warning(
                 "metrics not shown", extra={"operation": "dashboard_metrics", "error": str(exc)}
             )
-            return [*([no_update] * 7), str(exc), True, no_update, no_update]
+            return [*([no_update] * 7), str(exc), True, *([no_update] * 4)]
         if view.no_data and shown and shown.get("source") == "jira":
             # keep the team's last good numbers (cards and charts alike), say what happened;
             # the sample's are not the team's numbers: the notice replaces them
-            return [*([no_update] * 7), None, False, kept_numbers_text(view.notice_text), True]
+            kept = kept_numbers_text(view.notice_text)
+            return [*([no_update] * 7), None, False, kept, True, no_update, no_update]
         return view.outputs()
 
     @app.callback(

@@ -145,11 +145,16 @@ def register(app: dash.Dash, root: Path) -> None:
         Output("mapping-body", "children"),
         Output("mapping-result", "children"),
         Input("open-mappings", "n_clicks"),
+        Input("offer-mappings", "n_clicks"),
         prevent_initial_call=True,
-        running=[(Output("open-mappings", "disabled"), True, False)],
+        running=[
+            (Output("open-mappings", "disabled"), True, False),
+            (Output("offer-mappings", "disabled"), True, False),
+        ],
     )
-    def open_mappings(_clicks: int | None) -> tuple[Any, ...]:
-        """Fill the dialog from JIRA's fields and statuses (or the project's) and open it."""
+    def open_mappings(_clicks: int | None, _offer_clicks: int | None) -> tuple[Any, ...]:
+        """Fill the dialog from JIRA's fields and statuses (or the project's) and open it:
+        from the settings panel, or from the page's offer of fields not mapped yet."""
         try:
             with timed("mapping_dialog_open"):
                 model = settings_service.mapping_dialog_model(root)

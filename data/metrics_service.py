@@ -297,8 +297,10 @@ def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """What the dashboard shows for `period`: `report_for_view`'s report, and `source`, where
     its data comes from (the page's header line): `kind` ("sample" or "jira"), `site`, `jql`,
     `issues`, `updated` (ISO instant of the last successful update, None for the sample) and
-    `time_zone` (the report's); and `outside` (`outside_data`: the period lies before or
-    after the data). Raises NoJiraDataYet as `report_for_view` does."""
+    `time_zone` (the report's); `outside` (`outside_data`: the period lies before or after
+    the data); and `offers`, JIRA fields the mappings could use but do not
+    (`settings_service.field_offers`; JIRA data only). Raises NoJiraDataYet as
+    `report_for_view` does."""
     report = report_for_view(root, period, now)
     settings = load_settings(root)
     kind = report["dataset"].get("source") or "sample"
@@ -310,15 +312,23 @@ def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
         "updated": None,
         "time_zone": report["period"].get("time_zone"),
     }
+    offers: list[dict[str, Any]] = []
     if kind == "jira":
         from data.cache_manager import cache_status
+        from data.settings_service import field_offers
 
         source.update(
             site=settings["jira"].get("url"),
             jql=settings["jira"].get("jql"),
             updated=cache_status(root, settings).get("last_sync"),
         )
-    return {"report": report, "source": source, "outside": outside_data(report)}
+        offers = field_offers(settings["mappings"], current_project(root, settings).fields)
+    return {
+        "report": report,
+        "source": source,
+        "outside": outside_data(report),
+        "offers": offers,
+    }
 
 
 def outside_data(report: dict[str, Any]) -> str | None:

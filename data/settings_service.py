@@ -70,6 +70,8 @@ class FieldRule:
     kinds: frozenset[str]
     kinds_text: str
     metrics: tuple[str, ...]
+    #: lower-case fragments of a JIRA field's name that suggest this mapping (`field_offers`)
+    hints: tuple[str, ...] = ()
 
 
 DATE_KINDS = frozenset({"date", "datetime"})
@@ -87,35 +89,45 @@ FIELD_RULES: dict[str, FieldRule] = {
         frozenset({"option", "string", "array:option", "array:string"}),
         "option, text or list",
         ("deployment_frequency", "change_failure_rate", "lead_time_for_changes"),
+        ("environment",),
     ),
     "deployment_success_field": FieldRule(
         "Deployment success",
         frozenset({"option", "string", "boolean"}),
         "option, text or yes/no",
         ("change_failure_rate",),
+        ("deployment success", "deployment result", "deployment status", "deploy success"),
     ),
     "production_impact_field": FieldRule(
         "Production impact",
         frozenset({"option", "string", "number", "boolean", "array:option", "array:string"}),
         "option, text, number or checkbox",
         ("recovery_time", "change_failure_rate"),
+        ("production impact",),
     ),
     "incident_detected_field": FieldRule(
         "Incident detected",
         DATE_KINDS,
         "date or datetime",
         ("recovery_time", "change_failure_rate"),
+        ("detected",),
     ),
     "incident_resolved_field": FieldRule(
-        "Incident resolved", DATE_KINDS, "date or datetime", ("recovery_time",)
+        "Incident resolved",
+        DATE_KINDS,
+        "date or datetime",
+        ("recovery_time",),
+        ("incident resolved", "recovered", "restored"),
     ),
     "commit_date_field": FieldRule(
-        "Commit date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",)
+        "Commit date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",), ("commit",)
     ),
     "deployed_date_field": FieldRule(
-        "Deployed date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",)
+        "Deployed date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",), ("deployed",)
     ),
-    "story_points_field": FieldRule("Story points", frozenset({"number"}), "number", ()),
+    "story_points_field": FieldRule(
+        "Story points", frozenset({"number"}), "number", (), ("story point",)
+    ),
 }
 
 #: metric key -> the name the dashboard gives it
@@ -191,6 +203,46 @@ def _field_problem(mapping_key: str, field_id: str, by_id: Mapping[str, Mapping[
         f"{rule.label}: {name} ({field_id}) is a {kind_text(kind)} field; "
         f"this mapping takes only {rule.kinds_text} fields"
     )
+
+
+def field_offers(
+    mappings: Mapping[str, Any], fields: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """JIRA custom fields the mappings could use but do not: for each unmapped field mapping,
+    the first custom field whose name suggests it (`FieldRule.hints`) and whose type it takes,
+    and no mapping uses yet. `[{"key", "mapping", "field_id", "field_name", "metrics"}]`, with
+    `metrics` the names of the metrics mapping it would change."""
+    used = {value for key in FIELD_RULES if (value := mappings.get(key))}
+    custom = sorted(
+        (f for f in fields if str(f.get("id", "")).startswith("customfield_")),
+        key=lambda f: str(f["id"]),
+    )
+    offers = []
+    for key, rule in FIELD_RULES.items():
+        if mappings.get(key) or not rule.hints:
+            continue
+        for jira_field in custom:
+            name = str(jira_field.get("name") or "")
+            if (
+                jira_field["id"] not in used
+                and any(hint in name.lower() for hint in rule.hints)
+                and field_accepts(key, field_kind(jira_field))
+            ):
+                used.add(jira_field["id"])
+                offers.append(
+                    {
+                        "key": key,
+                        "mapping": rule.label,
+                        "field_id": jira_field["id"],
+                        "field_name": name,
+                        # story points break no metric when missing, but add points to velocity
+                        "metrics": [
+                            METRIC_LABELS[metric] for metric in rule.metrics or ("flow_velocity",)
+                        ],
+                    }
+                )
+                break
+    return offers
 
 
 # --------------------------------------------------------------------------- statuses and types

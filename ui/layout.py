@@ -8,7 +8,8 @@ from them, a free metric-cache hit, so they always equal the cards), `period-cho
 `update-alert` (a failed or cancelled update, or one that cannot start), `page-url` (the URL,
 which holds the period: `ui.period_url`), `data-state` (the alert saying that the numbers on
 screen are kept from the previous data, and why), `dataset-info` (the data source line: site
-or sample project, JQL, issues, last update).
+or sample project, JQL, issues, last update), `mapping-offer` (JIRA fields the mappings do
+not use, `mapping-offer-text`, and `offer-mappings`, which opens the mapping dialog).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ui.cards import metric_cards, no_data_notice, out_of_data_notice
 from ui.charts import trend_figures, trend_graphs
 from ui.forecast_panel import forecast_section
 from ui.formatting import format_period
+from ui.mapping_dialog import mapping_dialog
 from ui.period_url import controls_for
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
@@ -123,6 +125,7 @@ class PageView:
     warnings: str | None = None
     no_data: bool = False
     notice_text: str = ""
+    offer: str = ""
 
     def outputs(self) -> list[Any]:
         """Values of the metrics callback's outputs (see callbacks.metrics.VIEW_OUTPUTS)."""
@@ -138,6 +141,8 @@ class PageView:
             False,
             None,
             False,
+            self.offer,
+            bool(self.offer),
         ]
 
 
@@ -158,7 +163,26 @@ def metrics_view(view: dict[str, Any], shown: dict[str, str], duration_ms: float
         period_label=format_period(report["period"]),
         source_line=source_line(view["source"], duration_ms),
         warnings=warnings_text(report["dataset"]),
+        offer=field_offer_text(view.get("offers") or []),
     )
+
+
+def field_offer_text(offers: list[dict[str, Any]]) -> str:
+    """The alert offering JIRA fields the mappings do not use, and what each would change."""
+    if not offers:
+        return ""
+    parts = [
+        f"{offer['field_name']} ({offer['field_id']}) as {offer['mapping']} would change "
+        + _joined(offer["metrics"])
+        for offer in offers
+    ]
+    noun = "a field" if len(offers) == 1 else "fields"
+    return f"JIRA has {noun} the mappings do not use: {'; '.join(parts)}."
+
+
+def _joined(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def no_data_view(text: str) -> PageView:
@@ -190,6 +214,7 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
             dcc.Store(id="shown-inputs", data=view.shown),
             header(),
             settings_panel(),
+            mapping_dialog(),  # outside the panel: the field offer opens it from the page too
             html.Main(
                 [
                     dbc.Alert(
@@ -202,6 +227,22 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
                     dbc.Alert(id="metrics-error", color="danger", is_open=False, dismissable=True),
                     dbc.Alert(id="data-state", color="warning", is_open=False),
                     dbc.Alert(id="update-alert", color="danger", is_open=False, dismissable=True),
+                    dbc.Alert(
+                        [
+                            html.Span(view.offer, id="mapping-offer-text"),
+                            dbc.Button(
+                                "Map fields",
+                                id="offer-mappings",
+                                size="sm",
+                                color="primary",
+                                class_name="ms-2",
+                            ),
+                        ],
+                        id="mapping-offer",
+                        color="info",
+                        is_open=bool(view.offer),
+                        dismissable=True,
+                    ),
                     dbc.Alert(
                         view.warnings,
                         id="dataset-warnings",

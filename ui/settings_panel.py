@@ -17,7 +17,6 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from configuration.sensitive_data_filter import redact_text
-from ui.mapping_dialog import mapping_dialog
 
 AUTH_OPTIONS = [
     {"label": "E-mail + API token (Cloud)", "value": "basic"},
@@ -99,7 +98,8 @@ def connection_form() -> html.Div:
 
 
 def settings_panel() -> dbc.Offcanvas:
-    """The settings panel, closed until "open-settings" is clicked; holds the mapping dialog."""
+    """The settings panel, closed until "open-settings" is clicked; its "Edit field mappings"
+    opens the mapping dialog (`ui.mapping_dialog`, placed in the page beside the panel)."""
     return dbc.Offcanvas(
         [
             connection_form(),
@@ -117,7 +117,6 @@ def settings_panel() -> dbc.Offcanvas:
                 "The dashboard listens on 127.0.0.1 only, unless started with --host.",
                 className="small text-muted mb-0",
             ),
-            mapping_dialog(),
         ],
         id="settings-panel",
         title=html.Span("Settings", id="settings-title"),

@@ -126,6 +126,32 @@ def test_saving_a_query_not_fetched_yet_keeps_the_jira_numbers_and_says_so(
     assert console_errors.errors == []
 
 
+def test_jira_fields_not_mapped_are_offered_with_the_metrics_they_would_change(
+    page: Page, console_errors: ConsoleLog, jira_dashboard: Served
+):
+    DashboardPage(page, jira_dashboard, console_errors).open()
+    offer = page.locator("#mapping-offer")
+    expect(offer).to_be_visible(timeout=WAIT_MS)
+    expect(offer).to_contain_text(
+        "Environment (customfield_10050) as Environment would change Deployment frequency, "
+        "Change failure rate and Lead time for changes"
+    )
+    expect(offer).to_contain_text("Story Points (customfield_10016) as Story points")
+
+    page.locator("#offer-mappings").click()  # opens the mapping dialog from the page
+    dialog = page.locator("#mapping-dialog")
+    expect(dialog).to_be_visible(timeout=WAIT_MS)
+    select = dialog.locator("""[id='{"key":"environment_field","type":"mapping"}']""")
+    expect(select).to_be_visible(timeout=WAIT_MS)
+    expect(select.locator("option[value=customfield_10050]")).to_be_enabled()
+    assert console_errors.errors == []
+
+
+def test_the_sample_project_offers_no_fields(dash_page: DashboardPage):
+    expect(dash_page.card("deployment_frequency")).to_be_visible()
+    expect(dash_page.page.locator("#mapping-offer")).not_to_be_visible()
+
+
 def test_saving_a_site_after_the_sample_empties_cards_and_charts_alike(
     dash_page: DashboardPage,
 ):

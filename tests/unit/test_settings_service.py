@@ -460,3 +460,43 @@ def test_resolution_names_keep_jiras_casing_in_the_dialog(data_dir: Path):
     assert display_name("cannot reproduce") == "Cannot Reproduce"
     labels = mapping_dialog_model(data_dir)["resolutions"]
     assert "Won't Fix" in labels and "Won'T Fix" not in labels
+
+
+def test_unmapped_custom_fields_are_offered_for_the_mapping_their_name_suggests():
+    from configuration.metric_defaults import default_mappings
+    from data.sample_project import fields
+    from data.settings_service import field_offers
+
+    offers = {o["key"]: o for o in field_offers(default_mappings(), fields())}
+    assert offers["environment_field"]["field_id"] == "customfield_10050"
+    assert offers["environment_field"]["metrics"] == [
+        "Deployment frequency",
+        "Change failure rate",
+        "Lead time for changes",
+    ]
+    assert offers["deployed_date_field"]["field_name"] == "Deployed At"
+    assert offers["story_points_field"]["metrics"] == ["Flow velocity"]
+    # "Team" (text) and "Target Date" suggest no mapping; system fields are never offered
+    assert set(offers) == {"environment_field", "deployed_date_field", "story_points_field"}
+
+
+def test_a_mapped_field_or_mapping_is_not_offered_again():
+    from configuration.metric_defaults import default_mappings
+    from data.sample_project import fields
+    from data.settings_service import field_offers
+
+    mappings = {**default_mappings(), "environment_field": "customfield_10050"}
+    assert "environment_field" not in {o["key"] for o in field_offers(mappings, fields())}
+    # the field is taken by another mapping: not offered for this one either
+    taken = {
+        **default_mappings(),
+        "deployed_date_field": None,
+        "commit_date_field": "customfield_10060",
+    }
+    assert "deployed_date_field" not in {o["key"] for o in field_offers(taken, fields())}
+    # a field of a type the mapping cannot take is not offered (Environment as a number)
+    numeric = [
+        {**f, "schema": {"type": "number"}} if f["id"] == "customfield_10050" else f
+        for f in fields()
+    ]
+    assert "environment_field" not in {o["key"] for o in field_offers(default_mappings(), numeric)}
