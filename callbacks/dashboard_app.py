@@ -17,7 +17,9 @@ import flask
 
 import callbacks.export
 import callbacks.forecast
+import callbacks.items
 import callbacks.metrics
+import callbacks.quality
 import callbacks.settings
 import callbacks.update
 from callbacks.http_delivery import enable_fast_delivery
@@ -87,6 +89,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.items.register(app, root)
+    callbacks.quality.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

@@ -176,7 +176,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     return metric
 
 
-def _clock_now() -> datetime:
+def clock_now() -> datetime:
     """The clock, rounded down to the minute: "last 30 days" stays one cache entry per minute."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
@@ -201,7 +201,7 @@ def report_for_project(
     cache: treat it as read-only.
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
-    per = parse_period(period, now if now is not None else _clock_now(), zone)
+    per = parse_period(period, now if now is not None else clock_now(), zone)
     if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
         raise UserError(
             f"Unknown deployment source {deployment_source!r}: use issues or fixversions."
@@ -492,20 +492,8 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
 
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
-    parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
-    if args.input:
-        from data.jira_parser import read_input_file
-
-        payload = read_input_file(Path(args.input))
-        issues = _unique_input_issues(payload["issues"], args.input)
-        project = ProjectData(
-            issues=issues,
-            statuses=payload["statuses"],
-            fields=payload["fields"],
-            source="file",
-        )
-    else:
-        project = _cached_project(root, settings)
+    parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
+    project = cli_project(args, root, settings)
     report = report_for_project(
         project,
         settings,
@@ -534,6 +522,21 @@ def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[s
             extra={"operation": "metrics", "duplicate_keys": len(repeated)},
         )
     return unique
+
+
+def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project a headless command reads: `--input FILE`, else the cache."""
+    if args.input:
+        from data.jira_parser import read_input_file
+
+        payload = read_input_file(Path(args.input))
+        return ProjectData(
+            issues=_unique_input_issues(payload["issues"], args.input),
+            statuses=payload["statuses"],
+            fields=payload["fields"],
+            source="file",
+        )
+    return _cached_project(root, settings)
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -18,13 +18,14 @@ from configuration.metric_defaults import DORA_METRICS, FLOW_METRICS
 from ui.formatting import (
     INSUFFICIENT_DATA,
     NONE_IN_PERIOD,
-    format_counts,
     format_number,
     format_percent,
+    format_reason,
     format_value,
     ordered_types,
     partial_week,
 )
+from ui.item_panel import open_items_id
 
 #: Short definitions (from METRICS.md) shown in each card's tooltip.
 DEFINITIONS: dict[str, str] = {
@@ -182,14 +183,17 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
+def sparkline(
+    metric: dict[str, Any], metric_key: str, partial_days: int | None = None
+) -> html.Div | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
     a value is a dashed baseline (never a zero bar). The latest week is drawn darker; when it
     is partial (`partial_days` of 7 in the period, as the trend charts mark it) it is drawn
     hollow and dashed instead, and the title says so, so that a short week never reads as a
-    drop.
+    drop. A transparent button over each bar (`data-role=spark-week`) opens the items of that
+    week.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -226,7 +230,7 @@ def sparkline(metric: dict[str, Any], partial_days: int | None = None) -> html.I
     )
     first, last = points[0], points[-1]
     partial = f" (partial: {partial_days} of 7 days)" if partial_days else ""
-    return html.Img(
+    image = html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
         alt="weekly trend" + (", last week partial" if partial_days else ""),
         title=(
@@ -236,6 +240,38 @@ def sparkline(metric: dict[str, Any], partial_days: int | None = None) -> html.I
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )
+    # one transparent button over each bar: it opens the items of that week
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week),
+            className="spark-week",
+            title=f"Items of the week of {week}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week),
+        )
+        for week, _ in points
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str) -> html.Div:
+    """ "Excluded: canceled 4 · negative 2", each reason a link to its items."""
+    parts: list[Any] = [f"{label}: "]
+    for index, (reason, count) in enumerate(counts.items()):
+        if index:
+            parts.append(" · ")
+        parts.append(
+            html.Span(
+                f"{format_reason(reason)} {count:,}",
+                id=open_items_id(metric_key, reason=reason),
+                className="item-link",
+                n_clicks=0,
+                role="button",
+                title="List these items",
+                **_attrs(reason=reason),
+            )
+        )
+    return html.Div(parts, className=f"metric-{role}", **_attrs(role=role))
 
 
 def _distribution_body(values: dict[str, Any]) -> list[Any]:
@@ -361,10 +397,22 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
         ],
         className="d-flex align-items-center gap-1 card-title-row",
     )
-    body: list[Any] = [title_row, _headline(key, metric)]
-    body.append(
-        html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n"))
-    )
+    figure = [
+        _headline(key, metric),
+        html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n")),
+    ]
+    body: list[Any] = [
+        title_row,
+        html.Div(  # the figure: a click lists the items it comes from
+            figure,
+            id=open_items_id(key),
+            className="figure-target",
+            n_clicks=0,
+            role="button",
+            title="List the items behind this figure",
+            **_attrs(role="figure"),
+        ),
+    ]
     caveat = few_data_caveat(key, metric)
     if caveat:
         body.append(html.Div(caveat, className="metric-caveat", **_attrs(role="caveat")))
@@ -378,25 +426,13 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
         else:
             body.extend(_details(key, values))
         partial = partial_week(period, metric.get("weekly") or [])
-        spark = sparkline(metric, partial) if key != "flow_distribution" else None
+        spark = sparkline(metric, key, partial) if key != "flow_distribution" else None
         if spark is not None:
             body.append(spark)
     if metric.get("excluded"):
-        body.append(
-            html.Div(
-                f"Excluded: {format_counts(metric['excluded'])}",
-                className="metric-excluded",
-                **_attrs(role="excluded"),
-            )
-        )
+        body.append(_reason_links(key, "Excluded", metric["excluded"], "excluded"))
     if metric.get("notes"):
-        body.append(
-            html.Div(
-                f"Flagged: {format_counts(metric['notes'])}",
-                className="metric-notes",
-                **_attrs(role="notes"),
-            )
-        )
+        body.append(_reason_links(key, "Flagged", metric["notes"], "notes"))
     body.append(dbc.Tooltip(DEFINITIONS.get(key, ""), target=tip_id, placement="top"))
     return html.Div(
         html.Div(body, className="card-body"),

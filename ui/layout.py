@@ -9,7 +9,8 @@ from them, a free metric-cache hit, so they always equal the cards), `period-cho
 which holds the period: `ui.period_url`), `data-state` (the alert saying that the numbers on
 screen are kept from the previous data, and why), `dataset-info` (the data source line: site
 or sample project, JQL, issues, last update), `mapping-offer` (JIRA fields the mappings do
-not use, `mapping-offer-text`, and `offer-mappings`, which opens the mapping dialog).
+not use, `mapping-offer-text`, and `offer-mappings`, which opens the mapping dialog); the
+item panel's (`ui/item_panel.py`) and the data-quality view's (`ui/quality_view.py`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from ui.cards import metric_cards, no_data_notice, out_of_data_notice
 from ui.charts import trend_figures, trend_graphs
 from ui.forecast_panel import forecast_section
 from ui.formatting import format_period
+from ui.item_panel import item_panel_layout
 from ui.mapping_dialog import mapping_dialog
 from ui.period_url import controls_for
+from ui.quality_view import quality_badge, quality_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
 
@@ -57,7 +60,7 @@ def header() -> html.Header:
                 className="d-flex align-items-baseline gap-3",
             ),
             html.Div(
-                [update_controls(), settings_button()],
+                [quality_badge(), update_controls(), settings_button()],
                 className="header-actions d-flex flex-wrap align-items-center gap-3 ms-auto",
             ),
         ],
@@ -215,6 +218,8 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
             header(),
             settings_panel(),
             mapping_dialog(),  # outside the panel: the field offer opens it from the page too
+            item_panel_layout(),
+            quality_panel(),
             html.Main(
                 [
                     dbc.Alert(
