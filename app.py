@@ -14,9 +14,13 @@ User errors (bad argument, missing file, unreachable JIRA) print one line and ex
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import os
 import sys
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,11 @@ from configuration.settings import (
 from data.errors import UserError
 
 log = logging.getLogger("app")
+
+SAMPLE_NOTE = (
+    "note: no JIRA configured: computed on the bundled sample project, as the dashboard shows "
+    "(configure JIRA in the page's Settings or with `python app.py fetch`)."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,8 +163,11 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
 
 def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`metrics`: print every metric for a period, from a file or from the cache."""
+    from configuration.settings import jira_configured
     from data.metrics_service import metrics_report_for_cli
 
+    if not args.input and not jira_configured(settings):
+        print(SAMPLE_NOTE, file=sys.stderr)
     print(metrics_report_for_cli(args, root, settings))
     return 0
 
@@ -191,6 +203,16 @@ def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
 
     print(fetch_for_cli(args, root, settings))
     return 0
+
+
+def warm_first_view(root: Path) -> None:
+    """Load and normalize the project the page will show while the first browser connects,
+    so that the first view costs a metric computation, not a project load."""
+    from data.metrics_service import report_for_view
+
+    # nothing to show yet (e.g. JIRA configured, not fetched): the page says so itself
+    with contextlib.suppress(UserError):
+        report_for_view(root, "30d", datetime.now(UTC).replace(second=0, microsecond=0))
 
 
 def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
@@ -229,9 +251,19 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
     check_bind(host, allowed)
     dash_app = create_app(root)
     guard_server(dash_app.server, host, port, allowed)
+    try:
+        server = waitress.create_server(dash_app.server, host=host, port=port, threads=8)
+    except OSError as exc:  # the port is taken (or the address is not this machine's)
+        reason = (
+            "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        )
+        raise UserError(
+            f"port {port} on {host} {reason}: stop what listens there or start with --port N."
+        ) from None
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
-    waitress.serve(dash_app.server, host=host, port=port, threads=8)
+    threading.Thread(target=warm_first_view, args=(root,), name="warm", daemon=True).start()
+    server.run()
     return 0
 
 

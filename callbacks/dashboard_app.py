@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
+import flask
 
 import callbacks.export
 import callbacks.flow_analytics
@@ -22,8 +23,10 @@ import callbacks.metrics
 import callbacks.quality
 import callbacks.settings
 import callbacks.update
+from callbacks.http_delivery import enable_fast_delivery
 from data.errors import UserError
 from ui.layout import page_layout
+from ui.period_url import period_from_search, search_from_url
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 NOW_ENV = "FLOWDASH_NOW"
 #: Local CSS (Bootstrap 5.3.6, vendored: the app must work offline, no CDN) and the page style.
 ASSETS = Path(__file__).resolve().parent.parent / "ui" / "assets"
+#: Plotly's basic bundle in ASSETS: loaded on demand by the charts (see plotly-basic-loader.js),
+#: not as a blocking script of the page.
+PLOTLY_BUNDLE = r"plotly-basic-[0-9.]+\.min\.js"
 
 
 def fixed_now(explicit: datetime | None = None) -> datetime | None:
@@ -48,6 +54,15 @@ def fixed_now(explicit: datetime | None = None) -> datetime | None:
         ) from None
 
 
+def page_search() -> str:
+    """The query of the page being built (`?period=...`). Dash asks for the layout with a
+    request of its own, so the page's URL is that request's Referer; none (or no request,
+    e.g. a layout check at start) means the default period."""
+    if not flask.has_request_context():
+        return ""
+    return search_from_url(flask.request.referrer)
+
+
 def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     """The dashboard for the data directory `root`; `now` fixes the clock (see module doc)."""
     pinned = fixed_now(now)
@@ -55,6 +70,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
         __name__,
         title="flowdash",
         assets_folder=str(ASSETS),
+        assets_ignore=PLOTLY_BUNDLE,
         serve_locally=True,
         suppress_callback_exceptions=True,
         update_title=None,
@@ -62,9 +78,13 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
 
     def layout() -> dash.html.Div:
         today = (pinned or datetime.now(UTC)).astimezone().date()
-        return page_layout(today)
+        search = page_search()
+        view = callbacks.metrics.initial_view(root, search, pinned)
+        return page_layout(today, period_from_search(search), search, view)
 
     app.layout = layout
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
+    enable_fast_delivery(app.server)
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)
     callbacks.forecast.register(app, root, now=pinned)

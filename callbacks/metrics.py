@@ -1,11 +1,15 @@
 """Callbacks of the metric cards and trend charts: period in, report on screen.
 
-`show_metrics` reads the period controls, computes the report through the data layer and
-hands it to the `ui/` builders; it keeps the period and the exact "now" it used in the
-`shown-inputs` store, from which the trend charts (and the exports) compute the same report
-again: a metric-cache hit, and a light page (no report travels to the browser and back).
-A `UserError` (bad custom range, unreadable settings) shows as an alert and leaves the
-numbers on screen.
+The period lives in the page's URL (`ui.period_url`): the page is built with the URL's period
+already computed (`initial_view`, no round trip before the first numbers), and a URL change
+(a period button, Apply, back or forward) recomputes through `show_metrics`. It keeps the
+period and the exact "now" it used in the `shown-inputs` store, from which the trend charts
+(and the exports) compute the same report again: a metric-cache hit, so cards and charts
+always come from the same data. A `UserError` (bad custom range, unreadable settings) shows as
+an alert and leaves the numbers on screen; so does a change that leaves no data yet (settings
+saved for a site or JQL not fetched) after JIRA data: those numbers stay, and an alert says
+they are the previous data and what to do. After the sample project, whose numbers are not the
+team's, the notice replaces cards and charts alike.
 """
 
 from __future__ import annotations
@@ -20,25 +24,40 @@ from dash import Input, Output, State, no_update
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
-from data.metrics_service import NoJiraDataYet, report_for_shown, report_for_view
+from data.metrics_service import NoJiraDataYet, page_view, report_for_shown
 from data.performance_utils import timed
-from ui.cards import metric_cards, no_data_notice
-from ui.charts import trend_figures
-from ui.formatting import format_period
-from ui.layout import dataset_line, warnings_text
+from ui.charts import trend_figures, trend_table
+from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
+from ui.period_url import PERIOD_SYNC_JS, controls_for, period_from_search
 
 log = logging.getLogger(__name__)
 
-CUSTOM = "custom"
+HALF_RANGE = "Pick both a start date and an end date for the custom range."
+
+#: The outputs `show_metrics` fills, in the order of `PageView.outputs()`.
+VIEW_OUTPUTS = [
+    Output("metric-cards", "children"),
+    Output("shown-inputs", "data"),
+    Output("sample-banner", "is_open"),
+    Output("period-label", "children"),
+    Output("dataset-info", "children"),
+    Output("dataset-warnings", "children"),
+    Output("dataset-warnings", "is_open"),
+    Output("metrics-error", "children"),
+    Output("metrics-error", "is_open"),
+    Output("data-state", "children"),
+    Output("data-state", "is_open"),
+    Output("mapping-offer-text", "children"),
+    Output("mapping-offer", "is_open"),
+]
 
 
-def period_text(choice: str | None, start: str | None, end: str | None) -> str:
-    """The period as the data layer reads it: "7d" | "30d" | "90d" | "YYYY-MM-DD:YYYY-MM-DD"."""
-    if choice != CUSTOM:
-        return choice or "30d"
-    if not start or not end:
-        raise UserError("Pick both a start date and an end date for the custom range.")
-    return f"{start}:{end}"
+def checked_period(period: str) -> str:
+    """`period`, or a UserError for a custom range with a date missing."""
+    _, start, end = controls_for(period)
+    if ":" in period and (not start or not end):
+        raise UserError(HALF_RANGE)
+    return period
 
 
 def shown_now(fixed: datetime | None) -> datetime:
@@ -46,64 +65,69 @@ def shown_now(fixed: datetime | None) -> datetime:
     return fixed or datetime.now(UTC).replace(second=0, microsecond=0)
 
 
+def compute_view(root: Path, search: str | None, now: datetime | None) -> PageView:
+    """The view of the URL's period: the report and its data source, timed; or the notice."""
+    period = period_from_search(search)
+    moment = shown_now(now)
+    try:
+        with timed("dashboard_metrics", period=period) as timer:
+            view = page_view(root, checked_period(period), moment)
+            timer.fields["issues"] = view["report"]["dataset"]["issues"]
+    except NoJiraDataYet as exc:
+        return no_data_view(str(exc))
+    shown = {
+        "period": period,
+        "now": moment.isoformat(),
+        "source": view["report"]["dataset"].get("source") or "",
+    }
+    return metrics_view(view, shown, timer.duration_ms)
+
+
+def initial_view(root: Path, search: str, now: datetime | None) -> PageView | None:
+    """The view the page is built with (its URL's period); None if it cannot be computed
+    (the first callback then says why)."""
+    try:
+        return compute_view(root, search, now)
+    except UserError as exc:
+        log.warning("first view not built", extra={"operation": "page", "error": str(exc)})
+        return None
+
+
 def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None:
     """Register the metric callbacks; `now` fixes the clock (None: the clock)."""
 
     @app.callback(
-        Output("metric-cards", "children"),
-        Output("shown-inputs", "data"),
-        Output("sample-banner", "is_open"),
-        Output("period-label", "children"),
-        Output("dataset-info", "children"),
-        Output("dataset-warnings", "children"),
-        Output("dataset-warnings", "is_open"),
-        Output("metrics-error", "children"),
-        Output("metrics-error", "is_open"),
-        Input("period-choice", "value"),
-        Input("apply-custom", "n_clicks"),
+        *VIEW_OUTPUTS,
+        Input("page-url", "search"),
         Input("data-version", "data"),
-        State("custom-start", "value"),
-        State("custom-end", "value"),
+        State("shown-inputs", "data"),
+        prevent_initial_call=True,
     )
-    def show_metrics(
-        choice: str | None, _apply: int | None, _version: Any, start: str | None, end: str | None
-    ) -> tuple[Any, ...]:
-        if choice == CUSTOM and dash.ctx.triggered_id == "period-choice":
-            raise dash.exceptions.PreventUpdate  # the range is computed when Apply is clicked
+    def show_metrics(search: str | None, _version: Any, shown: Any) -> list[Any]:
         try:
-            period = period_text(choice, start, end)
-            moment = shown_now(now)
-            with timed("dashboard_metrics", period=period) as timer:
-                report = report_for_view(root, period, moment)
-                timer.fields["issues"] = report["dataset"]["issues"]
-        except NoJiraDataYet as exc:
-            return (no_data_notice(str(exc)), None, False, "", "", None, False, None, False)
+            view = compute_view(root, search, now)
         except UserError as exc:
             log.warning(
                 "metrics not shown", extra={"operation": "dashboard_metrics", "error": str(exc)}
             )
-            return (*([no_update] * 7), str(exc), True)
-        warnings = warnings_text(report["dataset"])
-        return (
-            metric_cards(report),
-            {"period": period, "now": moment.isoformat()},
-            report["dataset"].get("source") == "sample",
-            format_period(report["period"]),
-            dataset_line(report["dataset"], timer.duration_ms),
-            warnings,
-            bool(warnings),
-            None,
-            False,
-        )
+            return [*([no_update] * 7), str(exc), True, *([no_update] * 4)]
+        if view.no_data and shown and shown.get("source") == "jira":
+            # keep the team's last good numbers (cards and charts alike), say what happened;
+            # the sample's are not the team's numbers: the notice replaces them
+            kept = kept_numbers_text(view.notice_text)
+            return [*([no_update] * 7), None, False, kept, True, no_update, no_update]
+        return view.outputs()
 
     @app.callback(
         [Output(f"trend-{key}", "figure") for key in ALL_METRICS],
+        [Output(f"trend-table-{key}", "children") for key in ALL_METRICS],
         Input("shown-inputs", "data"),
         prevent_initial_call=True,
     )
-    def show_trends(shown: dict[str, str] | None) -> list[dict[str, Any]]:
-        if not shown:
-            raise dash.exceptions.PreventUpdate
+    def show_trends(shown: dict[str, str] | None) -> list[Any]:
+        if not shown:  # no data to show (nothing fetched yet): no other data's charts either
+            empty = trend_figures(None)
+            return [*empty, *(trend_table(figure) for figure in empty)]
         try:
             with timed("dashboard_trends"):
                 report = report_for_shown(root, shown)
@@ -112,9 +136,22 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}
             )
             raise dash.exceptions.PreventUpdate from None
-        return trend_figures(report)
+        figures = trend_figures(report)
+        return [*figures, *(trend_table(figure) for figure in figures)]
 
-    # In the browser: showing the custom range controls needs no round trip to the server.
+    # In the browser, no round trip: URL <-> period controls, and the custom range's display.
+    app.clientside_callback(
+        PERIOD_SYNC_JS,
+        Output("page-url", "search"),
+        Output("period-choice", "value"),
+        Output("custom-start", "value"),
+        Output("custom-end", "value"),
+        Input("page-url", "search"),
+        Input("period-choice", "value"),
+        Input("apply-custom", "n_clicks"),
+        State("custom-start", "value"),
+        State("custom-end", "value"),
+    )
     app.clientside_callback(
         "(choice) => choice === 'custom' ? 'custom-range' : 'custom-range d-none'",
         Output("custom-range", "className"),

@@ -26,11 +26,21 @@ CONNECTION_STATES = [
     State("conn-email", "value"),
     State("conn-token", "value"),
     State("conn-jql", "value"),
+    State("conn-verify-tls", "value"),
 ]
 
 
-def _connection(url: Any, auth: Any, email: Any, token: Any, jql: Any) -> dict[str, Any]:
-    return {"url": url, "auth": auth, "email": email, "token": token, "jql": jql}
+def _connection(
+    url: Any, auth: Any, email: Any, token: Any, jql: Any, verify_tls: Any
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "auth": auth,
+        "email": email,
+        "token": token,
+        "jql": jql,
+        "verify_tls": verify_tls,
+    }
 
 
 def _version(kind: str) -> str:
@@ -49,6 +59,7 @@ def register(app: dash.Dash, root: Path) -> None:
         Output("conn-jql", "value"),
         Output("conn-token", "placeholder"),
         Output("conn-token", "value"),
+        Output("conn-verify-tls", "value"),
         Output("conn-result", "children"),
         Output("mapping-warnings", "children"),
         Input("open-settings", "n_clicks"),
@@ -60,7 +71,7 @@ def register(app: dash.Dash, root: Path) -> None:
             try:
                 model = settings_service.panel_model(root)
             except UserError as exc:
-                return (True, *([no_update] * 6), message_view(str(exc)), None)
+                return (True, *([no_update] * 7), message_view(str(exc)), None)
         form = model["form"]
         return (
             True,
@@ -70,6 +81,7 @@ def register(app: dash.Dash, root: Path) -> None:
             form["jql"],
             form["token_placeholder"],
             "",
+            form["verify_tls"],
             message_view(model["problem"], "warning") if model["problem"] else None,
             warnings_view(model["warnings"]),
         )
@@ -89,6 +101,24 @@ def register(app: dash.Dash, root: Path) -> None:
         except UserError as exc:
             return message_view(str(exc))
         return test_result_view(result)
+
+    @app.callback(
+        Output("conn-tz-result", "children"),
+        Output("data-version", "data", allow_duplicate=True),
+        Input("conn-use-tz", "n_clicks"),
+        State("conn-tz", "children"),
+        prevent_initial_call=True,
+    )
+    def use_time_zone(clicks: int | None, zone: str | None) -> tuple[Any, ...]:
+        """Save the JIRA user's time zone as the dashboard's; the dashboard recomputes."""
+        if not clicks:
+            raise dash.exceptions.PreventUpdate
+        try:
+            with timed("use_time_zone"):
+                saved = settings_service.use_time_zone(root, zone or "")
+        except UserError as exc:
+            return message_view(str(exc)), no_update
+        return message_view(f"Time zone set to {saved}.", "success"), _version("time-zone")
 
     @app.callback(
         Output("conn-result", "children", allow_duplicate=True),
@@ -115,11 +145,16 @@ def register(app: dash.Dash, root: Path) -> None:
         Output("mapping-body", "children"),
         Output("mapping-result", "children"),
         Input("open-mappings", "n_clicks"),
+        Input("offer-mappings", "n_clicks"),
         prevent_initial_call=True,
-        running=[(Output("open-mappings", "disabled"), True, False)],
+        running=[
+            (Output("open-mappings", "disabled"), True, False),
+            (Output("offer-mappings", "disabled"), True, False),
+        ],
     )
-    def open_mappings(_clicks: int | None) -> tuple[Any, ...]:
-        """Fill the dialog from JIRA's fields and statuses (or the project's) and open it."""
+    def open_mappings(_clicks: int | None, _offer_clicks: int | None) -> tuple[Any, ...]:
+        """Fill the dialog from JIRA's fields and statuses (or the project's) and open it:
+        from the settings panel, or from the page's offer of fields not mapped yet."""
         try:
             with timed("mapping_dialog_open"):
                 model = settings_service.mapping_dialog_model(root)

@@ -22,7 +22,14 @@ from data import fetcher
 from data.errors import UserError
 from data.performance_utils import timed
 from data.persistence import load_settings
-from ui.update_bar import FINISHED, RUNNING, progress_bar, statistics_view, status_text
+from ui.update_bar import (
+    FINISHED,
+    RUNNING,
+    progress_bar,
+    statistics_view,
+    status_text,
+    update_alert,
+)
 
 ALREADY_RUNNING = "An update is already running; following it."
 STALE_REFRESH = "The data is older than its time-to-live; refreshing it."
@@ -44,6 +51,18 @@ def progress_outputs(*, duplicate: bool = False) -> dict[str, Output]:
     return {
         name: Output(component, prop, allow_duplicate=duplicate)
         for name, (component, prop) in targets.items()
+    }
+
+
+ALERT_KEYS = ("alert_text", "alert_color", "alert_open")
+
+
+def alert_outputs() -> dict[str, Output]:
+    """The update alert's outputs, by name (shared with other callbacks: duplicates)."""
+    props = ("children", "color", "is_open")
+    return {
+        name: Output("update-alert", prop, allow_duplicate=True)
+        for name, prop in zip(ALERT_KEYS, props, strict=True)
     }
 
 
@@ -71,6 +90,14 @@ def _status_only(text: str) -> dict[str, Any]:
     return {**dict.fromkeys(PROGRESS_KEYS, no_update), "status": text}
 
 
+def _settings_or_none(root: Path) -> dict[str, Any] | None:
+    """The saved settings, or None when they cannot be read (the page reports that elsewhere)."""
+    try:
+        return load_settings(root)
+    except UserError:
+        return None
+
+
 def register(app: dash.Dash, root: Path) -> None:
     """Register the update callbacks on `app`; data and settings live in `root`."""
 
@@ -83,17 +110,18 @@ def register(app: dash.Dash, root: Path) -> None:
         another tab started, show the last statistics."""
         try:
             with timed("refresh_if_stale") as timer:
-                timer.fields["started"] = fetcher.refresh_if_stale(root, load_settings(root))
+                settings = load_settings(root)
+                timer.fields["started"] = fetcher.refresh_if_stale(root, settings)
         except UserError as exc:
             return {**_status_only(str(exc)), "statistics": no_update}
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(root, settings)
         view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
             view["status"] = ""  # an old outcome is news only to the tab that watched it
         return {**view, "statistics": statistics_view(progress.get("summary"))}
 
     @app.callback(
-        output=progress_outputs(duplicate=True),
+        output={**progress_outputs(duplicate=True), **alert_outputs()},
         inputs=Input("update-data", "n_clicks"),
         prevent_initial_call=True,
     )
@@ -104,36 +132,60 @@ def register(app: dash.Dash, root: Path) -> None:
                 started = fetcher.start_update(root, load_settings(root))
                 timer.fields["started"] = started
         except UserError as exc:
-            return _status_only(str(exc))
+            return {
+                **_status_only(str(exc)),
+                **dict(zip(ALERT_KEYS, [str(exc), "danger", True], strict=True)),
+            }
         progress = fetcher.update_progress(root)
         if not started and progress.get("state") != RUNNING:
             # the running fetch belongs to another process (e.g. `python app.py fetch`)
-            return _status_only(ELSEWHERE)
+            return {**_status_only(ELSEWHERE), **dict.fromkeys(ALERT_KEYS, no_update)}
         if progress.get("state") != RUNNING:  # finished already: the poll reports it
             progress = {**progress, "state": RUNNING}
-        return _progress_view(progress, "" if started else ALREADY_RUNNING)
+        closed = dict(zip(ALERT_KEYS, [None, "danger", False], strict=True))
+        return {**_progress_view(progress, "" if started else ALREADY_RUNNING), **closed}
 
     @app.callback(
         output={
             **progress_outputs(duplicate=True),
             "statistics": Output("fetch-statistics", "children", allow_duplicate=True),
             "data_version": Output("data-version", "data", allow_duplicate=True),
+            **alert_outputs(),
         },
         inputs=Input("update-poll", "n_intervals"),
         prevent_initial_call=True,
     )
     def poll(_n: int | None) -> dict[str, Any]:
-        """Show the fetch's progress; when it ends, stop polling and refresh the dashboard."""
-        progress = fetcher.update_progress(root)
+        """Show the fetch's progress; when it ends, stop polling and refresh the dashboard
+        (or, failed or cancelled, say in an alert that the numbers are the previous data)."""
+        progress = fetcher.update_progress(root, _settings_or_none(root))
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
-            return {**view, "statistics": no_update, "data_version": no_update}
+            return {
+                **view,
+                "statistics": no_update,
+                "data_version": no_update,
+                **dict.fromkeys(ALERT_KEYS, no_update),
+            }
         changed = progress.get("state") == "done"
         return {
             **view,
-            "statistics": statistics_view(progress.get("summary")) or no_update,
+            "statistics": statistics_view(progress.get("summary")),
             "data_version": f"update-{time.time_ns()}" if changed else no_update,
+            **dict(zip(ALERT_KEYS, update_alert(progress), strict=True)),
         }
+
+    @app.callback(
+        Output("fetch-statistics", "children", allow_duplicate=True),
+        Input("data-version", "data"),
+        prevent_initial_call=True,
+    )
+    def statistics_of_query(_version: Any) -> str:
+        """After settings or data changed: the statistics of the current query's last fetch
+        only (a new site or JQL has none yet; never another query's)."""
+        return statistics_view(
+            fetcher.update_progress(root, _settings_or_none(root)).get("summary")
+        )
 
     @app.callback(
         Output("update-status", "children", allow_duplicate=True),

@@ -190,6 +190,30 @@ class Dataset:
         return self.table.record(int(rows[0]))
 
 
+def activity_span(table: IssueTable | None) -> tuple[int, int] | None:
+    """When the data begins and ends, epoch ms: the first issue's creation and the last instant
+    any issue records (created, work start, completion, resolution, deployment, detection).
+    None without dated issues. The page says so when a period lies outside it."""
+    if table is None or not len(table):
+        return None
+    created = table.created[table.created != NONE]
+    columns = (
+        table.created,
+        table.work_start,
+        table.completion,
+        table.resolutiondate,
+        table.resolved,
+        table.deploy_time,
+        table.nonproduction_time,
+        table.detected,
+    )
+    lasts = [int(column.max(initial=NONE, where=column != NONE)) for column in columns]
+    last = max(lasts)
+    if not len(created) or last == NONE:
+        return None
+    return int(created.min()), last
+
+
 def _sorted_by(times: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """`times` sorted (stable: input order on ties) and the columns in the same order."""
     order = np.argsort(times, kind="stable")

@@ -480,9 +480,13 @@ class _Job:
     progress: Progress
     cancel: threading.Event
     thread: threading.Thread | None = None
+    #: the cache file of the query (site, JQL, fields) the job fetches (`_query_of`)
+    query: str = ""
 
 
 _jobs: dict[str, _Job] = {}
+#: the summary of the last successful update of each (data directory, query) in this process
+_last_summaries: dict[tuple[str, str], dict[str, Any]] = {}
 _jobs_lock = threading.Lock()
 
 
@@ -490,9 +494,19 @@ def _job_key(root: Path) -> str:
     return str(Path(root).resolve())
 
 
+#: "Update data" before any connection: what to do instead.
+CONNECT_FIRST = (
+    "Connect to JIRA first: open Settings, enter your site, e-mail, token and JQL, "
+    "save, then click Update data."
+)
+
+
 def start_update(root: Path, settings: dict[str, Any], *, full: bool = False) -> bool:
     """Start a fetch in a daemon thread of this process; False when one is already running
-    (here, in another tab, or in another process such as the CLI)."""
+    (here, in another tab, or in another process such as the CLI). UserError (CONNECT_FIRST)
+    when JIRA is not configured."""
+    if not jira_configured(settings):
+        raise UserError(CONNECT_FIRST)
     key = _job_key(root)
     with _jobs_lock:
         job = _jobs.get(key)
@@ -500,7 +514,11 @@ def start_update(root: Path, settings: dict[str, Any], *, full: bool = False) ->
             return False
         if is_fetch_running(root):
             return False
-        job = _Job(progress=Progress(state="running", message="Starting"), cancel=threading.Event())
+        job = _Job(
+            progress=Progress(state="running", message="Starting"),
+            cancel=threading.Event(),
+            query=_query_of(root, settings),
+        )
         job.thread = threading.Thread(
             target=_run_job, args=(root, settings, full, job), name="fetch", daemon=True
         )
@@ -555,6 +573,8 @@ def _run_job(root: Path, settings: dict[str, Any], full: bool, job: _Job) -> Non
             finished=time.monotonic(),
         )
     else:
+        with _jobs_lock:
+            _last_summaries[(_job_key(root), job.query)] = summary.as_dict()
         progress.update(
             state="done",
             message=summary.line(),
@@ -564,13 +584,26 @@ def _run_job(root: Path, settings: dict[str, Any], full: bool, job: _Job) -> Non
         )
 
 
-def update_progress(root: Path) -> dict[str, Any]:
-    """The state of this data directory's update: idle, running, done, failed or cancelled."""
+def _query_of(root: Path, settings: dict[str, Any]) -> str:
+    """Which query (site, JQL, fields) `settings` fetch: the name of its cache file."""
+    return IssueCache.for_settings(root, settings).path.name
+
+
+def update_progress(root: Path, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The state of this data directory's update: idle, running, done, failed or cancelled.
+
+    With `settings`, the `summary` (the fetch statistics the header shows) is that of the
+    last successful update of their query: never another site's or JQL's, and a failed or
+    cancelled update does not erase it. Without, the summary of the last update, if done."""
+    key = _job_key(root)
+    query = None if settings is None else _query_of(root, settings)
     with _jobs_lock:
-        job = _jobs.get(_job_key(root))
-    if job is None:
-        return Progress().as_dict() | {"elapsed_s": 0.0}
-    return job.progress.as_dict()
+        job = _jobs.get(key)
+        last = None if query is None else _last_summaries.get((key, query))
+    progress = Progress().as_dict() | {"elapsed_s": 0.0} if job is None else job.progress.as_dict()
+    if settings is not None:
+        progress["summary"] = dict(last) if last else None
+    return progress
 
 
 def cancel_update(root: Path) -> bool:

@@ -500,8 +500,8 @@ class JiraClient:
             self._count(fields, "tls_error", 0)
             raise JiraTLSError(
                 f"TLS error talking to {self.url}: {exc.__class__.__name__}. Check that the "
-                "address really uses https (or http), or turn off certificate checking in "
-                "the settings for a self-signed certificate."
+                "address really uses https (or http); for a self-signed certificate, untick "
+                '"Check the site\'s TLS certificate" in Settings (jira.verify_tls = false).'
             ) from None
         except (
             requests.exceptions.Timeout,
@@ -580,6 +580,23 @@ class JiraClient:
                 fields["rate_limit"] = limits
         self.stats.record(str(status), size)
 
+    def _auth_hint(self) -> str:
+        """When the site's flavor is known and the authentication is the other flavor's:
+        which one to choose (Cloud takes e-mail + API token, Data Center a personal token)."""
+        known = self._flavor is not None or self._server_info is not None
+        flavor = self.flavor if known else None  # never a request from inside an error
+        if flavor == DATACENTER and self.auth == "basic":
+            return (
+                " This JIRA is Data Center / Server: choose 'Personal access token' "
+                "(jira.auth = bearer) and enter a personal access token."
+            )
+        if flavor == CLOUD and self.auth == "bearer":
+            return (
+                " This JIRA is Cloud: choose 'E-mail + API token' (jira.auth = basic) and "
+                "enter your Atlassian e-mail and an API token."
+            )
+        return ""
+
     def _raise_for(self, status: int, content: bytes, path: str, jql: str | None) -> None:
         try:
             detail = _error_text(orjson.loads(content)) if content else ""
@@ -590,7 +607,9 @@ class JiraClient:
             what = (
                 "the e-mail and API token" if self.auth == "basic" else "the personal access token"
             )
-            raise JiraAuthError(f"Wrong credentials: JIRA rejected {what} (401). Check {what}.")
+            raise JiraAuthError(
+                f"Wrong credentials: JIRA rejected {what} (401). Check {what}.{self._auth_hint()}"
+            )
         if status == 403:
             raise JiraPermissionError(
                 f"No permission: the JIRA user may not use {path} (403).{said}"

@@ -27,8 +27,9 @@ from configuration.metric_defaults import (
     lead_time_tier,
     recovery_time_tier,
 )
+from configuration.settings import jira_configured
 from data import dora_calculator, flow_calculator
-from data.dataset import Dataset, build_dataset
+from data.dataset import Dataset, activity_span, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings, mappings_hash
 from data.lru import LRU
@@ -45,7 +46,13 @@ from data.persistence import load_settings
 from data.project import ProjectData, current_project
 from data.statistics import r4
 
-__all__ = ["mappings_hash", "metrics_report_for_cli", "report_for_project", "report_for_view"]
+__all__ = [
+    "mappings_hash",
+    "metrics_report_for_cli",
+    "page_view",
+    "report_for_project",
+    "report_for_view",
+]
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +293,60 @@ def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     return report
 
 
+def page_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
+    """What the dashboard shows for `period`: `report_for_view`'s report, and `source`, where
+    its data comes from (the page's header line): `kind` ("sample" or "jira"), `site`, `jql`,
+    `issues`, `updated` (ISO instant of the last successful update, None for the sample) and
+    `time_zone` (the report's); `outside` (`outside_data`: the period lies before or after
+    the data); and `offers`, JIRA fields the mappings could use but do not
+    (`settings_service.field_offers`; JIRA data only). Raises NoJiraDataYet as
+    `report_for_view` does."""
+    report = report_for_view(root, period, now)
+    settings = load_settings(root)
+    kind = report["dataset"].get("source") or "sample"
+    source: dict[str, Any] = {
+        "kind": kind,
+        "site": None,
+        "jql": None,
+        "issues": report["dataset"].get("issues", 0),
+        "updated": None,
+        "time_zone": report["period"].get("time_zone"),
+    }
+    offers: list[dict[str, Any]] = []
+    if kind == "jira":
+        from data.cache_manager import cache_status
+        from data.settings_service import field_offers
+
+        source.update(
+            site=settings["jira"].get("url"),
+            jql=settings["jira"].get("jql"),
+            updated=cache_status(root, settings).get("last_sync"),
+        )
+        offers = field_offers(settings["mappings"], current_project(root, settings).fields)
+    return {
+        "report": report,
+        "source": source,
+        "outside": outside_data(report),
+        "offers": offers,
+    }
+
+
+def outside_data(report: dict[str, Any]) -> str | None:
+    """ "before" when the report's period ends before the data's first issue, "after" when it
+    starts after the last recorded instant, None when it overlaps the data (or the report
+    has no span): a period outside the data has no numbers to show, not "Low" or zeros."""
+    span = report["dataset"].get("span")
+    if not span:
+        return None
+    start = datetime.fromisoformat(report["period"]["start"])
+    end = datetime.fromisoformat(report["period"]["end"])
+    if end <= datetime.fromisoformat(span["first"]):
+        return "before"
+    if start > datetime.fromisoformat(span["last"]):
+        return "after"
+    return None
+
+
 def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
     """The report of the `shown-inputs` store (`{"period", "now"}`, sent back by the page), for
     the trends and the exports; a store that is not what the page wrote is a UserError."""
@@ -337,7 +398,8 @@ def _warm_presets(
 #: Bump when the report's shape or any calculation changes: stored reports then miss.
 #: 3: flagged Active time counts as Waiting in flow efficiency (the sample's version does not
 #: change with its content).
-STORED_REPORT_FORMAT = 3
+#: 4: the report's dataset gains `span` (the data's first and last instants).
+STORED_REPORT_FORMAT = 4
 
 
 def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:
@@ -404,6 +466,10 @@ def _report(
             "warnings": list(ds.warnings),
         },
     }
+    span = activity_span(ds.table)
+    report["dataset"]["span"] = (
+        {"first": iso_text(span[0], zone), "last": iso_text(span[1], zone)} if span else None
+    )
     for key in METRIC_KEYS:
         report[key] = _metric(ds, key, per, weeks)
     return report
@@ -477,6 +543,10 @@ def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project `metrics` computes without --input: the JIRA cache, or (no JIRA
+    configured) the bundled sample project, as the dashboard shows."""
+    if not jira_configured(settings):
+        return current_project(root, settings)
     no_data = "no cached data: run `python app.py fetch` first or pass --input"
     from data.cache_manager import load_project
 

@@ -71,6 +71,8 @@ class FieldRule:
     kinds: frozenset[str]
     kinds_text: str
     metrics: tuple[str, ...]
+    #: lower-case fragments of a JIRA field's name that suggest this mapping (`field_offers`)
+    hints: tuple[str, ...] = ()
 
 
 DATE_KINDS = frozenset({"date", "datetime"})
@@ -88,35 +90,45 @@ FIELD_RULES: dict[str, FieldRule] = {
         frozenset({"option", "string", "array:option", "array:string"}),
         "option, text or list",
         ("deployment_frequency", "change_failure_rate", "lead_time_for_changes"),
+        ("environment",),
     ),
     "deployment_success_field": FieldRule(
         "Deployment success",
         frozenset({"option", "string", "boolean"}),
         "option, text or yes/no",
         ("change_failure_rate",),
+        ("deployment success", "deployment result", "deployment status", "deploy success"),
     ),
     "production_impact_field": FieldRule(
         "Production impact",
         frozenset({"option", "string", "number", "boolean", "array:option", "array:string"}),
         "option, text, number or checkbox",
         ("recovery_time", "change_failure_rate"),
+        ("production impact",),
     ),
     "incident_detected_field": FieldRule(
         "Incident detected",
         DATE_KINDS,
         "date or datetime",
         ("recovery_time", "change_failure_rate"),
+        ("detected",),
     ),
     "incident_resolved_field": FieldRule(
-        "Incident resolved", DATE_KINDS, "date or datetime", ("recovery_time",)
+        "Incident resolved",
+        DATE_KINDS,
+        "date or datetime",
+        ("recovery_time",),
+        ("incident resolved", "recovered", "restored"),
     ),
     "commit_date_field": FieldRule(
-        "Commit date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",)
+        "Commit date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",), ("commit",)
     ),
     "deployed_date_field": FieldRule(
-        "Deployed date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",)
+        "Deployed date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",), ("deployed",)
     ),
-    "story_points_field": FieldRule("Story points", frozenset({"number"}), "number", ()),
+    "story_points_field": FieldRule(
+        "Story points", frozenset({"number"}), "number", (), ("story point",)
+    ),
     "flagged_field": FieldRule(
         "Flagged",
         frozenset({"option", "string", "boolean", "array:option", "array:string"}),
@@ -198,6 +210,46 @@ def _field_problem(mapping_key: str, field_id: str, by_id: Mapping[str, Mapping[
         f"{rule.label}: {name} ({field_id}) is a {kind_text(kind)} field; "
         f"this mapping takes only {rule.kinds_text} fields"
     )
+
+
+def field_offers(
+    mappings: Mapping[str, Any], fields: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """JIRA custom fields the mappings could use but do not: for each unmapped field mapping,
+    the first custom field whose name suggests it (`FieldRule.hints`) and whose type it takes,
+    and no mapping uses yet. `[{"key", "mapping", "field_id", "field_name", "metrics"}]`, with
+    `metrics` the names of the metrics mapping it would change."""
+    used = {value for key in FIELD_RULES if (value := mappings.get(key))}
+    custom = sorted(
+        (f for f in fields if str(f.get("id", "")).startswith("customfield_")),
+        key=lambda f: str(f["id"]),
+    )
+    offers = []
+    for key, rule in FIELD_RULES.items():
+        if mappings.get(key) or not rule.hints:
+            continue
+        for jira_field in custom:
+            name = str(jira_field.get("name") or "")
+            if (
+                jira_field["id"] not in used
+                and any(hint in name.lower() for hint in rule.hints)
+                and field_accepts(key, field_kind(jira_field))
+            ):
+                used.add(jira_field["id"])
+                offers.append(
+                    {
+                        "key": key,
+                        "mapping": rule.label,
+                        "field_id": jira_field["id"],
+                        "field_name": name,
+                        # story points break no metric when missing, but add points to velocity
+                        "metrics": [
+                            METRIC_LABELS[metric] for metric in rule.metrics or ("flow_velocity",)
+                        ],
+                    }
+                )
+                break
+    return offers
 
 
 # --------------------------------------------------------------------------- statuses and types
@@ -352,7 +404,14 @@ def connection_form_values(settings: Mapping[str, Any]) -> dict[str, Any]:
         "jql": jira.get("jql", ""),
         "token_placeholder": token_placeholder(settings),
         "time_zone": settings.get("time_zone") or "",
+        "verify_tls": bool(jira.get("verify_tls", True)),
     }
+
+
+def display_name(name: str) -> str:
+    """A lower-case mapping name as JIRA writes such names: "won't fix" -> "Won't Fix" (each
+    word capitalized at its start only; `str.title` would give "Won'T Fix")."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split(" "))
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -401,6 +460,8 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
     jira: dict[str, Any] = {"url": site_url(url), "auth": auth, "email": email, "jql": jql}
+    if form.get("verify_tls") is not None:  # absent: the saved choice stays
+        jira["verify_tls"] = bool(form["verify_tls"])
     saved = settings.get("jira", {})
     if token:
         jira["token"] = token
@@ -445,6 +506,19 @@ def save_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def use_time_zone(root: Path, name: str) -> str:
+    """Save `name` (the JIRA user's zone, from Test connection) as the dashboard's time zone,
+    the zone of its weeks and dates; UserError for an unknown or empty zone."""
+    zone = _valid_time_zone(_clean(name))
+    if zone is None:
+        raise SettingsFormError("JIRA did not name a time zone to use.")
+    settings = load_settings(root)
+    settings["time_zone"] = zone
+    save_settings(root, settings)
+    log.info("time zone saved", extra={"operation": "use_time_zone", "time_zone": zone})
+    return zone
+
+
 def _client(settings: Mapping[str, Any], *, quick: bool = False) -> Any:
     """A JIRA client for these settings; `quick` gives up after 2 attempts of at most 10 s."""
     from data.jira_client import client_from_settings
@@ -459,7 +533,8 @@ def _client(settings: Mapping[str, Any], *, quick: bool = False) -> Any:
 
 
 def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
-    """Ask JIRA, with the unsaved form values, for title, flavor, user and matching count."""
+    """Ask JIRA, with the unsaved form values, for title, flavor, user, the user's time zone
+    and matching count; `dashboard_time_zone` is the zone the dashboard uses now."""
     settings = merge_connection_form(load_settings(root), form)
     if not jira_configured(settings):
         raise SettingsFormError("Enter the JIRA URL first.")
@@ -469,7 +544,11 @@ def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]
             f"${settings['jira'].get('token_env') or DEFAULT_TOKEN_ENV}."
         )
     with _client(settings) as client:
-        return dict(client.test_connection(settings["jira"]["jql"]))
+        result = dict(client.test_connection(settings["jira"]["jql"]))
+    from data.periods import resolve_time_zone, zone_name
+
+    result["dashboard_time_zone"] = zone_name(resolve_time_zone(settings.get("time_zone")))
+    return result
 
 
 # --------------------------------------------------------------------------- mapping dialog
@@ -546,12 +625,12 @@ def mapping_dialog_model(root: Path) -> dict[str, Any]:
     sources = mapping_sources(root, settings)
     type_names = [
         *sources.issue_types,
-        *(t.title() for t in mappings.get("deployment_types") or []),
-        *(t.title() for t in mappings.get("incident_types") or []),
+        *(display_name(t) for t in mappings.get("deployment_types") or []),
+        *(display_name(t) for t in mappings.get("incident_types") or []),
     ]
     resolutions = {r.lower(): r for r in sources.resolutions}
     for name in mappings.get("canceled_resolutions") or []:
-        resolutions.setdefault(name.lower(), name.title())
+        resolutions.setdefault(name.lower(), display_name(name))
     types = type_rows(type_names, mappings)
     return {
         "mappings": mappings,

@@ -23,6 +23,7 @@ from ui.formatting import (
     format_reason,
     format_value,
     ordered_types,
+    partial_week,
 )
 from ui.item_panel import open_items_id
 
@@ -77,6 +78,10 @@ TITLES: dict[str, str] = {
     "flow_distribution": "Flow distribution",
 }
 
+#: Below this many items (deployments, changes, incidents), a tier or rate is only indicative.
+FEW_DATA = 10
+FEW_DATA_KEYS = (*DORA_METRICS, "flow_efficiency")
+
 SPARK_STEP = 10
 SPARK_HEIGHT = 34
 
@@ -122,15 +127,10 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
             _detail("count", f"{num(values.get('count'))} deployments"),
             _detail("per_week", f"{num(values.get('per_week'))} per week"),
         ]
-    if key in ("lead_time_for_changes", "recovery_time"):
-        return [
-            _detail("p85_days", f"p85 {num(values.get('p85_days'))} days"),
-            _detail(
-                "median_hours",
-                f"median {num(values.get('median_hours'))} h · "
-                f"p85 {num(values.get('p85_hours'))} h",
-            ),
-        ]
+    if key == "lead_time_for_changes":  # one unit per card, the headline's: days
+        return [_detail("p85_days", f"p85 {num(values.get('p85_days'))} days")]
+    if key == "recovery_time":  # the headline's unit: hours
+        return [_detail("p85_hours", f"p85 {num(values.get('p85_hours'))} hours")]
     if key == "change_failure_rate":
         return [
             _detail(
@@ -183,12 +183,17 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
+def sparkline(
+    metric: dict[str, Any], metric_key: str, partial_days: int | None = None
+) -> html.Div | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
-    a value is a dashed baseline (never a zero bar). The latest week is drawn darker. A
-    transparent button over each bar (`data-role=spark-week`) opens the items of that week.
+    a value is a dashed baseline (never a zero bar). The latest week is drawn darker; when it
+    is partial (`partial_days` of 7 in the period, as the trend charts mark it) it is drawn
+    hollow and dashed instead, and the title says so, so that a short week never reads as a
+    drop. A transparent button over each bar (`data-role=spark-week`) opens the items of that
+    week.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -206,7 +211,15 @@ def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
             )
             continue
         height = max(1.5, SPARK_HEIGHT * value / top)
-        color = "#0f766e" if index == len(points) - 1 else "#5eead4"
+        last = index == len(points) - 1
+        if last and partial_days:
+            shapes.append(
+                f"<rect x='{x + 0.5}' y='{SPARK_HEIGHT - height + 0.5:.2f}' "
+                f"width='{SPARK_STEP - 3}' height='{max(height - 1, 0.5):.2f}' rx='0.6' "
+                f"fill='none' stroke='#0f766e' stroke-dasharray='1.5 1'/>"
+            )
+            continue
+        color = "#0f766e" if last else "#5eead4"
         shapes.append(
             f"<rect x='{x}' y='{SPARK_HEIGHT - height:.2f}' width='{SPARK_STEP - 2}' "
             f"height='{height:.2f}' rx='0.6' fill='{color}'/>"
@@ -216,15 +229,16 @@ def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
         f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
     )
     first, last = points[0], points[-1]
+    partial = f" (partial: {partial_days} of 7 days)" if partial_days else ""
     image = html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
-        alt="weekly trend",
+        alt="weekly trend" + (", last week partial" if partial_days else ""),
         title=(
             f"Weekly {headline.replace('_', ' ')}: week of {first[0]} {format_number(first[1])}"
-            f" … week of {last[0]} {format_number(last[1])}"
+            f" … week of {last[0]} {format_number(last[1])}{partial}"
         ),
         className="sparkline",
-        **_attrs(role="sparkline", weeks=len(points)),
+        **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )
     # one transparent button over each bar: it opens the items of that week
     weeks = [
@@ -346,8 +360,18 @@ def _headline(key: str, metric: dict[str, Any]) -> html.Div:
     )
 
 
-def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
-    """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions."""
+def few_data_caveat(key: str, metric: dict[str, Any]) -> str | None:
+    """ "few data: tier indicative" for a tier or rate from fewer than FEW_DATA items."""
+    n = metric.get("n") or 0
+    if key not in FEW_DATA_KEYS or metric.get("status") != "ok" or n >= FEW_DATA:
+        return None
+    what = "tier" if metric.get("tier") else "value"
+    return f"few data (n = {n}): {what} indicative"
+
+
+def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None = None) -> html.Div:
+    """One card: title, definition tooltip, headline, tier, `n`, details, trend, exclusions;
+    the report's `period` marks a partial last week in the trend."""
     status = metric.get("status", "ok")
     tier = metric.get("tier")
     values = metric.get("values") or {}
@@ -355,7 +379,14 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
     title_row = html.Div(
         [
             html.Span(metric.get("label") or TITLES.get(key, key), className="card-title-text"),
-            html.Span("i", id=tip_id, className="info-icon", **_attrs(role="info")),
+            html.Button(
+                "i",
+                id=tip_id,
+                type="button",
+                className="info-icon",
+                **_attrs(role="info"),
+                **{"aria-label": f"Definition: {DEFINITIONS.get(key, '')}"},
+            ),
             html.Span(
                 tier,
                 className=f"badge text-bg-{TIER_COLORS.get(tier, 'secondary')} ms-auto tier-badge",
@@ -382,6 +413,9 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
             **_attrs(role="figure"),
         ),
     ]
+    caveat = few_data_caveat(key, metric)
+    if caveat:
+        body.append(html.Div(caveat, className="metric-caveat", **_attrs(role="caveat")))
     if metric.get("message") and metric["message"] != format_value(metric):
         body.append(
             html.Div(metric["message"], className="metric-message", **_attrs(role="message"))
@@ -391,7 +425,8 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
             body.extend(_distribution_body(values))
         else:
             body.extend(_details(key, values))
-        spark = sparkline(metric, key) if key != "flow_distribution" else None
+        partial = partial_week(period, metric.get("weekly") or [])
+        spark = sparkline(metric, key, partial) if key != "flow_distribution" else None
         if spark is not None:
             body.append(spark)
     if metric.get("excluded"):
@@ -415,7 +450,10 @@ def metric_cards(report: dict[str, Any]) -> html.Div:
                 html.H2(title, className="section-title"),
                 html.Div(
                     [
-                        html.Div(metric_card(key, report[key]), className="card-cell")
+                        html.Div(
+                            metric_card(key, report[key], report.get("period")),
+                            className="card-cell",
+                        )
                         for key in keys
                     ],
                     className=f"card-grid card-grid-{len(keys)}",
@@ -433,4 +471,27 @@ def no_data_notice(text: str) -> html.Div:
         dbc.Alert(text, color="info", class_name="mb-0"),
         className="no-data-notice",
         **_attrs(role="no-data"),
+    )
+
+
+def out_of_data_text(outside: str, span: dict[str, str]) -> str:
+    """Why a period has no numbers: it lies before the first issue or after the last change."""
+    first, last = span["first"][:10], span["last"][:10]
+    where = (
+        f"it ends before the first issue (created {first})"
+        if outside == "before"
+        else f"it starts after the last recorded change ({last})"
+    )
+    return (
+        f"No data in this period: {where}. The data runs from {first} to {last}; "
+        "choose a period inside it."
+    )
+
+
+def out_of_data_notice(outside: str, span: dict[str, str]) -> html.Div:
+    """What the cards area shows for a period outside the data, instead of tiers and zeros."""
+    return html.Div(
+        dbc.Alert(out_of_data_text(outside, span), color="warning", class_name="mb-0"),
+        className="no-data-notice",
+        **_attrs(role="out-of-data"),
     )

@@ -6,23 +6,26 @@ no mode bar, so that a period switch redraws quickly.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from dash import dcc, html
 
 from configuration.metric_defaults import ALL_METRICS
 from ui.cards import TITLES
-from ui.formatting import ordered_types
+from ui.formatting import format_number, ordered_types, partial_week
 
 TYPE_COLORS: dict[str, str] = {
     "Feature": "#2563eb",
     "Defect": "#dc2626",
-    "Risk": "#ea580c",
+    "Risk": "#c2410c",
     "Debt": "#7c3aed",
     "Other": "#6b7280",
 }
 LINE_COLOR = "#0f766e"
-SECOND_COLOR = "#94a3b8"
+#: Background of the partial last week.
+PARTIAL_FILL = "rgba(148, 163, 184, 0.18)"
+SECOND_COLOR = "#64748b"  # 4.8:1 on white: chart marks need 3:1
 
 GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
 
@@ -60,8 +63,67 @@ def _series(weekly: list[dict[str, Any]], key: str) -> list[Any]:
     return [(week.get("values") or {}).get(key) for week in weekly]
 
 
-def trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
-    """The weekly series of one metric as a figure dict (empty axes when there is no series)."""
+def _rounded_hover(traces: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
+    """Hover labels rounded as the cards round (`format_number`), with the axis' unit."""
+    suffix = f" {unit}" if unit else ""
+    for trace in traces:
+        trace["customdata"] = [format_number(y) for y in trace.get("y") or []]
+        trace["hovertemplate"] = f"%{{customdata}}{suffix}"
+    return traces
+
+
+def _mark_partial(figure: dict[str, Any], week_start: str, days: int) -> None:
+    """Shade the partial last week, dim its marks, and say how many days it holds."""
+    monday = date.fromisoformat(week_start)
+    figure["layout"]["shapes"] = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": f"{monday - timedelta(days=4)}T12:00",
+            "x1": f"{monday + timedelta(days=3)}T12:00",
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": PARTIAL_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    ]
+    figure["layout"]["annotations"] = [
+        {
+            "x": week_start,
+            "y": 1,
+            "xref": "x",
+            "yref": "paper",
+            "yanchor": "bottom",
+            "text": f"partial: {days} of 7 days",
+            "showarrow": False,
+            "font": {"size": 10, "color": "#374151"},
+        }
+    ]
+    for trace in figure["data"]:
+        count = len(trace.get("x") or [])
+        if trace["type"] == "bar":
+            trace["marker"]["opacity"] = [1.0] * (count - 1) + [0.45]
+        elif "markers" in trace.get("mode", ""):
+            trace["marker"]["symbol"] = ["circle"] * (count - 1) + ["circle-open"]
+            trace["marker"]["size"] = [5] * (count - 1) + [8]
+
+
+def trend_figure(
+    key: str, metric: dict[str, Any], period: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The weekly series of one metric as a figure dict (empty axes when there is no series);
+    with the report's `period`, a partial last week is marked (`partial_week`)."""
+    figure = _trend_figure(key, metric)
+    weekly = metric.get("weekly") or []
+    days = partial_week(period, weekly)
+    if days is not None:
+        _mark_partial(figure, weekly[-1]["week_start"], days)
+    return figure
+
+
+def _trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
     weekly = metric.get("weekly") or []
     weeks = [week["week_start"] for week in weekly]
     title = metric.get("label") or TITLES.get(key, key)
@@ -85,7 +147,7 @@ def trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
                 }
             )
         axis = "items" if key == "flow_velocity" else "%"
-        return {"data": traces, "layout": _layout(title, axis, stacked=True)}
+        return {"data": _rounded_hover(traces, axis), "layout": _layout(title, axis, stacked=True)}
     headline = metric.get("headline")
     traces = []
     if headline is not None:
@@ -116,22 +178,52 @@ def trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
         )
     layout = _layout(title, unit)
     layout["showlegend"] = bool(secondary)
-    return {"data": traces, "layout": layout}
+    return {"data": _rounded_hover(traces, unit), "layout": layout}
 
 
-def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
-    """The "Trends" grid: one chart per metric (empty charts before the first report)."""
+def trend_table(figure: dict[str, Any]) -> html.Table:
+    """The figure's numbers as a table (its text alternative): one row per week, one column
+    per trace, values as the chart's hover shows them."""
+    traces = figure.get("data") or []
+    weeks = traces[0].get("x", []) if traces else []
+    header = html.Tr(
+        [html.Th("Week of", scope="col")]
+        + [html.Th(trace.get("name", ""), scope="col") for trace in traces]
+    )
+    rows = []
+    for index, week in enumerate(weeks):
+        cells = [html.Th(str(week)[:10], scope="row")]
+        for trace in traces:
+            ys = trace.get("y") or []
+            value = ys[index] if index < len(ys) else None
+            cells.append(html.Td("–" if value is None else format_number(value)))
+        rows.append(html.Tr(cells))
+    return html.Table([html.Thead(header), html.Tbody(rows)], className="table table-sm")
+
+
+def trend_graphs(figures: list[dict[str, Any]]) -> list[html.Div]:
+    """The "Trends" grid: one chart per metric, showing `figures` (of `trend_figures`), each
+    with its table below (closed; `trend-table-<key>` holds it)."""
     cells = []
-    for key in ALL_METRICS:
-        metric = (report or {}).get(key) or {"label": TITLES[key], "weekly": []}
+    for key, figure in zip(ALL_METRICS, figures, strict=True):
+        title = (figure.get("layout") or {}).get("title", {}).get("text") or TITLES[key]
         cells.append(
             html.Div(
-                dcc.Graph(
-                    id=f"trend-{key}",
-                    figure=trend_figure(key, metric),
-                    config=GRAPH_CONFIG,
-                    className="trend-graph",
-                ),
+                [
+                    dcc.Graph(
+                        id=f"trend-{key}",
+                        figure=figure,
+                        config=GRAPH_CONFIG,
+                        className="trend-graph",
+                    ),
+                    html.Details(
+                        [
+                            html.Summary(f"{title}: table of the weekly values"),
+                            html.Div(trend_table(figure), id=f"trend-table-{key}"),
+                        ],
+                        className="trend-table",
+                    ),
+                ],
                 className="trend-cell card",
                 **{"data-trend": key},
             )
@@ -139,6 +231,11 @@ def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
     return cells
 
 
-def trend_figures(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One figure per metric, in `ALL_METRICS` order (the order of the graphs in the grid)."""
-    return [trend_figure(key, report[key]) for key in ALL_METRICS]
+def trend_figures(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One figure per metric, in `ALL_METRICS` order (the order of the graphs in the grid);
+    empty axes for every metric when there is no report."""
+    period = (report or {}).get("period")
+    return [
+        trend_figure(key, (report or {}).get(key) or {"label": TITLES[key], "weekly": []}, period)
+        for key in ALL_METRICS
+    ]

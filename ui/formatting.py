@@ -6,7 +6,8 @@ One place decides how a value reads on screen, so that a test can compare a card
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from configuration.metric_defaults import FLOW_TYPES
@@ -105,3 +106,20 @@ def format_period(period: dict[str, Any]) -> str:
         return label
     text = label if first.isoformat() in label else f"{label}: {first} – {last}"
     return f"{text} ({zone})" if zone else text
+
+
+def partial_week(period: dict[str, Any] | None, weekly: list[dict[str, Any]]) -> int | None:
+    """Days of the last ISO week that lie in the period (1-6), or None when it is whole.
+
+    The period's end falls inside its last week on most days (today is a Tuesday: 1 day of
+    it has data); that week's values cover only those days and must not read as a drop."""
+    if not period or not weekly or not period.get("end"):
+        return None
+    try:
+        end = datetime.fromisoformat(period["end"])
+        monday = date.fromisoformat(weekly[-1]["week_start"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=end.tzinfo)
+    days = math.ceil((end - start).total_seconds() / 86400)
+    return days if 0 < days < 7 else None

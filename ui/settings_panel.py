@@ -18,7 +18,6 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from configuration.sensitive_data_filter import redact_text
-from ui.mapping_dialog import mapping_dialog
 
 AUTH_OPTIONS = [
     {"label": "E-mail + API token (Cloud)", "value": "basic"},
@@ -29,6 +28,10 @@ AUTH_OPTIONS = [
 def settings_button() -> dbc.Button:
     """The header button (id "open-settings") that opens the settings panel."""
     return dbc.Button("Settings", id="open-settings", color="secondary", outline=True, size="sm")
+
+
+#: The page's name of `jira.verify_tls`; the TLS error message names it.
+VERIFY_TLS_LABEL = "Check the site's TLS certificate"
 
 
 def _field(label: str, control: Any, help_text: str = "") -> html.Div:
@@ -78,6 +81,11 @@ def connection_form() -> html.Div:
                     spellcheck="false",
                 ),
             ),
+            _field(
+                "TLS",
+                dbc.Checkbox(id="conn-verify-tls", label=VERIFY_TLS_LABEL, value=True),
+                "Untick only for a site with a self-signed certificate (jira.verify_tls).",
+            ),
             html.Div(
                 [
                     dbc.Button("Test connection", id="conn-test", color="secondary", outline=True),
@@ -114,7 +122,8 @@ def service_level_form() -> html.Div:
 
 
 def settings_panel() -> dbc.Offcanvas:
-    """The settings panel, closed until "open-settings" is clicked; holds the mapping dialog."""
+    """The settings panel, closed until "open-settings" is clicked; its "Edit field mappings"
+    opens the mapping dialog (`ui.mapping_dialog`, placed in the page beside the panel)."""
     return dbc.Offcanvas(
         [
             connection_form(),
@@ -134,13 +143,13 @@ def settings_panel() -> dbc.Offcanvas:
                 "The dashboard listens on 127.0.0.1 only, unless started with --host.",
                 className="small text-muted mb-0",
             ),
-            mapping_dialog(),
         ],
         id="settings-panel",
-        title="Settings",
+        title=html.Span("Settings", id="settings-title"),
+        labelledby="settings-title",
         placement="end",
         is_open=False,
-        style={"width": "32rem"},
+        style={"width": "32rem", "maxWidth": "100vw"},
     )
 
 
@@ -156,18 +165,31 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
         ("User", result.get("user") or "-"),
         ("Matching issues", f"{matching:,}" if isinstance(matching, int) else "unknown"),
     ]
+    zone = result.get("time_zone")
+    facts = [
+        item for label, value in rows for item in (html.Dt(label), html.Dd(redact_text(str(value))))
+    ]
+    facts.append(html.Dt("Your JIRA time zone"))
+    facts.append(html.Dd(zone or "not given", id="conn-tz"))
+    offer = None
+    if zone and zone != result.get("dashboard_time_zone"):
+        offer = html.Div(
+            [
+                html.Span(
+                    f"The dashboard's weeks and dates use {result.get('dashboard_time_zone')}."
+                ),
+                dbc.Button(
+                    f"Use {zone}", id="conn-use-tz", size="sm", color="success", class_name="ms-2"
+                ),
+            ],
+            className="mt-2 small",
+        )
     return dbc.Alert(
         [
             html.Strong("Connected."),
-            html.Dl(
-                [
-                    item
-                    for label, value in rows
-                    for item in (html.Dt(label), html.Dd(redact_text(str(value))))
-                ],
-                className="connection-facts mb-0 mt-2",
-                id="conn-facts",
-            ),
+            html.Dl(facts, className="connection-facts mb-0 mt-2", id="conn-facts"),
+            offer,
+            html.Div(id="conn-tz-result"),
         ],
         color="success",
         class_name="mb-0",

@@ -42,10 +42,10 @@ def update_controls() -> html.Div:
                         striped=True,
                         animated=True,
                         class_name="update-progress d-none",
-                        style={"width": "12rem", "height": "1.1rem"},
+                        style={"width": "12rem", "maxWidth": "100%", "height": "1.1rem"},
                     ),
                 ],
-                className="d-flex align-items-center gap-2",
+                className="d-flex flex-wrap align-items-center gap-2",
             ),
             html.Div(id="update-status", className="small text-muted", role="status"),
             html.Div(id="fetch-statistics", className="small text-muted"),
@@ -121,3 +121,26 @@ def statistics_view(summary: Mapping[str, Any] | None) -> str:
         f"{float(summary.get('seconds') or 0):.1f} s",
     ]
     return "Last update: " + ", ".join(parts)
+
+
+def update_alert(progress: Mapping[str, Any]) -> tuple[str | None, str, bool]:
+    """The page alert after an update that did not finish: (text, colour, open).
+
+    A failed or cancelled update kept the previous data: the alert says so, and what to do;
+    any other state closes the alert."""
+    state = progress.get("state")
+    if state == "failed":
+        reason = progress.get("message") or "unknown error"
+        return (
+            f"Update failed: {reason} The numbers on screen are from the previous data.",
+            "danger",
+            True,
+        )
+    if state == "cancelled":
+        return (
+            "Update cancelled: the numbers on screen are from the previous data. "
+            "Click Update data to try again.",
+            "warning",
+            True,
+        )
+    return None, "danger", False

@@ -355,6 +355,9 @@ def test_cancel_keeps_the_previous_data(
     page.click("#cancel-update")
     expect(page.locator("#update-status")).to_contain_text("cancelled")
     expect(page.locator("#update-status")).to_contain_text("previous data is kept")
+    alert = page.locator("#update-alert")
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text("Update cancelled: the numbers on screen are from the previous")
     assert cache_bytes(app.root) == before
     assert headlines(page) == shown
     assert console_errors.errors == []
@@ -377,6 +380,10 @@ def test_wrong_token_shows_the_message_and_keeps_the_previous_data(
     status = page.locator("#update-status")
     expect(status).to_contain_text(re.compile("credentials", re.IGNORECASE))
     expect(status).to_contain_text("previous data is kept")
+    alert = page.locator("#update-alert")
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text(re.compile("credentials", re.IGNORECASE))
+    expect(alert).to_contain_text("numbers on screen are from the previous data")
     assert cache_bytes(app.root) == before
     assert headlines(page) == shown
     assert not wire.holds(wrong) and wrong not in page.content()

@@ -223,3 +223,39 @@ def test_metrics_on_a_written_sample_know_every_status_category(
     done = metrics(data_dir, sample_file, "--period", "90d", "--now", NOW)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["dataset"]["warnings"] == []
+
+
+def test_metrics_without_jira_computes_the_sample_project_as_the_page_and_says_so(
+    data_dir: Path,
+) -> None:
+    from data.metrics_service import report_for_view
+
+    done = run(data_dir, "metrics", "--period", "30d", "--now", NOW)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        line for line in done.stderr.strip().splitlines() if line.startswith("note:")
+    ]
+    assert "sample project" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["dataset"]["source"] == "sample"
+    page = report_for_view(data_dir, "30d", datetime.fromisoformat(NOW))
+    for key in METRIC_KEYS:
+        assert report[key]["values"] == page[key]["values"], key
+
+
+def test_serving_on_a_busy_port_says_so_in_one_line(data_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run(data_dir, "--port", str(port))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "Dashboard at" not in done.stdout
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: port {port} on 127.0.0.1 is in use: stop what listens there or "
+        "start with --port N."
+    ]

@@ -303,3 +303,21 @@ def test_a_failed_update_reports_the_message_and_keeps_the_cache(data_dir, jira)
     assert "Wrong credentials" in progress["message"]
     assert "not-the-token" not in progress["message"]
     assert path.read_bytes() == before
+
+
+def test_fetch_statistics_are_those_of_the_current_query_only(data_dir, jira):
+    settings = settings_for(jira)
+    other = settings_for(jira, jql=f"project = {jira.jql_project} AND status = Done")
+    assert start_update(data_dir, settings)
+    assert wait_for_update(data_dir, 60)["state"] == "done"
+    assert update_progress(data_dir, settings)["summary"]["issues"] == 600
+    # settings saved for another JQL, nothing fetched for it: no "Last update" of the first one
+    assert update_progress(data_dir, other)["summary"] is None
+    # that query's update fails: still none, and the first query keeps its own statistics
+    assert start_update(data_dir, {**other, "jira": {**other["jira"], "token": "wrong"}})
+    assert wait_for_update(data_dir, 30)["state"] == "failed"
+    assert update_progress(data_dir, other)["summary"] is None
+    assert update_progress(data_dir, settings)["summary"]["issues"] == 600
+    assert start_update(data_dir, other)
+    assert wait_for_update(data_dir, 60)["state"] == "done"
+    assert 0 < update_progress(data_dir, other)["summary"]["issues"] < 600

@@ -27,6 +27,7 @@ from data.jira_client import (
 )
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import cloud_jira, dc_jira  # noqa: F401 - fixtures
+from ui.settings_panel import VERIFY_TLS_LABEL
 
 FAST = {"requests": 1000, "per_seconds": 1, "burst": 1000, "max_attempts": 3,
         "max_backoff_seconds": 0.05, "workers": 4}  # fmt: skip
@@ -178,8 +179,10 @@ def test_cloud_old_search_endpoint_answers_gone(cloud_jira):  # noqa: F811
 def test_https_to_a_plain_http_site_is_a_tls_error(dc_jira):  # noqa: F811
     url = dc_jira.url.replace("http://", "https://")
     client = JiraClient(url, "bearer", token=dc_jira.token, rate_limit=FAST)
-    with pytest.raises(JiraTLSError, match="TLS error"):
+    with pytest.raises(JiraTLSError, match="TLS error") as caught:
         client.server_info()
+    assert VERIFY_TLS_LABEL in str(caught.value)  # the page's checkbox that fixes it
+    assert "jira.verify_tls" in str(caught.value)
 
 
 def test_slow_answers_time_out_after_the_retries(dc_jira):  # noqa: F811
@@ -286,3 +289,27 @@ def test_refresh_jql_built_from_an_order_by_split_over_lines_is_one_valid_condit
     )
     assert refresh.startswith('(summary ~ "a \\" order by") AND updated >= "2024/04/')
     assert refresh.upper().count("ORDER") == 1
+
+
+@pytest.mark.parametrize(
+    ("flavor", "auth", "advice"),
+    [
+        ("datacenter", "basic", "choose 'Personal access token'"),
+        ("cloud", "bearer", "choose 'E-mail + API token'"),
+    ],
+)
+def test_the_other_flavors_authentication_says_which_to_choose(flavor, auth, advice):
+    with JiraEmulator(flavor=flavor, issues=20, seed=1) as emulator:
+        client = JiraClient(emulator.url, auth, emulator.email, emulator.token, rate_limit=FAST)
+        with pytest.raises(JiraAuthError) as caught:
+            client.test_connection()
+    assert advice in str(caught.value)
+    assert emulator.token not in str(caught.value)
+
+
+def test_the_right_flavors_wrong_token_gives_no_flavor_advice(jira):
+    auth = "basic" if jira.flavor == "cloud" else "bearer"
+    client = JiraClient(jira.url, auth, jira.email, "wrong-" + jira.token, rate_limit=FAST)
+    with pytest.raises(JiraAuthError) as caught:
+        client.test_connection()
+    assert "choose" not in str(caught.value)

@@ -232,9 +232,11 @@ def test_cli_csv_has_one_row_per_statistic(tmp_path: Path) -> None:
     assert any(line.startswith("flow_velocity,total,12") for line in printed.splitlines())
 
 
-def test_cli_without_input_or_cache_says_to_fetch_first(tmp_path: Path) -> None:
+def test_cli_with_jira_configured_but_no_cache_says_to_fetch_first(tmp_path: Path) -> None:
+    configured = settings()
+    configured["jira"] = {**configured["jira"], "url": "https://x.example", "jql": "project = X"}
     with pytest.raises(UserError, match="no cached data"):
-        metrics_report_for_cli(cli_args(), tmp_path, settings())
+        metrics_report_for_cli(cli_args(), tmp_path, configured)
 
 
 @pytest.mark.parametrize(
@@ -253,3 +255,26 @@ def test_cli_bad_arguments_are_one_line_user_errors(
     with pytest.raises(UserError, match=message) as error:
         metrics_report_for_cli(cli_args(**overrides), tmp_path, settings())
     assert "\n" not in str(error.value)
+
+
+def test_the_report_says_when_its_data_begins_and_ends() -> None:
+    report = report_for_project(small_project(), settings(), "30d", now=NOW)
+    # first creation (D-0, 1 January) to the last instant any issue records (DEP-1 resolved)
+    assert report["dataset"]["span"] == {
+        "first": "2024-01-01T09:00:00+00:00",
+        "last": "2024-01-22T09:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("period", "outside"),
+    [
+        ("2023-12-01:2023-12-31", "before"),  # ends at 1 January 00:00, before the first issue
+        ("2024-01-23:2024-01-30", "after"),  # starts after DEP-1's resolution
+        ("2023-12-01:2024-01-01", None),  # its last day holds the first issues
+        ("2024-01-22:2024-01-30", None),  # its first day holds the last change
+    ],
+)
+def test_a_period_outside_the_data_is_named_before_or_after(period: str, outside) -> None:
+    report = report_for_project(small_project(), settings(), period, now=NOW)
+    assert metrics_service.outside_data(report) == outside

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from configuration.settings import settings_path
+from configuration.settings import default_settings, settings_path
 from data import sample_project
 from data.errors import UserError
 from data.persistence import load_settings, save_settings
@@ -450,3 +450,69 @@ def test_saving_a_mapping_names_the_fields_jira_must_now_be_asked_for(
 def test_without_jira_no_field_ever_needs_fetching(data_dir: Path):
     result = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
     assert result["new_fields"] == []
+
+
+def test_connection_form_saves_the_tls_check_choice_and_absent_keeps_it(tmp_path) -> None:
+    from data.settings_service import connection_form_values, merge_connection_form
+
+    form = {
+        "url": "https://jira.example.net",
+        "auth": "bearer",
+        "email": "",
+        "jql": "project = X",
+        "verify_tls": False,
+    }
+    merged = merge_connection_form(default_settings(), form)
+    assert merged["jira"]["verify_tls"] is False
+    assert connection_form_values(merged)["verify_tls"] is False
+    kept = merge_connection_form(merged, {**form, "verify_tls": None})
+    assert kept["jira"]["verify_tls"] is False
+
+
+def test_resolution_names_keep_jiras_casing_in_the_dialog(data_dir: Path):
+    from data.settings_service import display_name
+
+    assert display_name("won't fix") == "Won't Fix"
+    assert display_name("cannot reproduce") == "Cannot Reproduce"
+    labels = mapping_dialog_model(data_dir)["resolutions"]
+    assert "Won't Fix" in labels and "Won'T Fix" not in labels
+
+
+def test_unmapped_custom_fields_are_offered_for_the_mapping_their_name_suggests():
+    from configuration.metric_defaults import default_mappings
+    from data.sample_project import fields
+    from data.settings_service import field_offers
+
+    offers = {o["key"]: o for o in field_offers(default_mappings(), fields())}
+    assert offers["environment_field"]["field_id"] == "customfield_10050"
+    assert offers["environment_field"]["metrics"] == [
+        "Deployment frequency",
+        "Change failure rate",
+        "Lead time for changes",
+    ]
+    assert offers["deployed_date_field"]["field_name"] == "Deployed At"
+    assert offers["story_points_field"]["metrics"] == ["Flow velocity"]
+    # "Team" (text) and "Target Date" suggest no mapping; system fields are never offered
+    assert set(offers) == {"environment_field", "deployed_date_field", "story_points_field"}
+
+
+def test_a_mapped_field_or_mapping_is_not_offered_again():
+    from configuration.metric_defaults import default_mappings
+    from data.sample_project import fields
+    from data.settings_service import field_offers
+
+    mappings = {**default_mappings(), "environment_field": "customfield_10050"}
+    assert "environment_field" not in {o["key"] for o in field_offers(mappings, fields())}
+    # the field is taken by another mapping: not offered for this one either
+    taken = {
+        **default_mappings(),
+        "deployed_date_field": None,
+        "commit_date_field": "customfield_10060",
+    }
+    assert "deployed_date_field" not in {o["key"] for o in field_offers(taken, fields())}
+    # a field of a type the mapping cannot take is not offered (Environment as a number)
+    numeric = [
+        {**f, "schema": {"type": "number"}} if f["id"] == "customfield_10050" else f
+        for f in fields()
+    ]
+    assert "environment_field" not in {o["key"] for o in field_offers(default_mappings(), numeric)}
