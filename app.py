@@ -40,11 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
-    metrics.add_argument("--input", help="JIRA search response or list of issues (JSON)")
-    metrics.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
-    metrics.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
-    metrics.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
-    metrics.add_argument("--deployments", choices=["issues", "fixversions"])
+    _report_options(metrics)
     metrics.add_argument("--format", choices=["json", "csv"], default="json")
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
@@ -60,6 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
     return parser
+
+
+def _report_options(command: argparse.ArgumentParser) -> None:
+    """The options that choose a report's data and period (`metrics`, `report`)."""
+    command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
+    command.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
+    command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
+    command.add_argument("--deployments", choices=["issues", "fixversions"])
+    command.add_argument(
+        "--tiers",
+        choices=["2023", "2024"],
+        help="DORA report year of the tiers (default: settings)",
+    )
 
 
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:

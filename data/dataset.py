@@ -46,8 +46,9 @@ from data.performance_utils import timed
 from data.project import ProjectData
 from data.table_store import load_table, save_table
 
-#: Change, incident and flow-time codes: why an item has no value.
-OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED = 0, 1, 2, 3, 4
+#: Change, incident and flow-time codes: why an item has no value (NO_FAILED_DEPLOYMENT: an
+#: incident that failed no deployment, for failed deployment recovery time).
+OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED, NO_FAILED_DEPLOYMENT = 0, 1, 2, 3, 4, 5
 #: The load bucket of canceled flow items (counted as excluded).
 CANCELED_LOAD = "canceled"
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -65,6 +66,7 @@ class Deployments:
     failed_cum: np.ndarray  # failed_cum[i] = failed deployments among the first i
     canceled_times: np.ndarray  # sorted: canceled deployment issues that would have counted
     not_production_times: np.ndarray  # sorted: dated deployment issues outside production
+    rework_cum: np.ndarray  # rework_cum[i] = rework deployments among the first i (DORA 2024)
     #: deployments left out that have no time to place them in a window (counted in every
     #: window): `not_production`, `no_deployment_date`, `released_without_release_date`
     undated: dict[str, int] = field(default_factory=dict)
@@ -88,6 +90,10 @@ class Incidents:
     recovery: np.ndarray
     code: np.ndarray  # OK / NEGATIVE / CANCELED / SKIPPED (no detected time)
     detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
+    #: per incident (same order as `resolved`): resolved minus the failed deployment's time,
+    #: valid where `failed_code` is OK (failed deployment recovery time, DORA 2024)
+    failed_recovery: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
+    failed_code: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
 
 
 @dataclass
@@ -239,7 +245,11 @@ def _deployments(
                 earliest[name] = when
         dated = [when for when in earliest.values() if when != NONE]
         undated["released_without_release_date"] = len(earliest) - len(dated)
-        times = np.sort(np.array(dated, dtype=np.int64), kind="stable")
+        dated_names = [name for name, when in earliest.items() if when != NONE]
+        times, (rework,) = _sorted_by(
+            np.array(dated, dtype=np.int64),
+            np.array([mapper.is_hotfix_version(name) for name in dated_names], dtype=bool),
+        )
         failed = np.zeros(len(times), dtype=bool)
         canceled_times = _EMPTY.copy()
     else:
@@ -259,7 +269,10 @@ def _deployments(
         failed = linked_live[key_id]
         if m.get("deployment_success_field"):
             failed |= table.success_failed[links.last_row[key_id]]
-        times, (failed,) = _sorted_by(table.deploy_time[rows], failed)
+        rework = table.rework_marked[rows] | _reworks_open_incident(
+            table, links, live_incident, rows
+        )
+        times, (failed, rework) = _sorted_by(table.deploy_time[rows], failed, rework)
     failed = failed.astype(np.int64)
     if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
         next_times = np.append(times, FOREVER)[np.searchsorted(times, times, "right")]
@@ -272,8 +285,86 @@ def _deployments(
         np.concatenate(([0], np.cumsum(failed))),
         canceled_times,
         not_production_times,
+        np.concatenate(([0], np.cumsum(rework.astype(np.int64)))),
         {reason: count for reason, count in undated.items() if count},
     )
+
+
+def _deployment_keys(table: IssueTable, links: _Links) -> np.ndarray:
+    """Per key id: the time of the live production deployment issue with that key, or NONE."""
+    rows = np.flatnonzero((table.deploy_time != NONE) & ~table.canceled)
+    key_time = np.full(len(links.last_row), NONE, dtype=np.int64)
+    key_time[links.key_id[rows]] = table.deploy_time[rows]
+    return key_time
+
+
+def _reworks_open_incident(
+    table: IssueTable, links: _Links, live_incident: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Per deployment row: linked (any link type, either side) to a live incident detected
+    before the deployment and not resolved before it (DORA 2024: rework)."""
+    key_time = _deployment_keys(table, links)
+    source, target = links.source, links.target
+    deployed = key_time[source]
+    incident = links.last_row[target]
+    detected, resolved = table.detected[incident], table.resolved[incident]
+    open_at = (
+        live_incident[target]
+        & (deployed != NONE)
+        & (detected != NONE)
+        & (detected < deployed)
+        & ((resolved == NONE) | (resolved >= deployed))
+    )
+    reworked = np.zeros(len(links.last_row), dtype=bool)
+    reworked[source[open_at]] = True
+    return reworked[links.key_id[rows]]
+
+
+def _failed_recovery(
+    table: IssueTable, mapper: FieldMapper, links: _Links, deployments: Deployments
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per incident with a resolved time (in `Incidents` order): resolved minus the time of
+    the deployment it failed, and its code (DORA 2024, spec decision 36).
+
+    A link names the deployment: the latest linked one at or before the detection, else the
+    earliest linked one. Without a link, and with the time window on, the deployment whose
+    window holds the detection (as in change failure rate)."""
+    rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
+    rows = rows[np.argsort(table.resolved[rows], kind="stable")]
+    detected, resolved = table.detected[rows], table.resolved[rows]
+    has_detected = detected != NONE
+    in_window = np.full(len(rows), NONE, dtype=np.int64)
+    times = deployments.times
+    if mapper.mappings.get("failure_by_time_window", True) and len(times):
+        lo = np.searchsorted(times, detected, "left")
+        hi = np.searchsorted(times, detected, "right")
+        holds = has_detected & (lo > 0) & (lo == hi)  # no deployment at the detection
+        in_window = np.where(holds, times[np.maximum(lo - 1, 0)], NONE)
+    before = np.full(len(rows), NONE, dtype=np.int64)
+    earliest = np.full(len(rows), NONE, dtype=np.int64)
+    if (mapper.mappings.get("deployment_source") or "issues") != "fixversions":
+        key_time = _deployment_keys(table, links)
+        deployed = key_time[links.source]
+        incident_detected = table.detected[links.last_row[links.target]]
+        linked = deployed != NONE
+        latest_key = np.full(len(links.last_row), NONE, dtype=np.int64)
+        early = linked & (incident_detected != NONE) & (deployed <= incident_detected)
+        np.maximum.at(latest_key, links.target[early], deployed[early])
+        earliest_key = np.full(len(links.last_row), FOREVER, dtype=np.int64)
+        np.minimum.at(earliest_key, links.target[linked], deployed[linked])
+        key_id = links.key_id[rows]
+        before = latest_key[key_id]
+        earliest = np.where(earliest_key[key_id] < FOREVER, earliest_key[key_id], NONE)
+    linked_at = np.where(before != NONE, before, earliest)
+    failed_at = np.where(linked_at != NONE, linked_at, in_window)
+    found = has_detected & (failed_at != NONE)
+    recovery = np.where(found, resolved - np.where(found, failed_at, 0), 0)
+    code = np.select(
+        [table.canceled[rows], ~has_detected, ~found, recovery < 0],
+        [CANCELED, SKIPPED, NO_FAILED_DEPLOYMENT, NEGATIVE],
+        OK,
+    ).astype(np.int8)
+    return recovery, code
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
@@ -385,6 +476,9 @@ def _assemble(
     live_incident = np.zeros(len(links.last_row), dtype=bool)
     live_incident[links.key_id[live_rows]] = True
     deployments = _deployments(table, mapper, links, live_incident, incidents.detected_sorted)
+    incidents.failed_recovery, incidents.failed_code = _failed_recovery(
+        table, mapper, links, deployments
+    )
     changes = _changes(table, mapper, links)
     flow = np.not_equal(table.flow_type, None)
     completed = _completed(table, flow)
