@@ -23,7 +23,7 @@ from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, report_for_view
 from data.performance_utils import timed
 from ui.cards import metric_cards, no_data_notice
-from ui.charts import trend_figures
+from ui.charts import chart_configs, trend_figures
 from ui.formatting import format_period
 from ui.layout import dataset_line, warnings_text
 
@@ -97,7 +97,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         )
 
     @app.callback(
-        [Output(f"trend-{key}", "figure") for key in ALL_METRICS],
+        [Output(f"trend-{key}", "figure") for key in ALL_METRICS]
+        + [Output(f"trend-{key}", "config") for key in ALL_METRICS],
         Input("shown-inputs", "data"),
         prevent_initial_call=True,
     )
@@ -114,7 +115,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}
             )
             raise dash.exceptions.PreventUpdate from None
-        return trend_figures(report)
+        return trend_figures(report) + chart_configs(report)
 
     # In the browser: showing the custom range controls needs no round trip to the server.
     app.clientside_callback(

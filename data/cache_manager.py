@@ -119,6 +119,7 @@ FIELD_MAPPING_KEYS: tuple[str, ...] = (
     "deployed_date_field",
     "story_points_field",
     "deployment_time_field",
+    "rework_field",
 )
 
 SyncMode = Literal["full", "incremental"]

@@ -1,7 +1,8 @@
 """Weekly trend charts, one per metric, built from the report's weekly series.
 
-Figures are plain dicts (no validation pass on the server), with few traces, no animation and
-no mode bar, so that a period switch redraws quickly.
+Figures are plain dicts (no validation pass on the server), with few traces and no animation,
+so that a period switch redraws quickly. The toolbar holds one button, the camera: a PNG of the
+chart named after the metric and the period (`chart_config`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dash import dcc, html
 
 from configuration.metric_defaults import ALL_METRICS
 from ui.cards import TITLES
-from ui.formatting import ordered_types
+from ui.formatting import ordered_types, period_days
 
 TYPE_COLORS: dict[str, str] = {
     "Feature": "#2563eb",
@@ -24,11 +25,19 @@ TYPE_COLORS: dict[str, str] = {
 LINE_COLOR = "#0f766e"
 SECOND_COLOR = "#94a3b8"
 
-GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+#: The chart toolbar holds the camera only (PNG download), shown on hover; no Plotly logo.
+GRAPH_CONFIG: dict[str, Any] = {
+    "displayModeBar": "hover",
+    "modeBarButtons": [["toImage"]],
+    "displaylogo": False,
+    "responsive": True,
+}
+IMAGE_SCALE = 2
 
 #: Secondary statistic drawn beside the headline (dashed), where the metric has one.
 SECONDARY: dict[str, str] = {
     "lead_time_for_changes": "p85_days",
+    "failed_deployment_recovery_time": "p85_hours",
     "recovery_time": "p85_hours",
     "flow_time": "p85_days",
 }
@@ -119,6 +128,23 @@ def trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
     return {"data": traces, "layout": layout}
 
 
+def image_filename(key: str, period: dict[str, Any] | None) -> str:
+    """The PNG name of a chart: `<metric>_<first day>_<last day>` (Plotly adds `.png`)."""
+    days = period_days(period or {})
+    return key if days is None else f"{key}_{days[0].isoformat()}_{days[1].isoformat()}"
+
+
+def chart_config(key: str, period: dict[str, Any] | None) -> dict[str, Any]:
+    """The graph config of one chart for a period: the camera, and the PNG's name."""
+    image = {"format": "png", "filename": image_filename(key, period), "scale": IMAGE_SCALE}
+    return {**GRAPH_CONFIG, "toImageButtonOptions": image}
+
+
+def chart_configs(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One graph config per metric, in `ALL_METRICS` order."""
+    return [chart_config(key, report.get("period")) for key in ALL_METRICS]
+
+
 def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
     """The "Trends" grid: one chart per metric (empty charts before the first report)."""
     cells = []
@@ -129,7 +155,7 @@ def trend_graphs(report: dict[str, Any] | None) -> list[html.Div]:
                 dcc.Graph(
                     id=f"trend-{key}",
                     figure=trend_figure(key, metric),
-                    config=GRAPH_CONFIG,
+                    config=chart_config(key, (report or {}).get("period")),
                     className="trend-graph",
                 ),
                 className="trend-cell card",

@@ -16,7 +16,7 @@ import pytest
 from tests.reference_metrics import METRIC_KEYS, reference_report
 
 ROOT = Path(__file__).resolve().parents[2]
-DORA = METRIC_KEYS[:4]
+DORA = METRIC_KEYS[:6]
 TODAY = datetime.now(UTC).date().isoformat()
 NOW = f"{TODAY}T00:00:00+00:00"
 
@@ -55,7 +55,7 @@ def metrics(data_dir: Path, sample_file: Path, *args: str) -> subprocess.Complet
     return run(data_dir, "metrics", "--input", str(sample_file), *args)
 
 
-def test_metrics_json_has_the_nine_metrics_with_values_and_weekly_series(
+def test_metrics_json_has_every_metric_with_values_and_weekly_series(
     data_dir: Path, sample_file: Path, sample_issues: list[dict]
 ) -> None:
     done = metrics(data_dir, sample_file, "--period", "30d", "--now", NOW, "--tz", "UTC")
@@ -223,3 +223,22 @@ def test_metrics_on_a_written_sample_know_every_status_category(
     done = metrics(data_dir, sample_file, "--period", "90d", "--now", NOW)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["dataset"]["warnings"] == []
+
+
+def test_tiers_2024_rate_change_failure_by_the_nearest_cluster_and_say_so(
+    data_dir: Path, sample_file: Path, sample_issues: list[dict]
+) -> None:
+    common = ("--period", "90d", "--now", NOW, "--tz", "UTC")
+    done = metrics(data_dir, sample_file, *common, "--tiers", "2024")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["settings"]["tier_year"] == 2024
+    expected = reference_report(
+        sample_issues, period="90d", now=datetime.fromisoformat(NOW), tz="UTC", tier_year=2024
+    )
+    for key in ("change_failure_rate", "failed_deployment_recovery_time", "deployment_rework_rate"):
+        assert report[key] == expected[key], key
+    assert "nearest cluster" in report["change_failure_rate"]["tier_note"]
+    bad = metrics(data_dir, sample_file, *common, "--tiers", "2019")
+    assert bad.returncode == 2
+    assert "invalid choice: '2019'" in bad.stderr
