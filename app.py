@@ -2,6 +2,7 @@
 
     python app.py [--data-dir DIR] [--host H] [--port P]      serve at http://127.0.0.1:8050
     python app.py metrics [--input FILE] --period 30d ...     print every metric (json|csv)
+    python app.py report [--input FILE] --period 30d --out F  write the offline HTML report
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
 
@@ -14,6 +15,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
     _report_options(metrics)
     metrics.add_argument("--format", choices=["json", "csv"], default="json")
+
+    report = sub.add_parser(
+        "report", parents=[common], help="write the offline HTML report of a period"
+    )
+    _report_options(report)
+    report.add_argument("--out", required=True, help="the HTML file to write")
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -102,6 +110,25 @@ def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
     return 0
 
 
+def run_report(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`report`: write the self-contained HTML report of a period (the page's "Download
+    report"), with the numbers `metrics` prints for the same options."""
+    from data.persistence import atomic_write_bytes
+    from data.shared_report import shared_report_for_cli
+    from ui.html_report import report_html
+
+    started = time.perf_counter()
+    content = report_html(shared_report_for_cli(args, root, settings)).encode("utf-8")
+    out = Path(args.out)
+    try:
+        atomic_write_bytes(out, content, durable=False)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    seconds = time.perf_counter() - started
+    print(f"wrote {out} ({len(content) / 1e6:.1f} MB) in {seconds:.2f} s")
+    return 0
+
+
 def run_sample(args: argparse.Namespace) -> int:
     """`sample`: write a deterministic sample project."""
     from data.sample_project import write_sample
@@ -143,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_sample(args)
         if args.command == "metrics":
             return run_metrics(args, root, settings)
+        if args.command == "report":
+            return run_report(args, root, settings)
         if args.command == "fetch":
             return run_fetch(args, root, settings)
         return serve(args, root, settings)

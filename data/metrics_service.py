@@ -445,6 +445,13 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
     """`python app.py metrics`: the report of `--input FILE` or of the cache, as JSON or CSV."""
     from data.export import report_to_csv, report_to_json
 
+    report = report_for_cli_args(args, root, settings)
+    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def report_for_cli_args(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The report the command-line options choose (`--input` or the cache, `--period`, `--now`,
+    `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report` writes."""
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
     parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
@@ -470,7 +477,7 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         root=None if args.input else root,
         tier_year=getattr(args, "tiers", None),
     )
-    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+    return report
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -4,7 +4,8 @@ Component ids here are the contract with `callbacks/` and the browser tests:
 `data-version` (Store other pages write to when data or settings change), `shown-inputs` (the
 period and the exact "now" of the report on screen: the trend charts and exports recompute
 from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
-`custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`.
+`custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`,
+`download-report` (the offline HTML report) and its `download-report-file`.
 """
 
 from __future__ import annotations
@@ -86,12 +87,16 @@ def period_selector(today: date) -> html.Div:
 
 
 def export_buttons() -> html.Div:
-    """Export what is on screen, as CSV or JSON."""
+    """Export what is on screen, as CSV or JSON, or as a report to share (one HTML file)."""
     return html.Div(
         [
             dbc.Button("Export CSV", id="export-csv", size="sm", color="secondary", outline=True),
             dbc.Button("Export JSON", id="export-json", size="sm", color="secondary", outline=True),
+            dbc.Button(
+                "Download report", id="download-report", size="sm", color="primary", outline=True
+            ),
             dcc.Download(id="download-export"),
+            dcc.Download(id="download-report-file"),
         ],
         className="d-flex gap-2 ms-auto",
     )
