@@ -242,3 +242,19 @@ def test_tiers_2024_rate_change_failure_by_the_nearest_cluster_and_say_so(
     bad = metrics(data_dir, sample_file, *common, "--tiers", "2019")
     assert bad.returncode == 2
     assert "invalid choice: '2019'" in bad.stderr
+
+
+def test_report_writes_the_html_file_and_an_unwritable_path_is_one_error_line(
+    data_dir: Path, sample_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "shared" / "report.html"
+    common = ("report", "--input", str(sample_file), "--period", "30d", "--now", NOW)
+    done = run(data_dir, *common, "--out", str(out), "--tiers", "2024")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {out} (") and done.stderr == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '"tier_year": 2024' in page
+    blocked = run(data_dir, *common, "--out", str(sample_file / "report.html"))
+    assert blocked.returncode == 2
+    assert blocked.stderr.startswith(f"error: cannot write {sample_file / 'report.html'}")
+    assert len(blocked.stderr.strip().splitlines()) == 1
