@@ -5,6 +5,7 @@
     python app.py report [--input FILE] --period 30d --out F  write the offline HTML report
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
+    python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -19,7 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from configuration.settings import DATA_DIR_ENV, VERSION, data_dir, log_dir, settings_path
+from configuration.settings import (
+    DATA_DIR_ENV,
+    VERSION,
+    data_dir,
+    log_dir,
+    secure_data_dir,
+    settings_path,
+)
 from data.errors import UserError
 
 log = logging.getLogger("app")
@@ -38,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8050)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="host name browsers may use besides 127.0.0.1/localhost (needed with a LAN --host)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command")
 
@@ -63,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--token-env", help="environment variable holding the token")
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
+    add_forecast_parser(sub, common)
     return parser
 
 
@@ -80,15 +96,48 @@ def _report_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`forecast how-many --until DATE` and `forecast when --items N | --jql JQL | --epic KEY`."""
+    shared = argparse.ArgumentParser(add_help=False, parents=[common])
+    shared.add_argument("--input", help="JIRA search response (default: the dashboard's data)")
+    shared.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    shared.add_argument("--history-weeks", type=int, help="history window in weeks")
+    shared.add_argument("--seed", type=int, help="random seed (default: the settings')")
+    shared.add_argument("--format", choices=["text", "json"], default="text")
+    forecast = sub.add_parser("forecast", parents=[common], help="Monte Carlo forecasts")
+    modes = forecast.add_subparsers(dest="forecast_mode", required=True)
+    how_many = modes.add_parser("how-many", parents=[shared], help="items done by a date")
+    how_many.add_argument("--until", required=True, help="last day forecast, YYYY-MM-DD")
+    when = modes.add_parser("when", parents=[shared], help="when N items will be done")
+    what = when.add_mutually_exclusive_group(required=True)
+    what.add_argument("--items", type=int, help="number of items to finish")
+    what.add_argument("--jql", help="finish the open issues this JQL matches (asks JIRA)")
+    what.add_argument("--epic", help="finish the open children of this epic")
+
+
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """Resolve the data directory, load settings and set up logging (once, for any command)."""
     from configuration.logging_config import setup_logging
-    from data.persistence import load_settings
+    from data.persistence import (
+        SettingsError,
+        load_settings,
+        load_settings_for_repair,
+        sweep_leftovers,
+    )
 
     root = data_dir(getattr(args, "data_dir", None))
-    settings = load_settings(root)
+    secure_data_dir(root)
+    try:
+        settings = load_settings(root)
+    except SettingsError as exc:
+        if args.command:  # a headless command must not run on settings it cannot read
+            raise
+        # the dashboard opens so that Settings can repair the file; the page says what is wrong
+        settings, _ = load_settings_for_repair(root)
+        print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
+    sweep_leftovers(root)  # temporary files of a process that was killed
     log.info(
         "start-up",
         extra={
@@ -146,15 +195,42 @@ def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
     return 0
 
 
+def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`forecast`: print a Monte Carlo forecast with its track record."""
+    from data.forecast_service import forecast_for_cli
+
+    print(
+        forecast_for_cli(
+            root,
+            settings,
+            "how_many" if args.forecast_mode == "how-many" else "when",
+            until=getattr(args, "until", None),
+            items=getattr(args, "items", None),
+            jql=getattr(args, "jql", None),
+            epic=getattr(args, "epic", None),
+            input_file=args.input,
+            now=args.now,
+            history_weeks=args.history_weeks,
+            seed=args.seed,
+            output=args.format,
+        )
+    )
+    return 0
+
+
 def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """Serve the dashboard with waitress."""
     import waitress
 
     from callbacks.dashboard_app import create_app
+    from callbacks.request_guard import check_bind, guard_server
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
+    allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
+    check_bind(host, allowed)
     dash_app = create_app(root)
+    guard_server(dash_app.server, host, port, allowed)
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
     waitress.serve(dash_app.server, host=host, port=port, threads=8)
@@ -163,18 +239,25 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and exit code 2."""
+    from configuration.sensitive_data_filter import redact_text
+
     args = build_parser().parse_args(argv)
     try:
         root, settings = start_up(args)
         if args.command == "sample":
-            return run_sample(args)
-        if args.command == "metrics":
-            return run_metrics(args, root, settings)
-        if args.command == "report":
-            return run_report(args, root, settings)
-        if args.command == "fetch":
-            return run_fetch(args, root, settings)
-        return serve(args, root, settings)
+            code = run_sample(args)
+        elif args.command == "metrics":
+            code = run_metrics(args, root, settings)
+        elif args.command == "report":
+            code = run_report(args, root, settings)
+        elif args.command == "fetch":
+            code = run_fetch(args, root, settings)
+        elif args.command == "forecast":
+            code = run_forecast(args, root, settings)
+        else:
+            code = serve(args, root, settings)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+        return code
     except UserError as exc:
         if log.hasHandlers():  # into errors.log too; the console gets the printed line only
             command = args.command or "serve"
@@ -184,10 +267,20 @@ def main(argv: list[str] | None = None) -> int:
                 exc,
                 extra={"operation": command, "error": type(exc).__name__, "_console": False},
             )
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `metrics | head`: the reader left; nothing to say
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 import dash
 
 import callbacks.export
+import callbacks.forecast
 import callbacks.metrics
 import callbacks.settings
 import callbacks.update
@@ -63,6 +64,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     app.layout = layout
     callbacks.metrics.register(app, root, now=pinned)
     callbacks.export.register(app, root)
+    callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
     log.info(

@@ -9,15 +9,15 @@ cards were built from, so the file always equals what is shown.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dash
 from dash import Input, Output, State, ctx
 
+from data.errors import UserError
 from data.export import export_filename, report_to_csv, report_to_json
-from data.metrics_service import report_for_view
+from data.metrics_service import report_for_shown
 from data.performance_utils import timed
 from data.shared_report import shared_report_for_view
 from ui.html_report import report_filename, report_html
@@ -41,10 +41,14 @@ def register(app: dash.Dash, root: Path) -> None:
         if not shown:
             raise dash.exceptions.PreventUpdate
         fmt = "csv" if ctx.triggered_id == "export-csv" else "json"
-        with timed("export", format=fmt, period=shown["period"]) as timer:
-            report = report_for_view(root, shown["period"], datetime.fromisoformat(shown["now"]))
-            content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
-            timer.fields["bytes"] = len(content)
+        try:
+            with timed("export", format=fmt) as timer:
+                report = report_for_shown(root, shown)
+                content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
+                timer.fields["bytes"] = len(content)
+        except UserError as exc:  # the cards callback shows the reason
+            log.warning("export refused", extra={"operation": "export", "error": str(exc)})
+            raise dash.exceptions.PreventUpdate from None
         return {
             "content": content,
             "filename": export_filename(report, fmt),
@@ -60,12 +64,14 @@ def register(app: dash.Dash, root: Path) -> None:
     def download_report(_clicks: int | None, shown: dict[str, str] | None) -> Any:
         if not shown:
             raise dash.exceptions.PreventUpdate
-        with timed("html_report", period=shown["period"]) as timer:
-            shared = shared_report_for_view(
-                root, shown["period"], datetime.fromisoformat(shown["now"])
-            )
-            content = report_html(shared)
-            timer.fields["bytes"] = len(content)
+        try:
+            with timed("html_report") as timer:
+                shared = shared_report_for_view(root, shown)
+                content = report_html(shared)
+                timer.fields["bytes"] = len(content)
+        except UserError as exc:  # the cards callback shows the reason
+            log.warning("report refused", extra={"operation": "html_report", "error": str(exc)})
+            raise dash.exceptions.PreventUpdate from None
         return {
             "content": content,
             "filename": report_filename(shared["report"]),

@@ -20,7 +20,7 @@ from dash import Input, Output, State, no_update
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
-from data.metrics_service import NoJiraDataYet, report_for_view
+from data.metrics_service import NoJiraDataYet, report_for_shown, report_for_view
 from data.performance_utils import timed
 from ui.cards import metric_cards, no_data_notice
 from ui.charts import chart_configs, trend_figures
@@ -106,10 +106,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         if not shown:
             raise dash.exceptions.PreventUpdate
         try:
-            with timed("dashboard_trends", period=shown["period"]):
-                report = report_for_view(
-                    root, shown["period"], datetime.fromisoformat(shown["now"])
-                )
+            with timed("dashboard_trends"):
+                report = report_for_shown(root, shown)
         except UserError as exc:  # data changed under us: the cards callback reports it
             log.warning(
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}

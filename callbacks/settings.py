@@ -70,7 +70,7 @@ def register(app: dash.Dash, root: Path) -> None:
             form["jql"],
             form["token_placeholder"],
             "",
-            None,
+            message_view(model["problem"], "warning") if model["problem"] else None,
             warnings_view(model["warnings"]),
         )
 

@@ -40,7 +40,7 @@ from configuration.sensitive_data_filter import (
     SensitiveDataFilter,
     register_secret,
 )
-from configuration.settings import jira_token
+from configuration.settings import PRIVATE_FILE_MODE, jira_token, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +327,7 @@ def _file_handlers(options: dict[str, Any], level: int) -> list[logging.Handler]
             maxBytes=options["max_bytes"],
             backupCount=options["backups"],
             encoding="utf-8",
+            chmod=PRIVATE_FILE_MODE,
         )
         handler.setLevel(handler_level)
         handler.setFormatter(formatter)
@@ -342,10 +343,12 @@ def _file_handlers(options: dict[str, Any], level: int) -> list[logging.Handler]
 def _writable(folder: Path) -> str | None:
     """None when the log files can be created in `folder`, else the reason in a few words."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in LIVE_LOGS:
-            with open(folder / name, "a", encoding="utf-8"):
-                pass
+        make_private_dir(folder)
+        for name in LIVE_LOGS:  # created owner-only; an older, wider file is narrowed
+            os.close(
+                os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+            )
+            os.chmod(folder / name, PRIVATE_FILE_MODE)
     except OSError as exc:
         return f"{exc.__class__.__name__}: {exc.strerror or exc}"
     return None

@@ -5,12 +5,14 @@ rewrites the record in place (message with its arguments merged, extra fields, e
 stack text), so whichever handler sees the record first, every handler writes the same
 redacted text. What it removes, each replaced by a readable marker such as `[REDACTED:token]`:
 
-- registered exact values (the configured token or password), also URL-encoded, JSON-escaped
-  and inside any base64 blob such as a Basic `Authorization` header;
+- registered exact values (the configured token or password), also URL-encoded, JSON-escaped,
+  hex-encoded and inside any base64 blob such as a Basic `Authorization` header (URL-encoded
+  too);
 - `Authorization` headers and bare `Basic`/`Bearer` credentials, JWTs, private-key blocks,
   Atlassian API tokens and other prefixed tokens, long random-looking tokens (Data Center PATs);
-- values of secret-named keys (`password`, `token`, `api_key`, `secret`, `access_token`, ...)
-  in query strings, JSON, Python dict reprs and `key=value` text;
+- values of secret-named keys (`password`, `pass`, `credentials`, `token`, `api_key`, `secret`,
+  `access_token`, ...) in query strings, JSON, Python dict reprs and `key=value` text, and
+  `PASSWORD: value` for password, secret and API-key names; a secret used as a key;
 - credentials in URLs (`https://user:pass@host`) and e-mail addresses.
 
 Ordinary text stays: issue keys, dates, hex hashes, UUIDs, URLs without credentials.
@@ -44,15 +46,24 @@ _B64_CHARS = r"A-Za-z0-9+/_\-"
 # A key whose value is a secret: the word may end a longer name (jira_token, x-api-key,
 # client_secret) but not start one (token_env, tokens, password_hint are not secrets), and a
 # page cursor (nextPageToken) is not one.
+# `pass`, `credentials` and `creds` only as a whole word or after a separator (db_pass), so
+# that `bypass` or `compass` stay.
 _SECRET_KEY_NAME = re.compile(
     r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|(?<!page)token|api[_-]?key"
-    r"|apikey|access[_-]?key|private[_-]?key|session[_-]?id|cookie|authorization)",
+    r"|apikey|access[_-]?key|private[_-]?key|session[_-]?id|cookie|authorization)"
+    r"|(?:[A-Za-z0-9_.-]*[_.-])?(?:pass|credentials?|creds)",
     re.IGNORECASE,
 )
 # Lower-case words, one of which any secret-named key holds (a cheap test before the rules).
 _SECRET_WORDS = (
-    "pass", "pwd", "secret", "token", "key", "session", "cookie", "authorization",
+    "pass", "pwd", "secret", "token", "key", "session", "cookie", "authorization", "cred",
 )  # fmt: skip
+# Keys whose unquoted `KEY: value` form (a config dump, a server's echo) holds a secret. Not
+# `token` or `credentials`: "No token: type one" and "Wrong credentials: ..." are messages.
+_COLON_KEY = (
+    r"(?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|passphrase|pwd|pass|secret|api[_-]?key"
+    r"|apikey)"
+)
 
 #: Each rule: (substrings of the lower-cased text, one of which must be present; pattern;
 #: replacement). The substring test skips a rule on the usual line at almost no cost.
@@ -119,6 +130,13 @@ _rule(
     r"(?P<pre>(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z0-9_.-]+)\s*=\s*)"
     r"(?P<val>\"[^\"]*\"|'[^']*'|[^\s&;,'\")}\]]+)",
     _keep_prefix("secret", named=True),
+)
+# PASSWORD: value, secret: value (unquoted, after a colon)
+_rule(
+    ("pass", "pwd", "secret", "key"),
+    rf"(?P<pre>(?<![A-Za-z0-9_.-]){_COLON_KEY}\s*:[ \t]*)(?P<val>(?![\"'\[])[^\s,;'\")}}\]]+)",
+    _keep_prefix("secret"),
+    re.IGNORECASE,
 )
 _rule(
     ("api-key", "auth-token", "access-token", "private-token", "cookie"),
@@ -207,24 +225,31 @@ def _compile_exact() -> re.Pattern[str] | None:
         return None
     literals: set[str] = set()
     fragments: set[str] = set()
+    hexes: set[str] = set()
     for value in _secrets:
+        raw = value.encode()
         literals.update(
             {value, quote(value), quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
         )
+        hexes |= {raw.hex(), raw.hex().upper()}  # a hex dump of a request
         if len(value) >= 6:
-            fragments |= _base64_fragments(value)
+            pieces = _base64_fragments(value)
+            # a Basic header's blob URL-encoded ('+', '/', '=' as %2B, %2F, %3D)
+            fragments |= pieces | {quote(piece, safe="") for piece in pieces}
     alternatives = [re.escape(v) for v in sorted(literals, key=len, reverse=True)]
     if fragments:
         inner = "|".join(re.escape(f) for f in sorted(fragments, key=len, reverse=True))
         alternatives.insert(0, f"(?P<b64>{inner})")
+    if hexes:
+        alternatives.insert(0, "(?P<hex>{})".format("|".join(sorted(hexes))))
     return re.compile("|".join(alternatives))
 
 
-_BASE64_SET = frozenset(string.ascii_letters + string.digits + "+/_-")
+_BASE64_SET = frozenset(string.ascii_letters + string.digits + "+/_-%")
 
 
 def _redact_exact(text: str, pattern: re.Pattern[str]) -> str:
-    """Mask every registered value; a base64 fragment masks the whole blob around it.
+    """Mask every registered value; a base64 fragment (or a hex dump) masks the whole blob.
 
     The blob is widened by hand rather than by the pattern: a pattern starting with a
     repeated character class would be quadratic on a long base64 body.
@@ -236,6 +261,11 @@ def _redact_exact(text: str, pattern: re.Pattern[str]) -> str:
             while start > 0 and text[start - 1] in _BASE64_SET:
                 start -= 1
             while end < len(text) and (text[end] in _BASE64_SET or text[end] == "="):
+                end += 1
+        elif match.lastgroup == "hex":  # the whole dump, e.g. hex of `email:token`
+            while start > 0 and text[start - 1] in string.hexdigits:
+                start -= 1
+            while end < len(text) and text[end] in string.hexdigits:
                 end += 1
         if spans and start <= spans[-1][1]:
             spans[-1][1] = max(spans[-1][1], end)
@@ -309,10 +339,18 @@ def redact_value(value: Any, key: str | None = None) -> Any:
             return MARK.format("secret")
         return redact_text(value)
     if isinstance(value, dict):
-        return {k: redact_value(v, k if isinstance(k, str) else None) for k, v in value.items()}
+        return {
+            _redacted_key(k): redact_value(v, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         return [redact_value(v) for v in value]
     return redact_text(str(value))
+
+
+def _redacted_key(key: Any) -> Any:
+    """A dict key as written: a secret used as a key (`{token: 1}`) is redacted like a value."""
+    return redact_text(key) if isinstance(key, str) else redact_text(str(key))
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -333,7 +371,10 @@ class SensitiveDataFilter(logging.Filter):
         record.args = None
         for key, value in list(record.__dict__.items()):
             if key not in STANDARD_RECORD_FIELDS and not key.startswith("_"):
-                record.__dict__[key] = redact_value(value, key)
+                cleaned, name = redact_value(value, key), _redacted_key(key)
+                if name != key:  # the field's name itself is a secret
+                    del record.__dict__[key]
+                record.__dict__[name] = cleaned
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         if record.exc_text:

@@ -7,10 +7,12 @@ so adding a setting never breaks an old file. Environment variables override bot
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from configuration.metric_defaults import default_mappings
 
@@ -32,6 +34,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "email": "",
         # the token itself is stored only when typed into the settings panel (file mode 0600)
         "token": "",
+        # the site and auth type the saved token was typed for ({"url", "auth"}); the token is
+        # sent to that site only (None: a file from before, bound to the url and auth beside it)
+        "token_for": None,
         "token_env": DEFAULT_TOKEN_ENV,
         "jql": "",
         "verify_tls": True,
@@ -57,7 +62,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "backups": 5,
         "retention_days": 30,
     },
-    "server": {"host": "127.0.0.1", "port": 8050},
+    # allowed_hosts: host names browsers may use besides 127.0.0.1, localhost and [::1]
+    "server": {"host": "127.0.0.1", "port": 8050, "allowed_hosts": []},
+    # Monte Carlo forecasts (issue 14): see specs/forecast.md
+    "forecast": {
+        "history_weeks": 12,  # daily throughput of the last N whole weeks before today
+        "seed": 1,  # the same data and seed give the same forecast
+        "working_days": [],  # e.g. ["Mon", "Tue", "Wed", "Thu", "Fri"]; empty = every day
+        "flow_types": [],  # e.g. ["Feature", "Defect"]; empty = every flow type
+    },
 }
 
 
@@ -101,12 +114,85 @@ def log_dir(root: Path) -> Path:
     return root / "logs"
 
 
+#: Folders the app creates hold tokens, issues (names, e-mails) and logs: owner only.
+PRIVATE_DIR_MODE = 0o700
+#: Log files: owner only, like the settings file.
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create `path` and its missing parents with mode 0700; existing folders keep their mode."""
+    missing: list[Path] = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            new.mkdir(mode=PRIVATE_DIR_MODE)
+        with contextlib.suppress(OSError):
+            os.chmod(new, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask
+    return path
+
+
+def secure_data_dir(root: Path) -> None:
+    """Make the data directory and every folder below it 0700 (created when missing).
+
+    The project folder, when it is the data directory (the default), keeps its own mode;
+    its `cache/` and `logs/` are made private all the same."""
+    make_private_dir(root)
+    folders = [cache_dir(root), log_dir(root)]
+    for top in folders:
+        if top.is_dir():
+            folders += [
+                Path(dirpath) / name for dirpath, names, _ in os.walk(top) for name in names
+            ]
+    if root != PROJECT_ROOT:
+        folders.append(root)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and not folder.is_symlink():
+                os.chmod(folder, PRIVATE_DIR_MODE)
+
+
 def jira_configured(settings: dict[str, Any]) -> bool:
     """True when a JIRA site is set; otherwise the dashboard shows the bundled sample project."""
     return bool(settings.get("jira", {}).get("url", "").strip())
 
 
+def site_of(url: str) -> str:
+    """A JIRA site's identity: scheme, host and port in lower case (default port dropped), and
+    the path without its trailing slash. `HTTPS://Acme.net:443/jira/` -> `https://acme.net/jira`."""
+    parts = urlsplit(str(url or "").strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = (parts.hostname or "") + (f":{port}" if port and port != default else "")
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}" if scheme else ""
+
+
+def token_scope(jira: dict[str, Any]) -> dict[str, str]:
+    """The site and auth type the saved token belongs to: `jira.token_for`, else (a file from
+    before tokens were bound) the url and auth saved beside it."""
+    bound = jira.get("token_for")
+    if isinstance(bound, dict):
+        return {"url": site_of(bound.get("url", "")), "auth": str(bound.get("auth", ""))}
+    return {"url": site_of(jira.get("url", "")), "auth": str(jira.get("auth", "basic"))}
+
+
+def token_fits(jira: dict[str, Any], url: str, auth: str) -> bool:
+    """True when the saved token may be sent to `url` with `auth` (the site it was saved for)."""
+    return token_scope(jira) == {"url": site_of(url), "auth": auth}
+
+
 def jira_token(settings: dict[str, Any]) -> str:
-    """The JIRA token: typed into the settings, else read from the named environment variable."""
+    """The JIRA token: the saved one when it was saved for this site and auth type, else the
+    named environment variable. A saved token is never sent to another site."""
     jira = settings.get("jira", {})
-    return jira.get("token") or os.environ.get(jira.get("token_env") or DEFAULT_TOKEN_ENV, "")
+    saved = jira.get("token") or ""
+    if saved and token_fits(jira, jira.get("url", ""), jira.get("auth", "basic")):
+        return saved
+    return os.environ.get(jira.get("token_env") or DEFAULT_TOKEN_ENV, "")

@@ -83,7 +83,7 @@ import orjson
 import portalocker
 import psutil
 
-from configuration.settings import cache_dir
+from configuration.settings import cache_dir, make_private_dir
 from data.errors import UserError
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
@@ -249,6 +249,27 @@ def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
     """True when `candidate` should replace `current`: its `updated` is not older."""
     new, old = _issue_updated(candidate), _issue_updated(current)
     return new is None or old is None or new >= old
+
+
+def newest_per_key(issues: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One issue per key, the newest `updated` winning (as a sync merges its pages), in the
+    order keys first appear; and the keys that had more than one copy."""
+    chosen: dict[str, dict[str, Any]] = {}
+    keyless: list[dict[str, Any]] = []
+    repeated: dict[str, None] = {}
+    for issue in issues:
+        key = issue.get("key") if isinstance(issue, dict) else None
+        if not isinstance(key, str):
+            keyless.append(issue)
+            continue
+        current = chosen.get(key)
+        if current is None:
+            chosen[key] = issue
+            continue
+        repeated[key] = None
+        if _newer(issue, current):
+            chosen[key] = issue
+    return [*chosen.values(), *keyless], list(repeated)
 
 
 class _Invalid(Exception):
@@ -603,7 +624,7 @@ class IssueCache:
         if mode not in ("full", "incremental"):
             raise ValueError(f"mode must be 'full' or 'incremental', not {mode!r}")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.folder)
             self._sweep_leftovers()
             return CacheUpdate(self, mode)
         except OSError as exc:
@@ -718,8 +739,11 @@ class CacheUpdate:
                 raise ValueError("every issue must be a JIRA issue object with a 'key'")
             lines.append(orjson.dumps(issue))
         if lines:
-            handle.write(b"\n".join(lines) + b"\n")
-            handle.flush()
+            try:
+                handle.write(b"\n".join(lines) + b"\n")
+                handle.flush()
+            except OSError as exc:  # a full disk: one line, and the old cache stays
+                raise _write_error(self.cache.folder, exc) from None
         self.staged_count += len(lines)
 
     def remove_keys(self, keys: Iterable[str]) -> None:
@@ -897,7 +921,7 @@ class FetchLock:
             return False
         handle = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
             handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while held
             while True:
                 try:

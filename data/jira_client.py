@@ -42,7 +42,7 @@ from configuration.sensitive_data_filter import register_secret
 from configuration.settings import jira_token
 from data.errors import UserError
 from data.performance_utils import timed
-from data.rate_limiter import limiter_for
+from data.rate_limiter import DEFAULT_PER_SECONDS, DEFAULT_REQUESTS, limiter_for
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,14 @@ def _error_text(body: Any) -> str:
     return " ".join(" ".join(parts).split())[:500]
 
 
+def _int_header(response: requests.Response, name: str) -> int | None:
+    """A header's integer value; None when absent or not a number."""
+    try:
+        return int(str(response.headers.get(name, "")).strip())
+    except ValueError:
+        return None
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """`exc` and everything in its cause/context/args/reason chain, each once."""
     seen: set[int] = set()
@@ -267,6 +275,7 @@ class _Retryable:
     kind: type[JiraError]
     text: str
     wait: float | None = None
+    limit: int | None = None  # X-RateLimit-Limit of a 429
 
 
 @dataclass
@@ -318,6 +327,7 @@ class JiraClient:
             raise JiraAuthError(
                 "No e-mail for JIRA: basic authentication (Cloud) needs the account's e-mail."
             )
+        register_secret(token)  # before any message can hold it: errors and logs redact it
         self.url = normalize_site_url(url)
         self.auth = auth
         self.email = email
@@ -328,6 +338,10 @@ class JiraClient:
         self.max_backoff = float(cfg.get("max_backoff_seconds", 60))
         self.workers = max(1, int(cfg.get("workers", 4)))
         self.bucket = limiter_for(self.url, cfg)
+        self.rate_setting = (
+            int(cfg.get("requests", DEFAULT_REQUESTS)),
+            float(cfg.get("per_seconds", DEFAULT_PER_SECONDS)),
+        )
         self.on_wait = on_wait
         self.cancel_event = cancel_event
         self.stats = RequestStats()
@@ -402,19 +416,26 @@ class JiraClient:
         if page is not None:
             context["page"] = page
         problem = _Retryable(JiraServerError, "")
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        # a 429 caused by the rate before the bucket slowed down is not counted as an attempt;
+        # the bound keeps a server that never stops complaining from holding the fetch forever
+        for _ in range(3 * self.max_attempts):
+            attempt += 1
             if self.cancel_event is not None and self.cancel_event.is_set():
                 raise JiraCancelled("cancelled")
             self._wait(self.bucket.reserve(), "rate limited")
+            sent_at = self.bucket.now()
             with timed("jira_request", attempt=attempt, **context) as timer:
                 outcome = self._attempt(method, path, params, body, jql, retry_bad_json, timer)
             if not isinstance(outcome, _Retryable):
                 return outcome
             problem = outcome
+            limited = problem.kind is JiraRateLimitedError
+            if limited and not self.bucket.slow_down(sent_at, problem.limit):
+                attempt -= 1
             if attempt >= self.max_attempts:
                 break
             wait = problem.wait if problem.wait is not None else self._backoff(attempt)
-            limited = problem.kind is JiraRateLimitedError
             if limited:
                 self.bucket.pause_for(wait)
             self.stats.add_retry(wait)
@@ -432,9 +453,14 @@ class JiraClient:
                 },
             )
             self._wait(wait, "rate limited" if limited else "retrying")
-        raise problem.kind(
-            f"{problem.text}; gave up after {self.max_attempts} attempts. Try later."
-        )
+        advice = "Try later."
+        if problem.kind is JiraRateLimitedError:
+            requests_, per_seconds = self.rate_setting
+            advice = (
+                f"Lower rate_limit.requests (now {requests_} per {per_seconds:g} s) or "
+                f"rate_limit.workers (now {self.workers}) in the settings, or try later."
+            )
+        raise problem.kind(f"{problem.text}; gave up after {attempt} attempts. {advice}")
 
     def _attempt(
         self,
@@ -515,6 +541,7 @@ class JiraClient:
                 JiraRateLimitedError,
                 "JIRA kept rate limiting the requests (429)",
                 self._retry_after_seconds(response),
+                _int_header(response, "X-RateLimit-Limit"),
             )
         if status in RETRY_STATUSES:
             return _Retryable(
@@ -546,8 +573,6 @@ class JiraClient:
             detail = _error_text(orjson.loads(content)) if content else ""
         except orjson.JSONDecodeError:
             detail = ""
-        if self._secret and self._secret in detail:  # a proxy echoing the request, say
-            detail = detail.replace(self._secret, "[REDACTED:token]")
         said = f" JIRA says: {detail}" if detail else ""
         if status == 401:
             what = (

@@ -211,12 +211,23 @@ def issues_from_payload(obj: Any) -> list[dict[str, Any]]:
     return issues
 
 
+#: The largest `--input` file read (1 GiB: about 190,000 issues with their changelogs).
+MAX_INPUT_BYTES = 1 << 30
+
+
 def read_input_file(path: Path) -> dict[str, Any]:
     """Read a JSON input file: `{"issues": [...], "statuses": [...]}` (statuses optional).
 
-    Missing file and invalid JSON become one-line UserErrors.
+    Missing file, invalid JSON and a file larger than MAX_INPUT_BYTES (checked before reading,
+    so that a huge file cannot exhaust memory) become one-line UserErrors.
     """
     try:
+        size = path.stat().st_size
+        if path.is_file() and size > MAX_INPUT_BYTES:
+            raise UserError(
+                f"Input file {path} is {size / 2**20:,.0f} MB, more than the limit of "
+                f"{MAX_INPUT_BYTES // 2**20:,} MB; fetch into the cache instead, or split the file."
+            )
         payload = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         raise UserError(f"Input file {path} does not exist.") from None

@@ -307,6 +307,21 @@ def report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     return report
 
 
+def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
+    """The report of the `shown-inputs` store (`{"period", "now"}`, sent back by the page), for
+    the trends and the exports; a store that is not what the page wrote is a UserError."""
+    if not isinstance(shown, dict):
+        raise UserError("The page sent no period; choose one again.")
+    period, moment = shown.get("period"), shown.get("now")
+    try:
+        now = datetime.fromisoformat(moment) if isinstance(moment, str) else None
+    except ValueError:
+        now = None
+    if now is None or not isinstance(period, str):
+        raise UserError("The page sent a period this server cannot read; choose one again.")
+    return report_for_view(root, period, now)
+
+
 _warmed: set[tuple[Any, ...]] = set()
 
 
@@ -459,8 +474,9 @@ def report_for_cli_args(args: Any, root: Path, settings: dict[str, Any]) -> dict
         from data.jira_parser import read_input_file
 
         payload = read_input_file(Path(args.input))
+        issues = _unique_input_issues(payload["issues"], args.input)
         project = ProjectData(
-            issues=payload["issues"],
+            issues=issues,
             statuses=payload["statuses"],
             fields=payload["fields"],
             source="file",
@@ -478,6 +494,24 @@ def report_for_cli_args(args: Any, root: Path, settings: dict[str, Any]) -> dict
         tier_year=getattr(args, "tiers", None),
     )
     return report
+
+
+def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The `--input` issues with duplicate keys merged (newest `updated` wins), with a warning:
+    an issue is never counted twice."""
+    from data.cache_manager import newest_per_key
+
+    unique, repeated = newest_per_key(issues)
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        log.warning(
+            "%s holds %d issue key(s) more than once (%s); the copy updated last is used",
+            name,
+            len(repeated),
+            shown,
+            extra={"operation": "metrics", "duplicate_keys": len(repeated)},
+        )
+    return unique
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -21,7 +21,13 @@ MS_DAY = 86_400_000
 #: (METRICS.md revision 3, reading 1): 12 ISO weeks, 13 rows when the end is not a Monday 00:00.
 TREND_DAYS = 84
 
-_LAST_N_DAYS = re.compile(r"(\d+)\s*d", re.IGNORECASE)
+#: The longest period computed (10 years): a request can never make the server work for minutes.
+MAX_PERIOD_DAYS = 3653
+#: Custom ranges must lie in these years (the metrics' data cannot be outside them).
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+_MAX_PERIOD_TEXT = 64
+
+_LAST_N_DAYS = re.compile(r"(\d{1,9})\s*d", re.IGNORECASE)
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*:\s*(\d{4}-\d{2}-\d{2})")
 
 
@@ -119,8 +125,15 @@ def iso_text(ms: int, tz: ZoneInfo) -> str:
 
 
 def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
-    """Parse `Nd` or `YYYY-MM-DD:YYYY-MM-DD` into a Period; UserError for anything else."""
+    """Parse `Nd` or `YYYY-MM-DD:YYYY-MM-DD` into a Period; UserError for anything else.
+
+    Periods longer than MAX_PERIOD_DAYS (10 years) are refused: that bounds the work and the
+    memory of every request, whatever a caller sends."""
+    if text is not None and not isinstance(text, str):
+        raise UserError("The period must be text such as 30d or 2024-05-01:2024-05-31.")
     raw = (text or "").strip()
+    if len(raw) > _MAX_PERIOD_TEXT:
+        raise UserError("Unknown period: use 7d, 30d, 90d, any Nd, or YYYY-MM-DD:YYYY-MM-DD.")
     if now.tzinfo is None:
         now = now.replace(tzinfo=tz)
     match = _LAST_N_DAYS.fullmatch(raw)
@@ -128,6 +141,8 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
         n_days = int(match.group(1))
         if n_days < 1:
             raise UserError(f"Period {raw!r} is empty: use at least 1d.")
+        if n_days > MAX_PERIOD_DAYS:
+            raise UserError(_too_long(raw))
         end = to_ms(now)
         return Period(end - n_days * MS_DAY, end, f"Last {n_days} days", tz.key, float(n_days))
     match = _RANGE.fullmatch(raw)
@@ -141,10 +156,18 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
         raise UserError(f"Period {raw!r} holds an impossible date.") from None
     if last < first:
         raise UserError(f"Period {raw!r} ends before it starts: put the earlier date first.")
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR:
+        raise UserError(f"Period {raw!r} must lie between {FIRST_YEAR} and {LAST_YEAR}.")
+    if (last - first).days + 1 > MAX_PERIOD_DAYS:
+        raise UserError(_too_long(raw))
     start = local_midnight_ms(first, tz)
     end = local_midnight_ms(last + timedelta(days=1), tz)
     label = f"{first.isoformat()} to {last.isoformat()}"
     return Period(start, end, label, tz.key, (end - start) / MS_DAY)
+
+
+def _too_long(raw: str) -> str:
+    return f"Period {raw!r} is longer than 10 years ({MAX_PERIOD_DAYS} days): choose a shorter one."
 
 
 def week_start_day(ms: int, tz: ZoneInfo) -> date:

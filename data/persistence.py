@@ -10,13 +10,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 
-from configuration.settings import default_settings, merge_settings, settings_path
+from configuration.settings import (
+    default_settings,
+    make_private_dir,
+    merge_settings,
+    settings_path,
+    token_scope,
+)
+from configuration.settings_schema import repaired, settings_problems
 from data.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -33,8 +43,10 @@ def atomic_write_bytes(
 
     `durable=False` skips the fsyncs, for files that can be rebuilt: a crash may then lose the
     new file, never leave half of it under its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_private_dir(path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+    )
     try:
         if mode is not None:
             os.fchmod(fd, mode)
@@ -58,13 +70,55 @@ def atomic_write_bytes(
             os.close(dir_fd)
 
 
+#: Leftovers of a writer that was killed: `.<name>.<pid>-<random>.tmp` (atomic writes) and
+#: `.<name>.staging-<pid>-<random>.jsonl` (a sync's pages).
+_LEFTOVER = re.compile(r"^\..+?\.(?:staging-)?(?P<pid>\d+)-[^.]+\.(?:tmp|jsonl)$")
+_OLD_STYLE_TMP = re.compile(r"^\..+\.tmp$")
+#: A temporary file without a pid (an older version wrote it) is a leftover after this long.
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def sweep_leftovers(root: Path) -> int:
+    """Delete the temporary files that writers killed (kill -9, power loss) left in the data
+    directory and its cache; a file whose writer still runs is kept. Returns how many."""
+    from configuration.settings import cache_dir
+
+    folders = [root]
+    cache = cache_dir(root)
+    if cache.is_dir():
+        folders += [cache, *(p for p in cache.rglob("*") if p.is_dir())]
+    now, removed = time.time(), 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _LEFTOVER.match(entry.name)
+            with contextlib.suppress(OSError):
+                if match:
+                    stale = not psutil.pid_exists(int(match.group("pid")))
+                else:
+                    stale = bool(_OLD_STYLE_TMP.match(entry.name)) and (
+                        now - entry.stat().st_mtime > STALE_TEMP_SECONDS
+                    )
+                if stale and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+    if removed:
+        log.info(
+            "leftover temporary files removed", extra={"operation": "start_up", "files": removed}
+        )
+    return removed
+
+
 def write_json(path: Path, value: Any, *, mode: int | None = None) -> None:
     """Write `value` as indented JSON, atomically."""
     atomic_write_bytes(path, orjson.dumps(value, option=orjson.OPT_INDENT_2), mode=mode)
 
 
-def load_settings(root: Path) -> dict[str, Any]:
-    """The saved settings merged over the defaults; the defaults when nothing is saved."""
+def _read_saved(root: Path) -> dict[str, Any]:
+    """The saved settings merged over the defaults, not yet validated."""
     path = settings_path(root)
     if not path.exists():
         return default_settings()
@@ -78,6 +132,53 @@ def load_settings(root: Path) -> dict[str, Any]:
     if not isinstance(saved, dict):
         raise SettingsError(f"Settings file {path} does not hold a JSON object; delete it.")
     return merge_settings(default_settings(), saved)
+
+
+def _bind_old_token(settings: dict[str, Any]) -> dict[str, Any]:
+    """A token saved before tokens were bound belongs to the url and auth beside it."""
+    jira = settings["jira"]
+    if jira.get("token") and jira.get("token_for") is None:
+        jira["token_for"] = token_scope(jira)
+    return settings
+
+
+def problems_text(root: Path, problems: list[str]) -> str:
+    """One line naming the settings file and its first problems."""
+    shown = "; ".join(problems[:3]) + (
+        f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    )
+    return f"Settings file {settings_path(root)} has invalid values: {shown}."
+
+
+def load_settings(root: Path) -> dict[str, Any]:
+    """The saved settings merged over the defaults (the defaults when nothing is saved).
+
+    Checked against the schema (`configuration.settings_schema`): a wrong type anywhere raises
+    `SettingsError` with one line naming the keys, never a traceback later on."""
+    settings = _read_saved(root)
+    problems = settings_problems(settings)
+    if problems:
+        raise SettingsError(
+            problems_text(root, problems) + " Fix them in Settings, or in the file."
+        )
+    return _bind_old_token(settings)
+
+
+def load_settings_for_repair(root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The settings with every invalid key reset to its default, and what was wrong.
+
+    What the settings panel opens on, so that a broken file can be repaired from the page; an
+    unreadable file (not JSON) still raises `SettingsError`."""
+    settings, problems = repaired(_read_saved(root))
+    return _bind_old_token(settings), problems
+
+
+def keep_invalid_copy(root: Path) -> Path:
+    """Copy the settings file aside (`settings.json.invalid`) before a repair overwrites it."""
+    path = settings_path(root)
+    copy = path.with_name(path.name + ".invalid")
+    atomic_write_bytes(copy, path.read_bytes(), mode=0o600)
+    return copy
 
 
 def save_settings(root: Path, settings: dict[str, Any]) -> None:

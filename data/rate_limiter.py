@@ -2,7 +2,9 @@
 
 JIRA Cloud limits requests per user and site; hitting the limit costs a 429 and a wait. The
 bucket spaces requests out before JIRA has to complain: `acquire()` waits for a token (it never
-fails), and `pause_until(t)` makes every thread wait when the server said `Retry-After`.
+fails), and `pause_until(t)` makes every thread wait when the server said `Retry-After`. When
+JIRA still answers 429, `slow_down()` learns its limit: the rate and the burst halve (once per
+round of 429s) until the server stops complaining.
 
 Tokens are *reserved*: a caller takes a token even when the bucket is empty and is told how
 long to wait for it. That keeps callers in arrival order and needs no wake-up signalling.
@@ -22,6 +24,8 @@ from urllib.parse import urlsplit
 DEFAULT_REQUESTS = 100
 DEFAULT_PER_SECONDS = 10.0
 DEFAULT_BURST = 100
+#: The slowest a bucket learns to go after repeated 429s: one request per 20 s.
+MIN_RATE = 0.05
 
 
 def _validated(requests: int, per_seconds: float, burst: int | None) -> tuple[float, float]:
@@ -54,14 +58,40 @@ class TokenBucket:
         self._tokens = self._burst
         self._stamp = clock()
         self._paused_until = 0.0
+        self.configured = (self._rate, self._burst)
+        self._slowed_at = float("-inf")
 
     def configure(self, requests: int, per_seconds: float, burst: int | None = None) -> None:
-        """Change the rate (e.g. after the settings changed); saved tokens are kept, capped."""
+        """Change the rate (e.g. after the settings changed); saved tokens are kept, capped.
+        What the bucket learned from 429s is forgotten: the new settings are the user's word."""
         rate, capacity = _validated(requests, per_seconds, burst)
         with self._lock:
             self._refill(self._clock())
             self._rate, self._burst = rate, capacity
             self._tokens = min(self._tokens, self._burst)
+            self.configured = (rate, capacity)
+            self._slowed_at = float("-inf")
+
+    def now(self) -> float:
+        """The bucket's clock: when a request is sent, for `slow_down`."""
+        return self._clock()
+
+    def slow_down(self, sent_at: float, limit: int | None = None) -> bool:
+        """A 429 answered a request sent at `sent_at`: halve the rate and the burst (at most
+        `limit`, the server's X-RateLimit-Limit) and spend the saved tokens, so that every
+        thread slows at once. A 429 to a request sent before the last slow-down teaches nothing
+        new (the old rate caused it) and returns False; True when the rate was lowered."""
+        with self._lock:
+            if sent_at < self._slowed_at:
+                return False
+            now = self._clock()
+            self._refill(now)
+            self._rate = max(MIN_RATE, self._rate / 2)
+            cap = self._burst if limit is None or limit < 1 else min(self._burst, float(limit))
+            self._burst = max(1.0, float(int(cap // 2)))
+            self._tokens = min(self._tokens, 0.0)
+            self._slowed_at = now
+            return True
 
     @property
     def rate(self) -> float:
@@ -140,6 +170,6 @@ def limiter_for(url: str, rate_limit: Mapping[str, Any] | None = None) -> TokenB
         if bucket is None:
             bucket = _registry[key] = TokenBucket(requests, per_seconds, burst)
             return bucket
-    if (bucket.rate, bucket.burst) != _validated(requests, per_seconds, burst):
+    if bucket.configured != _validated(requests, per_seconds, burst):
         bucket.configure(requests, per_seconds, burst)
     return bucket

@@ -39,10 +39,19 @@ from configuration.settings import (
     jira_configured,
     jira_token,
     merge_settings,
+    site_of,
+    token_fits,
+    token_scope,
 )
 from data.errors import UserError
 from data.metrics_service import LABELS, tier_year_of
-from data.persistence import load_settings, save_settings
+from data.persistence import (
+    keep_invalid_copy,
+    load_settings,
+    load_settings_for_repair,
+    problems_text,
+    save_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +347,7 @@ def unavailable_metrics(
 def token_placeholder(settings: Mapping[str, Any]) -> str:
     """What the empty token input says: "saved", "from $VAR", or what to type."""
     jira = settings.get("jira", {})
-    if jira.get("token"):
+    if jira.get("token") and token_fits(dict(jira), jira.get("url", ""), jira.get("auth", "basic")):
         return "saved (leave empty to keep it)"
     env_name = jira.get("token_env") or DEFAULT_TOKEN_ENV
     if jira_token(settings):
@@ -398,9 +407,18 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
             raise SettingsFormError(
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
-    jira = {"url": url, "auth": auth, "email": email, "jql": jql}
+    jira: dict[str, Any] = {"url": url, "auth": auth, "email": email, "jql": jql}
+    saved = settings.get("jira", {})
     if token:
         jira["token"] = token
+        jira["token_for"] = {"url": site_of(url), "auth": auth}
+    elif saved.get("token") and url:
+        if not token_fits(saved, url, auth):
+            raise SettingsFormError(
+                f"The JIRA site or authentication changed: type the token for {site_of(url)}; "
+                "the saved token is sent only to the site it was saved for."
+            )
+        jira["token_for"] = token_scope(saved)
     return merge_settings(settings, {"jira": jira})
 
 
@@ -415,8 +433,11 @@ def _register_token(settings: Mapping[str, Any]) -> None:
 
 def save_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]:
     """Validate and save the connection form; returns the saved settings."""
-    settings = merge_connection_form(load_settings(root), form)
+    current, problems = load_settings_for_repair(root)
+    settings = merge_connection_form(current, form)
     _register_token(settings)
+    if problems:  # the invalid values are replaced by their defaults; the old file is kept
+        keep_invalid_copy(root)
     save_settings(root, settings)
     _SOURCES.clear()
     log.info(
@@ -566,14 +587,22 @@ def panel_model(root: Path) -> dict[str, Any]:
     """What the settings panel shows on opening: the connection form and the mapping warnings.
 
     The warnings check the mappings against the current project's fields, statuses and issue
-    types (sample or cache): no JIRA call, so opening the panel is instant.
+    types (sample or cache): no JIRA call, so opening the panel is instant. A settings file
+    with invalid values still opens: `problem` names them and the form shows the defaults.
     """
     from data.project import current_project
 
-    settings = load_settings(root)
+    settings, problems = load_settings_for_repair(root)
     project = current_project(root, settings)
     types = _names_in_issues(project.issues, "issuetype")
+    problem = (
+        problems_text(root, problems) + " The form shows the defaults in their place; Save "
+        "writes them (the old file is kept as settings.json.invalid)."
+        if problems
+        else ""
+    )
     return {
+        "problem": problem,
         "form": connection_form_values(settings),
         "warnings": unavailable_metrics(
             settings["mappings"], project.fields or None, project.statuses or None, types or None

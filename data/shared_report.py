@@ -16,7 +16,7 @@ from typing import Any
 from configuration.metric_defaults import DEFAULT_MAPPINGS
 from data.export import csv_rows
 from data.field_mapper import full_mappings
-from data.metrics_service import report_for_cli_args, report_for_view
+from data.metrics_service import report_for_cli_args, report_for_shown
 from data.persistence import load_settings
 
 
@@ -50,10 +50,11 @@ def share_context(
     }
 
 
-def shared_report_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
-    """The report on screen, its context and its statistics as rows (the CSV export's), for
-    the page's "Download report"."""
-    report = report_for_view(root, period, now)
+def shared_report_for_view(root: Path, shown: Any) -> dict[str, Any]:
+    """The report on screen (the page's `shown-inputs` store), its context and its statistics
+    as rows (the CSV export's), for the page's "Download report"; UserError for a store the
+    page did not write."""
+    report = report_for_shown(root, shown)
     context = share_context(load_settings(root), report["dataset"]["source"])
     return {"report": report, "context": context, "statistics": list(csv_rows(report))}
 

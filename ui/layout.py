@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from ui.charts import trend_graphs
+from ui.forecast_panel import forecast_section
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
 
@@ -143,6 +144,7 @@ def page_layout(today: date) -> html.Div:
                         className="trends",
                         **{"data-section": "trends"},
                     ),
+                    forecast_section(today),
                 ],
                 className="app-main",
             ),

@@ -16,6 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
+from configuration.sensitive_data_filter import redact_text
 from ui.mapping_dialog import mapping_dialog
 
 AUTH_OPTIONS = [
@@ -133,7 +134,11 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
         [
             html.Strong("Connected."),
             html.Dl(
-                [item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))],
+                [
+                    item
+                    for label, value in rows
+                    for item in (html.Dt(label), html.Dd(redact_text(str(value))))
+                ],
                 className="connection-facts mb-0 mt-2",
                 id="conn-facts",
             ),
@@ -144,8 +149,8 @@ def test_result_view(result: Mapping[str, Any]) -> dbc.Alert:
 
 
 def message_view(text: str, color: str = "danger") -> dbc.Alert:
-    """A one-line outcome: an error (red) or a confirmation (green)."""
-    return dbc.Alert(text, color=color, class_name="mb-0")
+    """A one-line outcome: an error (red) or a confirmation (green); redacted as the log is."""
+    return dbc.Alert(redact_text(str(text)), color=color, class_name="mb-0")
 
 
 def mappings_saved_view(

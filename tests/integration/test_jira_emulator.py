@@ -343,6 +343,36 @@ def test_jql_filters_and_orders_like_jira(dc_jira: JiraEmulator) -> None:
     assert keys("project in (DEMO) AND resolved is EMPTY ORDER BY key") == unresolved
 
 
+def test_jql_knows_parent_epic_link_and_status_category_and_refuses_unknown_keys(
+    dc_jira: JiraEmulator,
+) -> None:
+    everything = [dc_jira.issue(k) for k in dc_jira.issue_keys()]
+    child = next(i for i in everything if i["fields"].get("parent"))
+    parent = child["fields"]["parent"]["key"]
+    children = {
+        i["key"] for i in everything if (i["fields"].get("parent") or {}).get("key") == parent
+    }
+
+    def keys(jql: str) -> set[str]:
+        return {i["key"] for i in dc_search(dc_jira, jql=jql, maxResults=100)["issues"]}
+
+    assert keys(f"parent = {parent}") == children
+    assert keys(f'"Epic Link" = {parent}') == children
+
+    def total(jql: str) -> int:
+        return dc_search(dc_jira, jql=jql, maxResults=0)["total"]
+
+    categories = [i["fields"]["status"]["statusCategory"]["key"] for i in everything]
+    assert total("project = DEMO AND statusCategory != Done") == len(
+        [c for c in categories if c != "done"]
+    )
+    assert total("statusCategory = indeterminate") == categories.count("indeterminate")
+    for jql in ("key = DEMO-99999", "parent = DEMO-99999"):
+        response = session(dc_jira).get(f"{dc_jira.url}/rest/api/2/search", params={"jql": jql})
+        assert response.status_code == 400
+        assert "DEMO-99999' does not exist" in response.json()["errorMessages"][0]
+
+
 def test_updated_jql_reads_the_date_in_the_users_time_zone() -> None:
     with JiraEmulator("cloud", issues=150, user_time_zone="America/Los_Angeles") as jira:
         updated = sorted(parse_ms(jira.issue(k)["fields"]["updated"]) for k in jira.issue_keys())

@@ -2,9 +2,11 @@
 
 Grammar: clauses `field op value` joined by AND / OR / NOT and parentheses, then an optional
 `ORDER BY field [ASC|DESC], ...`. Fields: project, key (issuekey), id, issuetype (type),
-status, labels, created, updated, resolved (resolutiondate). Operators: = != > >= < <=,
-IN / NOT IN lists, IS / IS NOT EMPTY|NULL. Dates: "yyyy/MM/dd HH:mm", "yyyy-MM-dd HH:mm",
-"yyyy/MM/dd", "yyyy-MM-dd" read in the user's time zone, or periods like "-5d", "-2h", "-1w".
+status, statusCategory, parent ("Epic Link"), labels, created, updated, resolved
+(resolutiondate); `key =` and `parent =` refuse a key that does not exist, as JIRA does.
+Operators: = != > >= < <=, IN / NOT IN lists, IS / IS NOT EMPTY|NULL. Dates:
+"yyyy/MM/dd HH:mm", "yyyy-MM-dd HH:mm", "yyyy/MM/dd", "yyyy-MM-dd" read in the user's time
+zone, or periods like "-5d", "-2h", "-1w".
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ FIELD_ALIASES = {
     "issuetype": "issuetype",
     "type": "issuetype",
     "status": "status",
+    "statuscategory": "statuscategory",
+    "parent": "parent",
+    "epic link": "parent",
     "labels": "labels",
     "created": "created",
     "createddate": "created",
@@ -42,6 +47,8 @@ FIELD_ALIASES = {
     "resolved": "resolved",
     "resolutiondate": "resolved",
 }
+#: statusCategory by key, read as its name (what the records hold)
+CATEGORY_KEYS = {"new": "to do", "indeterminate": "in progress"}
 DATE_FIELDS = {"created", "updated", "resolved"}
 RESERVED = {"and", "or", "not", "order", "by", "in", "is", "empty", "null", "asc", "desc"}
 SORTABLE = {"key", "id", "issuetype", "status", "created", "updated", "resolved", "project"}
@@ -230,6 +237,8 @@ class Parser:
             bound = self.date_value(field, value_token.value)
             return _compare_date(field, op, bound)
         value = self.check_value(field, value_token)
+        if op == "=" and field in ("key", "parent") and not self.context.issue_exists(value):
+            raise JqlError(f"An issue with key '{value}' does not exist for field '{field}'.")
         if op in ("=", "!="):
             if field == "labels":
                 eq: Callable[[Any], bool] = lambda r: value in r.labels  # noqa: E731
@@ -282,8 +291,10 @@ class Parser:
     def check_value(self, field: str, token: Token) -> Any:
         value = token.value
         known = self.context.known_values(field)
-        if field == "key":
+        if field in ("key", "parent"):
             return value.upper()
+        if field == "statuscategory":
+            value = CATEGORY_KEYS.get(value.lower(), value)
         if field == "id":
             if not value.isdigit():
                 raise JqlError(f"The issue key '{value}' for field 'id' is invalid.")

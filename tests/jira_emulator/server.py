@@ -558,6 +558,10 @@ class JiraEmulator:
         """Lower-case names that exist for a JQL field (None: any value is accepted)."""
         return self.store.known_values(field_name)
 
+    def issue_exists(self, key: str) -> bool:
+        """Whether an issue key exists (JQL `key =` and `parent =` refuse unknown keys)."""
+        return self.store.get(key) is not None
+
     @property
     def time_zone(self) -> str:
         """The zone JQL dates are read in: the JIRA user's."""

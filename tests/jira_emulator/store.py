@@ -28,6 +28,16 @@ def parse_ms(text: str | None) -> int | None:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
+#: The Epic Link field of company-managed projects (Cloud's classic id).
+EPIC_LINK_FIELD = "customfield_10014"
+
+
+def _parent_key(fields: dict[str, Any]) -> str | None:
+    """The key of an issue's parent, or of the epic its Epic Link field names."""
+    parent = (fields.get("parent") or {}).get("key") or fields.get(EPIC_LINK_FIELD)
+    return str(parent).upper() if parent else None
+
+
 @dataclass
 class Record:
     """One issue and the values JQL looks at."""
@@ -44,6 +54,8 @@ class Record:
     updated: int | None
     resolved: int | None
     labels: set[str] = field(default_factory=set)
+    statuscategory: str = ""
+    parent: str | None = None  # the parent's key (or the Epic Link field's)
     _oldest_first: list[dict[str, Any]] | None = None
 
     @classmethod
@@ -64,6 +76,10 @@ class Record:
             updated=parse_ms(f.get("updated")),
             resolved=parse_ms(f.get("resolutiondate")),
             labels={str(label).lower() for label in f.get("labels") or []},
+            statuscategory=str(
+                ((f.get("status") or {}).get("statusCategory") or {}).get("name", "")
+            ).lower(),
+            parent=_parent_key(f),
         )
 
     def histories_oldest_first(self) -> list[dict[str, Any]]:
@@ -110,7 +126,12 @@ class IssueStore:
         self._next_history_id = 10_000_000
         #: bumps on every change, so that callers can cache what they derived from a snapshot
         self.version = 0
-        self._known: dict[str, set[str]] = {"project": set(), "issuetype": set(), "status": set()}
+        self._known: dict[str, set[str]] = {
+            "project": set(),
+            "issuetype": set(),
+            "status": set(),
+            "statuscategory": {"to do", "in progress", "done"},
+        }
         for record in self._records.values():
             self._remember(record)
         self._known["status"] |= set(_STATUS_BY_NAME)

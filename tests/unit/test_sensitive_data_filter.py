@@ -125,6 +125,27 @@ CORPUS += [
     (cookie := rand(ALNUM, 30), f"Cookie: JSESSIONID={cookie}; atlassian.xsrf.token=abc"),
 ]
 
+# issue 10.3: the unquoted and upper-case forms, and `pass` / `credentials` keys
+CORPUS += [
+    (pw6 := rand(ALNUM, 14), f"config dump PASSWORD: {pw6}"),
+    (pw7 := rand(ALNUM, 14), f"env PASSWORD={pw7} set"),
+    (pw8 := rand(ALNUM, 14), f"db_pass={pw8}&host=db"),
+    (cr1 := rand(ALNUM, 14), f"credentials={cr1}"),
+    (cr2 := rand(ALNUM, 14), f'{{"credentials": "{cr2}"}}'),
+    (sec3 := rand(ALNUM, 14), f"client_secret: {sec3}"),
+]
+
+# issue 10.3: encodings of the configured token that must vanish once it is registered
+ENCODED = [
+    CONFIGURED_TOKEN.encode().hex(),
+    CONFIGURED_TOKEN.encode().hex().upper(),
+    quote(BASIC, safe=""),
+    f"{EMAIL}:{CONFIGURED_TOKEN}".encode().hex(),
+]
+EXTRA_SECRETS = {
+    key: rand(ALNUM, 12) for key in ("pass", "passwd", "credentials", "secret", "api_key")
+}
+
 ORDINARY = (
     "PROJ-123 moved to Done on 2024-05-01T10:00:00+02:00 (week 2024-W18); commit "
     "3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f, id 123e4567-e89b-12d3-a456-426614174000, "
@@ -211,6 +232,11 @@ def test_corpus_of_secrets_in_every_position_leaves_no_trace_in_any_log(
             log.exception("failed step %s", number)  # in the exception text
     log.info("with stack %s", CORPUS[0][1], stack_info=True)
     log.info("secret-named fields", extra={"token": "short1", "password": "pw", "api_key": "k"})
+    for form in ENCODED:
+        log.info(f"wire dump {form} end", extra={"dump": form})
+    log.info("named", extra=dict(EXTRA_SECRETS), stack_info=False)
+    log.info("nested named", extra={"config": dict(EXTRA_SECRETS)})
+    log.info("secret as key", extra={CONFIGURED_TOKEN: 1, "map": {CONFIGURED_TOKEN: "v"}})
 
     response = requests.get(f"{echo_server}/rest/api/3/myself", auth=(EMAIL, CONFIGURED_TOKEN))
     try:
@@ -228,6 +254,8 @@ def test_corpus_of_secrets_in_every_position_leaves_no_trace_in_any_log(
     written = everything_written(tmp_path / "logs", capsys.readouterr().err)
     survivors = [secret for secret, _ in CORPUS if leaks(secret, written)]
     assert survivors == []
+    assert [form for form in ENCODED if leaks(form, written)] == []
+    assert [key for key, value in EXTRA_SECRETS.items() if value in written] == []
     assert not leaks(CONFIGURED_TOKEN, written)
     assert "short1" not in written
     assert ORDINARY in written
@@ -336,3 +364,19 @@ def test_token_from_the_environment_is_registered(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("FLOWDASH_JIRA_TOKEN", value)
     setup_logging(default_settings(), tmp_path)
     assert value not in redact_text(f"x {value}")
+
+
+def test_our_own_messages_with_a_colon_keep_their_words():
+    for text in (
+        "No token: type one, or set the environment variable $FLOWDASH_JIRA_TOKEN.",
+        "Wrong credentials: JIRA rejected the e-mail and API token (401).",
+        "X-RateLimit-Remaining: 99",
+    ):
+        assert redact_text(text) == text
+
+
+def test_bypass_and_compass_keys_are_not_secrets():
+    assert redact_value({"bypass": "yes", "compass": "north"}) == {
+        "bypass": "yes",
+        "compass": "north",
+    }

@@ -463,3 +463,18 @@ def test_saving_a_mapping_names_the_fields_jira_must_now_be_asked_for(
 def test_without_jira_no_field_ever_needs_fetching(data_dir: Path):
     result = save_mappings_form(data_dir, {"story_points_field": "customfield_10016"})
     assert result["new_fields"] == []
+
+
+def test_settings_file_with_a_wrong_tier_year_or_rework_labels_is_named_and_repaired() -> None:
+    from configuration.settings import default_settings
+    from configuration.settings_schema import repaired, settings_problems
+
+    settings = default_settings()
+    assert settings_problems(settings) == []
+    settings["tier_year"] = 2019
+    settings["mappings"]["rework_labels"] = "hotfix"
+    problems = settings_problems(settings)
+    assert [line.split(":")[0] for line in problems] == ["mappings.rework_labels", "tier_year"]
+    fixed, _ = repaired(settings)
+    assert fixed["tier_year"] == 2023
+    assert fixed["mappings"]["rework_labels"] == ["hotfix", "rework", "rollback"]
