@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from configuration.metric_defaults import DEFAULT_MAPPINGS
+from configuration.settings import site_of
 from data.export import csv_rows
 from data.field_mapper import full_mappings
 from data.metrics_service import report_for_cli_args, report_for_shown
@@ -27,7 +28,8 @@ def _workspace(settings: dict[str, Any], source: str, input_file: str | None) ->
         return {"workspace": f"File {Path(input_file).name}", "jql": ""}
     if source == "sample":
         return {"workspace": "Bundled sample project (no JIRA configured)", "jql": ""}
-    return {"workspace": str(jira.get("url") or ""), "jql": str(jira.get("jql") or "")}
+    # the site's scheme, host and path only: credentials written into the URL stay out
+    return {"workspace": site_of(str(jira.get("url") or "")), "jql": str(jira.get("jql") or "")}
 
 
 def mappings_used(settings: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,10 @@ EMAIL = "manager@example.com"
 def settings() -> dict:
     settings = default_settings()
     settings["jira"].update(
-        url="https://acme.atlassian.net", jql="project = PAY", email=EMAIL, token=TOKEN
+        url="https://bot:pa55word@acme.atlassian.net/",
+        jql="project = PAY",
+        email=EMAIL,
+        token=TOKEN,
     )
     settings["mappings"]["rework_labels"] = ["hotfix", "revert"]
     return settings
@@ -52,7 +55,7 @@ def test_report_names_the_site_the_jql_and_changed_mappings_never_a_credential(s
     assert "Workspace: https://acme.atlassian.net" in page
     assert "project = PAY" in page
     assert "mappings.rework_labels</td><td>hotfix, revert" in page
-    assert TOKEN not in page and EMAIL not in page
+    assert TOKEN not in page and EMAIL not in page and "pa55word" not in page
 
 
 def test_report_is_self_contained_with_plotly_and_the_data_inlined(shared) -> None:
