@@ -287,3 +287,26 @@ def test_cards_show_rework_rate_and_both_recovery_times_with_the_tier_on_the_fai
     failed = dash_page.card("failed_deployment_recovery_time")
     expect(failed).to_have_attribute("data-tier", report["failed_deployment_recovery_time"]["tier"])
     assert dash_page.console.errors == []
+
+
+def test_tier_year_2024_rates_by_nearest_cluster_and_the_card_says_so(
+    dash_page: DashboardPage, cli_report, data_dir
+):
+    settings = load_settings(data_dir)
+    settings["tier_year"] = 2024
+    save_settings(data_dir, settings)
+    report = cli_report("90d")  # the CLI reads the same settings
+    assert report["settings"]["tier_year"] == 2024
+
+    dash_page.choose_period("Last 90 days")
+
+    cfr = report["change_failure_rate"]
+    card = dash_page.card("change_failure_rate")
+    assert cfr["tier"] and "nearest cluster" in cfr["tier_note"]  # the sample has deployments
+    expect(card).to_have_attribute("data-tier", cfr["tier"])
+    expect(card.locator("[data-role=tier-note]")).to_have_text(cfr["tier_note"])
+    failed = report["failed_deployment_recovery_time"]
+    expect(dash_page.card("failed_deployment_recovery_time")).to_have_attribute(
+        "data-tier", failed["tier"] or ""
+    )
+    assert dash_page.console.errors == []
