@@ -6,6 +6,8 @@
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
+    python app.py items --metric M --period 30d [--week W]    the items behind a figure
+    python app.py quality [--format json|csv]                 the data-quality report
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -57,13 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
-    _report_options(metrics)
-    metrics.add_argument("--format", choices=["json", "csv"], default="json")
+    _source_options(metrics, tiers=True)
+
+    items = sub.add_parser("items", parents=[common], help="list the items behind a figure")
+    items.add_argument("--metric", required=True, help="metric key, e.g. lead_time_for_changes")
+    items.add_argument("--week", help="one weekly point: an ISO week such as 2026-W45")
+    items.add_argument("--excluded", help="the items left out for a reason, e.g. canceled")
+    _source_options(items)
+
+    quality = sub.add_parser("quality", parents=[common], help="print the data-quality report")
+    _source_options(quality, period=False)
 
     report = sub.add_parser(
         "report", parents=[common], help="write the offline HTML report of a period"
     )
-    _report_options(report)
+    _source_options(report, tiers=True, output_format=False)
     report.add_argument("--out", required=True, help="the HTML file to write")
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
@@ -80,20 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
     add_forecast_parser(sub, common)
     return parser
-
-
-def _report_options(command: argparse.ArgumentParser) -> None:
-    """The options that choose a report's data and period (`metrics`, `report`)."""
-    command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
-    command.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
-    command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
-    command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
-    command.add_argument("--deployments", choices=["issues", "fixversions"])
-    command.add_argument(
-        "--tiers",
-        choices=["2023", "2024"],
-        help="DORA report year of the tiers (default: settings)",
-    )
 
 
 def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -113,6 +109,33 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--items", type=int, help="number of items to finish")
     what.add_argument("--jql", help="finish the open issues this JQL matches (asks JIRA)")
     what.add_argument("--epic", help="finish the open children of this epic")
+
+
+def _source_options(
+    command: argparse.ArgumentParser,
+    *,
+    period: bool = True,
+    tiers: bool = False,
+    output_format: bool = True,
+) -> None:
+    """The input, period, clock, zone, deployment source, tier year and format options of
+    `metrics` (and of `items`, `quality`, `report`, each with what it needs)."""
+    command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
+    if period:
+        command.add_argument(
+            "--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD"
+        )
+        command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
+    command.add_argument("--deployments", choices=["issues", "fixversions"])
+    if tiers:
+        command.add_argument(
+            "--tiers",
+            choices=["2023", "2024"],
+            help="DORA report year of the tiers (default: settings)",
+        )
+    if output_format:
+        command.add_argument("--format", choices=["json", "csv"], default="json")
 
 
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
@@ -175,6 +198,22 @@ def run_report(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     seconds = time.perf_counter() - started
     print(f"wrote {out} ({len(content) / 1e6:.1f} MB) in {seconds:.2f} s")
+    return 0
+
+
+def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`items`: print the items behind one figure, as the page's item panel lists them."""
+    from data.evidence import items_for_cli
+
+    print(items_for_cli(args, root, settings), end="")
+    return 0
+
+
+def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`quality`: print the data-quality report."""
+    from data.quality import quality_for_cli
+
+    print(quality_for_cli(args, root, settings), end="")
     return 0
 
 
@@ -252,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             code = run_report(args, root, settings)
         elif args.command == "fetch":
             code = run_fetch(args, root, settings)
+        elif args.command == "items":
+            code = run_items(args, root, settings)
+        elif args.command == "quality":
+            code = run_quality(args, root, settings)
         elif args.command == "forecast":
             code = run_forecast(args, root, settings)
         else:

@@ -16,7 +16,9 @@ import dash
 
 import callbacks.export
 import callbacks.forecast
+import callbacks.items
 import callbacks.metrics
+import callbacks.quality
 import callbacks.settings
 import callbacks.update
 from data.errors import UserError
@@ -67,6 +69,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.items.register(app, root)
+    callbacks.quality.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

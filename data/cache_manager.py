@@ -93,10 +93,13 @@ log = logging.getLogger(__name__)
 
 #: 2: issues are stored lean (`jira_parser.lean_issue`); a version-1 file is set aside and the
 #: next update is a full fetch.
-SCHEMA_VERSION = 2
+#: 3: issues keep their `summary` (the item lists show it); a version-2 file is set aside and
+#: the next update is a full fetch (JIRA's incremental query returns only updated issues).
+SCHEMA_VERSION = 3
 
-#: The system fields METRICS.md reads from every issue.
+#: The system fields METRICS.md reads from every issue, and the summary the item lists show.
 SYSTEM_FIELDS: tuple[str, ...] = (
+    "summary",
     "issuetype",
     "status",
     "created",

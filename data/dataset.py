@@ -66,10 +66,26 @@ class Deployments:
     failed_cum: np.ndarray  # failed_cum[i] = failed deployments among the first i
     canceled_times: np.ndarray  # sorted: canceled deployment issues that would have counted
     not_production_times: np.ndarray  # sorted: dated deployment issues outside production
-    rework_cum: np.ndarray  # rework_cum[i] = rework deployments among the first i (DORA 2024)
     #: deployments left out that have no time to place them in a window (counted in every
     #: window): `not_production`, `no_deployment_date`, `released_without_release_date`
     undated: dict[str, int] = field(default_factory=dict)
+    #: evidence (`data/evidence.py`): the table row of each deployment (-1: a fixVersion, see
+    #: `version_names`), which rule failed it, and the rows of the canceled ones
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    version_names: tuple[str, ...] = ()  # per deployment, for the fixVersions source
+    failed_success: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_linked: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_window_incident: np.ndarray = field(default_factory=lambda: _EMPTY)  # row or -1
+    canceled_rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    not_production_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # by time, as above
+    #: the items behind `undated`: table rows per reason (issues source) and the names of the
+    #: released fixVersions without a release date (fixVersions source)
+    undated_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    undated_names: tuple[str, ...] = ()
+    #: rework deployments (DORA 2024): per deployment, and rework_cum[i] = rework among the
+    #: first i
+    rework: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rework_cum: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
 
 @dataclass
@@ -80,6 +96,7 @@ class Changes:
     lead: np.ndarray
     code: np.ndarray  # OK / NO_COMMIT_DATE / NEGATIVE / CANCELED
     start_not_recorded: np.ndarray  # bool: commit date is a fallback work start
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each change
 
 
 @dataclass
@@ -90,10 +107,12 @@ class Incidents:
     recovery: np.ndarray
     code: np.ndarray  # OK / NEGATIVE / CANCELED / SKIPPED (no detected time)
     detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
-    #: per incident (same order as `resolved`): resolved minus the failed deployment's time,
-    #: valid where `failed_code` is OK (failed deployment recovery time, DORA 2024)
-    failed_recovery: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
-    failed_code: np.ndarray = field(default_factory=lambda: _EMPTY.copy())
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each incident
+    detected_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # of `detected_sorted`
+    #: per incident: resolved minus the failed deployment's time, valid where `failed_code`
+    #: is OK (failed deployment recovery time, DORA 2024)
+    failed_recovery: np.ndarray = field(default_factory=lambda: _EMPTY)
+    failed_code: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass
@@ -120,6 +139,10 @@ class Load:
 
     starts: dict[str, np.ndarray]
     ends: dict[str, np.ndarray]
+    #: the same spans unsorted, with their table row (for `rows_at`)
+    span_begin: dict[str, np.ndarray] = field(default_factory=dict)
+    span_end: dict[str, np.ndarray] = field(default_factory=dict)
+    span_row: dict[str, np.ndarray] = field(default_factory=dict)
 
     def count(self, state: str, moment: int) -> int:
         """Spans holding `moment` (start <= T < end); spans of one item never overlap."""
@@ -127,6 +150,11 @@ class Load:
         return int(
             np.searchsorted(starts, moment, "right") - np.searchsorted(ends, moment, "right")
         )
+
+    def rows_at(self, state: str, moment: int) -> np.ndarray:
+        """The table rows of the spans `count` counts at `moment` (one per span)."""
+        held = (self.span_begin[state] <= moment) & (moment < self.span_end[state])
+        return self.span_row[state][held]
 
 
 @dataclass
@@ -207,7 +235,10 @@ def _link_index(table: IssueTable) -> _Links:
 def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     """Incidents, and which rows are live (not canceled) incidents."""
     live = table.is_incident & ~table.canceled
-    detected_sorted = np.sort(table.detected[live & (table.detected != NONE)])
+    detected_live = live & (table.detected != NONE)
+    detected_sorted, (detected_rows,) = _sorted_by(
+        table.detected[detected_live], np.flatnonzero(detected_live)
+    )
     rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
     resolved, detected, canceled = table.resolved[rows], table.detected[rows], table.canceled[rows]
     measured = ~canceled & (detected != NONE)
@@ -215,8 +246,11 @@ def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     code = np.select([canceled, ~measured, recovery < 0], [CANCELED, SKIPPED, NEGATIVE], OK).astype(
         np.int8
     )
-    resolved_sorted, (recovery_col, code_col) = _sorted_by(resolved, recovery, code)
-    return Incidents(resolved_sorted, recovery_col, code_col, detected_sorted), live
+    resolved_sorted, (recovery_col, code_col, rows_col) = _sorted_by(resolved, recovery, code, rows)
+    incidents = Incidents(
+        resolved_sorted, recovery_col, code_col, detected_sorted, rows_col, detected_rows
+    )
+    return incidents, live
 
 
 def _deployments(
@@ -225,6 +259,7 @@ def _deployments(
     links: _Links,
     live_incident: np.ndarray,
     incidents_detected: np.ndarray,
+    detected_rows: np.ndarray = _EMPTY,
 ) -> Deployments:
     """Production deployments: issues with a deployment time, or released fixVersions. A
     deployment failed when its success field says so, a live incident links to it, or (by
@@ -234,60 +269,107 @@ def _deployments(
     Deployments left out keep their reason (reading 12), the production filter first:
     `not_production`, `no_deployment_date`, `released_without_release_date`, `canceled`."""
     m = mapper.mappings
-    undated: dict[str, int] = {}
-    not_production_times = _EMPTY.copy()
+    not_production_times = not_production_rows = _EMPTY.copy()
+    undated_rows: dict[str, np.ndarray] = {}
+    undated_names: tuple[str, ...] = ()
     if (m.get("deployment_source") or "issues") == "fixversions":
-        earliest: dict[Any, int] = {}
-        versions = table.versions
-        for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
-            known = earliest.setdefault(name, when)
-            if when != NONE and (known == NONE or when < known):
-                earliest[name] = when
-        dated = [when for when in earliest.values() if when != NONE]
-        undated["released_without_release_date"] = len(earliest) - len(dated)
-        dated_names = [name for name, when in earliest.items() if when != NONE]
-        times, (rework,) = _sorted_by(
-            np.array(dated, dtype=np.int64),
-            np.array([mapper.is_hotfix_version(name) for name in dated_names], dtype=bool),
+        earliest = release_dates(table)
+        dated = {name: when for name, when in earliest.items() if when != NONE}
+        undated_names = tuple(name for name, when in earliest.items() if when == NONE)
+        times, (names,) = _sorted_by(
+            np.array(list(dated.values()), dtype=np.int64),
+            np.array(list(dated), dtype=object),
         )
+        names = tuple(names.tolist())
+        rework = np.array([mapper.is_hotfix_version(name) for name in names], dtype=bool)
         failed = np.zeros(len(times), dtype=bool)
-        canceled_times = _EMPTY.copy()
+        canceled_times = canceled_rows = _EMPTY.copy()
+        rows = np.full(len(times), -1, dtype=np.int64)
+        by_success = by_link = failed
     else:
         role = table.deployment_role
         elsewhere = role == NOT_PRODUCTION
-        not_production_times = np.sort(
-            table.nonproduction_time[elsewhere & (table.nonproduction_time != NONE)]
+        dated_elsewhere = np.flatnonzero(elsewhere & (table.nonproduction_time != NONE))
+        not_production_times, (not_production_rows,) = _sorted_by(
+            table.nonproduction_time[dated_elsewhere], dated_elsewhere
         )
-        undated["not_production"] = int(np.count_nonzero(elsewhere)) - len(not_production_times)
         deploys = table.deploy_time != NONE
-        undated["no_deployment_date"] = int(np.count_nonzero((role == PRODUCTION) & ~deploys))
+        undated_rows = {
+            "not_production": np.flatnonzero(elsewhere & (table.nonproduction_time == NONE)),
+            "no_deployment_date": no_deployment_date_rows(table),
+        }
         rows = np.flatnonzero(deploys & ~table.canceled)
-        canceled_times = np.sort(table.deploy_time[deploys & table.canceled])
+        canceled = np.flatnonzero(deploys & table.canceled)
+        canceled_times, (canceled_rows,) = _sorted_by(table.deploy_time[canceled], canceled)
+        names = ()
         linked_live = np.zeros(len(links.last_row), dtype=bool)
         linked_live[links.source[live_incident[links.target]]] = True
         key_id = links.key_id[rows]
-        failed = linked_live[key_id]
+        by_link = linked_live[key_id]
+        by_success = np.zeros(len(rows), dtype=bool)
         if m.get("deployment_success_field"):
-            failed |= table.success_failed[links.last_row[key_id]]
+            by_success = table.success_failed[links.last_row[key_id]]
+        failed = by_link | by_success
         rework = table.rework_marked[rows] | _reworks_open_incident(
             table, links, live_incident, rows
         )
-        times, (failed, rework) = _sorted_by(table.deploy_time[rows], failed, rework)
+        times, (failed, rows, by_link, by_success, rework) = _sorted_by(
+            table.deploy_time[rows], failed, rows, by_link, by_success, rework
+        )
     failed = failed.astype(np.int64)
+    window_incident = np.full(len(times), -1, dtype=np.int64)
     if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
         next_times = np.append(times, FOREVER)[np.searchsorted(times, times, "right")]
         after = np.searchsorted(incidents_detected, times, "right")
         before_next = np.searchsorted(incidents_detected, next_times, "left")
-        failed |= (before_next > after).astype(np.int64)
+        in_window = before_next > after
+        failed |= in_window.astype(np.int64)
+        if len(detected_rows):
+            window_incident[in_window] = detected_rows[after[in_window]]
     return Deployments(
         times,
         failed,
         np.concatenate(([0], np.cumsum(failed))),
         canceled_times,
         not_production_times,
-        np.concatenate(([0], np.cumsum(rework.astype(np.int64)))),
-        {reason: count for reason, count in undated.items() if count},
+        _undated_counts(undated_rows, undated_names),
+        rows=rows,
+        version_names=names,
+        failed_success=by_success.astype(bool),
+        failed_linked=by_link.astype(bool),
+        failed_window_incident=window_incident,
+        canceled_rows=canceled_rows,
+        not_production_rows=not_production_rows,
+        undated_rows={reason: rows for reason, rows in undated_rows.items() if len(rows)},
+        undated_names=undated_names,
+        rework=rework.astype(bool),
+        rework_cum=np.concatenate(([0], np.cumsum(rework.astype(np.int64)))),
     )
+
+
+def release_dates(table: IssueTable) -> dict[Any, int]:
+    """Each released fixVersion name's earliest release date over all issues (NONE when no
+    issue gives it one): a version is one deployment, however many issues carry it."""
+    earliest: dict[Any, int] = {}
+    versions = table.versions
+    for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
+        known = earliest.setdefault(name, when)
+        if when != NONE and (known == NONE or when < known):
+            earliest[name] = when
+    return earliest
+
+
+def no_deployment_date_rows(table: IssueTable) -> np.ndarray:
+    """Production deployment issues without a deployment time (reading 12's
+    `no_deployment_date`; canceled ones included, as no window can place them)."""
+    return np.flatnonzero((table.deployment_role == PRODUCTION) & (table.deploy_time == NONE))
+
+
+def _undated_counts(rows: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, int]:
+    """`Deployments.undated` from the items behind it, so the counts equal the lists."""
+    counts = {reason: len(found) for reason, found in rows.items()}
+    counts["released_without_release_date"] = len(names)
+    return {reason: count for reason, count in counts.items() if count}
 
 
 def _deployment_keys(table: IssueTable, links: _Links) -> np.ndarray:
@@ -321,16 +403,19 @@ def _reworks_open_incident(
 
 
 def _failed_recovery(
-    table: IssueTable, mapper: FieldMapper, links: _Links, deployments: Deployments
+    table: IssueTable,
+    mapper: FieldMapper,
+    links: _Links,
+    deployments: Deployments,
+    rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per incident with a resolved time (in `Incidents` order): resolved minus the time of
-    the deployment it failed, and its code (DORA 2024, spec decision 36).
+    """Per incident with a resolved time (the table `rows` of `Incidents`, in its order):
+    resolved minus the time of the deployment it failed, and its code (DORA 2024, spec
+    decision 35).
 
     A link names the deployment: the latest linked one at or before the detection, else the
     earliest linked one. Without a link, and with the time window on, the deployment whose
     window holds the detection (as in change failure rate)."""
-    rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
-    rows = rows[np.argsort(table.resolved[rows], kind="stable")]
     detected, resolved = table.detected[rows], table.resolved[rows]
     has_detected = detected != NONE
     in_window = np.full(len(rows), NONE, dtype=np.int64)
@@ -403,10 +488,10 @@ def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
     code = np.select(
         [canceled, ~measured, lead < 0], [CANCELED, NO_COMMIT_DATE, NEGATIVE], OK
     ).astype(np.int8)
-    deployed_sorted, (lead, code, start_not_recorded) = _sorted_by(
-        deployed, lead, code, start_not_recorded
+    deployed_sorted, (lead, code, start_not_recorded, rows) = _sorted_by(
+        deployed, lead, code, start_not_recorded, rows
     )
-    return Changes(deployed_sorted, lead, code, start_not_recorded)
+    return Changes(deployed_sorted, lead, code, start_not_recorded, rows)
 
 
 def _completed(table: IssueTable, flow: np.ndarray) -> Completed:
@@ -464,6 +549,9 @@ def _load(table: IssueTable, flow: np.ndarray) -> Load:
     return Load(
         starts={state: np.sort(spans.begin[kept]) for state, kept in buckets.items()},
         ends={state: np.sort(spans.end[kept]) for state, kept in buckets.items()},
+        span_begin={state: spans.begin[kept] for state, kept in buckets.items()},
+        span_end={state: spans.end[kept] for state, kept in buckets.items()},
+        span_row={state: spans.row[kept] for state, kept in buckets.items()},
     )
 
 
@@ -475,9 +563,11 @@ def _assemble(
     incidents, live_rows = _incidents(table)
     live_incident = np.zeros(len(links.last_row), dtype=bool)
     live_incident[links.key_id[live_rows]] = True
-    deployments = _deployments(table, mapper, links, live_incident, incidents.detected_sorted)
+    deployments = _deployments(
+        table, mapper, links, live_incident, incidents.detected_sorted, incidents.detected_rows
+    )
     incidents.failed_recovery, incidents.failed_code = _failed_recovery(
-        table, mapper, links, deployments
+        table, mapper, links, deployments, incidents.rows
     )
     changes = _changes(table, mapper, links)
     flow = np.not_equal(table.flow_type, None)
@@ -684,8 +774,10 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     if truncated:
         warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
     context = _tables["last"].context
+    # the keys too: the populations hold table rows, which the item lists turn into keys
+    keys = hashlib.blake2b("\n".join(map(str, table.key.tolist())).encode(), digest_size=16)
     content_version = _content_version(
-        [mapper.hash, tz.key, context, project.source, len(table), warnings, has],
+        [mapper.hash, tz.key, context, project.source, len(table), warnings, has, keys.hexdigest()],
         (deployments, changes, incidents, completed, load),
     )
     cached = _datasets.get(content_version)

@@ -185,7 +185,7 @@ def _metric(
     return metric
 
 
-def _clock_now() -> datetime:
+def clock_now() -> datetime:
     """The clock, rounded down to the minute: "last 30 days" stays one cache entry per minute."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
@@ -214,7 +214,7 @@ def report_for_project(
     is shared with the cache: treat it as read-only.
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
-    per = parse_period(period, now if now is not None else _clock_now(), zone)
+    per = parse_period(period, now if now is not None else clock_now(), zone)
     year = tier_year_of(tier_year if tier_year is not None else settings.get("tier_year"))
     if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
         raise UserError(
@@ -464,25 +464,17 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
     return report_to_csv(report) if args.format == "csv" else report_to_json(report)
 
 
-def report_for_cli_args(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def report_for_cli_args(
+    args: Any, root: Path, settings: dict[str, Any], project: ProjectData | None = None
+) -> dict[str, Any]:
     """The report the command-line options choose (`--input` or the cache, `--period`, `--now`,
-    `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report` writes."""
+    `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report` writes. A caller
+    that has read the project already (`cli_project`) passes it."""
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
-    parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
-    if args.input:
-        from data.jira_parser import read_input_file
-
-        payload = read_input_file(Path(args.input))
-        issues = _unique_input_issues(payload["issues"], args.input)
-        project = ProjectData(
-            issues=issues,
-            statuses=payload["statuses"],
-            fields=payload["fields"],
-            source="file",
-        )
-    else:
-        project = _cached_project(root, settings)
+    parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
+    if project is None:
+        project = cli_project(args, root, settings)
     report = report_for_project(
         project,
         settings,
@@ -512,6 +504,21 @@ def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[s
             extra={"operation": "metrics", "duplicate_keys": len(repeated)},
         )
     return unique
+
+
+def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project a headless command reads: `--input FILE`, else the cache."""
+    if args.input:
+        from data.jira_parser import read_input_file
+
+        payload = read_input_file(Path(args.input))
+        return ProjectData(
+            issues=_unique_input_issues(payload["issues"], args.input),
+            statuses=payload["statuses"],
+            fields=payload["fields"],
+            source="file",
+        )
+    return _cached_project(root, settings)
 
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:

@@ -121,7 +121,7 @@ def local_date(ms: int, tz: ZoneInfo) -> date:
 
 def iso_text(ms: int, tz: ZoneInfo) -> str:
     """An instant as ISO 8601 with the zone's offset."""
-    return (EPOCH + timedelta(milliseconds=ms)).astimezone(tz).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz).isoformat()
 
 
 def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:

@@ -1,5 +1,6 @@
-"""What the offline HTML report holds besides the metrics: where the data came from and the
-settings used. The page's "Download report" and `python app.py report` both take it from here.
+"""What the offline HTML report holds besides the metrics: where the data came from, the
+settings used and the data-quality report. The page's "Download report" and `python app.py
+report` both take it from here.
 
 The context names the workspace (the JIRA site, the bundled sample or the input file) and
 the JQL, never a credential: only `jira.url` and `jira.jql` are read from the connection
@@ -17,8 +18,9 @@ from configuration.metric_defaults import DEFAULT_MAPPINGS
 from configuration.settings import site_of
 from data.export import csv_rows
 from data.field_mapper import full_mappings
-from data.metrics_service import report_for_cli_args, report_for_shown
+from data.metrics_service import cli_project, report_for_cli_args, report_for_shown
 from data.persistence import load_settings
+from data.quality import quality_for_view, quality_report
 
 
 def _workspace(settings: dict[str, Any], source: str, input_file: str | None) -> dict[str, str]:
@@ -53,17 +55,31 @@ def share_context(
 
 
 def shared_report_for_view(root: Path, shown: Any) -> dict[str, Any]:
-    """The report on screen (the page's `shown-inputs` store), its context and its statistics
-    as rows (the CSV export's), for the page's "Download report"; UserError for a store the
-    page did not write."""
+    """The report on screen (the page's `shown-inputs` store), its context, its statistics as
+    rows (the CSV export's) and the project's data-quality report, for the page's "Download
+    report"; UserError for a store the page did not write."""
     report = report_for_shown(root, shown)
     context = share_context(load_settings(root), report["dataset"]["source"])
-    return {"report": report, "context": context, "statistics": list(csv_rows(report))}
+    return {
+        "report": report,
+        "context": context,
+        "statistics": list(csv_rows(report)),
+        "quality": quality_for_view(root),
+    }
 
 
 def shared_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """The report the options choose, as `app.py metrics` computes it, its context and its
-    statistics as rows."""
-    report = report_for_cli_args(args, root, settings)
+    """The report the options choose, as `app.py metrics` computes it, its context, its
+    statistics as rows and the project's data-quality report (`app.py quality`'s)."""
+    project = cli_project(args, root, settings)
+    report = report_for_cli_args(args, root, settings, project)
     context = share_context(settings, report["dataset"]["source"], input_file=args.input)
-    return {"report": report, "context": context, "statistics": list(csv_rows(report))}
+    quality = quality_report(
+        project, settings, tz=report["period"]["time_zone"], deployment_source=args.deployments
+    )
+    return {
+        "report": report,
+        "context": context,
+        "statistics": list(csv_rows(report)),
+        "quality": quality,
+    }

@@ -273,9 +273,38 @@ def flow_analytics_section(shared: Shared) -> str:
     )
 
 
+#: Keys shown per data-quality rule; the rest are counted.
+QUALITY_KEYS_SHOWN = 12
+
+
+def _quality_rules(quality: dict[str, Any] | None) -> str:
+    """The data-quality report's rules: what was found, how often, which metrics it affects
+    and the first keys."""
+    if not quality:
+        return ""
+    rows = [_row("check", "items", "metrics affected", "keys", header=True)]
+    for rule in quality.get("rules") or []:
+        keys = list(rule.get("keys") or [])
+        shown = ", ".join(keys[:QUALITY_KEYS_SHOWN])
+        if len(keys) > QUALITY_KEYS_SHOWN:
+            shown += f" … and {len(keys) - QUALITY_KEYS_SHOWN:,} more"
+        metrics = ", ".join(TITLES.get(m, m) for m in rule.get("metrics") or [])
+        rows.append(
+            f'<tr data-rule="{escape(rule["rule"])}"><td>{escape(rule["title"])}</td>'
+            f"<td>{format_number(rule['count'])}</td><td>{escape(metrics)}</td>"
+            f"<td>{escape(shown) or '–'}</td></tr>"
+        )
+    summary = escape(quality.get("summary") or "")
+    return (
+        f'<p class="meta" data-role="quality-summary">{summary} (whole project, not only the '
+        f'period)</p><table data-role="quality-rules">{"".join(rows)}</table>'
+    )
+
+
 def quality_section(shared: Shared) -> str:
-    """The data-quality summary: the dataset's warnings, and per metric what was left out or
-    flagged and why."""
+    """The data-quality summary: the project's data-quality report (every check, its count,
+    the metrics it affects, the first keys), the dataset's warnings, and per metric what was
+    left out or flagged and why."""
     report = shared["report"]
     warnings = (report.get("dataset") or {}).get("warnings") or []
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings) or "<li>No warnings.</li>"
@@ -297,7 +326,9 @@ def quality_section(shared: Shared) -> str:
         )
     return (
         '<section data-section="quality"><h2>Data quality</h2>'
-        f'<ul data-role="warnings">{items}</ul><table>{"".join(rows)}</table></section>'
+        f"{_quality_rules(shared.get('quality'))}"
+        f'<ul data-role="warnings">{items}</ul>'
+        f'<table data-role="left-out">{"".join(rows)}</table></section>'
     )
 
 

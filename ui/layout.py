@@ -5,7 +5,8 @@ Component ids here are the contract with `callbacks/` and the browser tests:
 period and the exact "now" of the report on screen: the trend charts and exports recompute
 from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
 `custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`,
-`download-report` (the offline HTML report) and its `download-report-file`.
+`download-report` (the offline HTML report) and its `download-report-file`; the item panel's
+(`ui/item_panel.py`) and the data-quality view's (`ui/quality_view.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dash import dcc, html
 
 from ui.charts import trend_graphs
 from ui.forecast_panel import forecast_section
+from ui.item_panel import item_panel_layout
+from ui.quality_view import quality_badge, quality_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
 
@@ -48,7 +51,7 @@ def header() -> html.Header:
                 className="d-flex align-items-baseline gap-3",
             ),
             html.Div(
-                [update_controls(), settings_button()],
+                [quality_badge(), update_controls(), settings_button()],
                 className="d-flex align-items-center gap-3 ms-auto",
             ),
         ],
@@ -111,6 +114,8 @@ def page_layout(today: date) -> html.Div:
             dcc.Store(id="shown-inputs"),
             header(),
             settings_panel(),
+            item_panel_layout(),
+            quality_panel(),
             html.Main(
                 [
                     dbc.Alert(

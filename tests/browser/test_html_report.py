@@ -54,6 +54,21 @@ def write_report(data_dir: Path, sample_file: Path, out: Path, period: str) -> s
     return done.stdout
 
 
+def quality_report(data_dir: Path, sample_file: Path) -> dict[str, Any]:
+    """`python app.py quality --input FILE --format json`."""
+    done = subprocess.run(
+        [sys.executable, str(PROJECT / "app.py"), "quality", "--input", str(sample_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT,
+        env={**os.environ, "FLOWDASH_DATA_DIR": str(data_dir)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def open_offline(page: Page, path: Path) -> list[str]:
     """Open a local file with every other request aborted; the list collects those requests."""
     outside: list[str] = []
@@ -108,7 +123,12 @@ def test_written_report_opens_with_the_network_blocked_and_equals_app_py_metrics
     settings = page.locator("[data-section=settings]")
     expect(settings).to_contain_text(f"tier_year{report['settings']['tier_year']}")
     quality = page.locator("[data-section=quality]")
-    expect(quality.locator("tr")).to_have_count(len(ALL_METRICS) + 1)
+    expect(quality.locator("[data-role=left-out] tr")).to_have_count(len(ALL_METRICS) + 1)
+    checks = quality_report(data_dir, sample_file)  # `app.py quality` on the same file
+    expect(quality.locator("[data-role=quality-summary]")).to_contain_text(checks["summary"])
+    for rule in checks["rules"]:
+        count = quality.locator(f'[data-rule="{rule["rule"]}"] td').nth(1)
+        expect(count).to_have_text(format_number(rule["count"]))
     assert console_errors.errors == []
 
 

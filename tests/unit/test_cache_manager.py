@@ -20,6 +20,7 @@ import pytest
 from configuration.settings import PROJECT_ROOT, cache_dir, default_settings
 from data.cache_manager import (
     SCHEMA_VERSION,
+    SYSTEM_FIELDS,
     CacheError,
     IssueCache,
     MetricCache,
@@ -102,6 +103,7 @@ def test_key_ignores_field_order_jql_spacing_and_trailing_slash():
 
 def test_fields_for_default_mappings_are_the_system_fields():
     assert fields_for_mappings(default_settings()["mappings"]) == [
+        "summary",
         "issuetype",
         "status",
         "created",
@@ -128,7 +130,7 @@ def test_fields_for_mappings_add_every_mapped_custom_field_once():
         deployment_time_field="customfield_9",
     )
     fields = fields_for_mappings(mappings)
-    assert fields[9:] == [f"customfield_{n}" for n in range(1, 10)]
+    assert fields[len(SYSTEM_FIELDS) :] == [f"customfield_{n}" for n in range(1, 10)]
     mappings["story_points_field"] = "customfield_1"
     assert fields_for_mappings(mappings).count("customfield_1") == 1
 
@@ -228,8 +230,8 @@ def _not_json(raw: bytes) -> bytes:
 
 def _old_schema(raw: bytes) -> bytes:
     current = f'"schema_version":{SCHEMA_VERSION}'.encode()
-    assert SCHEMA_VERSION == 2 and current in raw  # 1 was the fat (not lean) issue format
-    return raw.replace(current, b'"schema_version":1', 1)
+    assert SCHEMA_VERSION == 3 and current in raw  # 2 had no summary, 1 was not lean
+    return raw.replace(current, b'"schema_version":2', 1)
 
 
 def _edited_issue(raw: bytes) -> bytes:
@@ -248,7 +250,7 @@ def _dropped_issue(raw: bytes) -> bytes:
     [
         (_not_json, "not valid JSON"),
         (_truncate, "not valid JSON"),
-        (_old_schema, "schema version 1, expected 2 (an older format"),
+        (_old_schema, "schema version 2, expected 3 (an older format"),
         (_edited_issue, "checksum mismatch"),
         (_dropped_issue, "not valid JSON"),  # its issues no longer end where the head says
     ],

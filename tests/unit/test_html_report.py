@@ -17,6 +17,7 @@ from configuration.settings import default_settings
 from data.export import csv_rows
 from data.metrics_service import report_for_project
 from data.project import ProjectData
+from data.quality import quality_report
 from data.sample_project import generate_issues, statuses
 from data.shared_report import share_context
 from ui.html_report import REPORT_DATA_ID, header_section, report_filename, report_html
@@ -47,6 +48,7 @@ def shared(settings: dict) -> dict:
         "report": report,
         "context": share_context(settings, "jira"),
         "statistics": list(csv_rows(report)),
+        "quality": quality_report(project, settings, tz="UTC"),
     }
 
 
@@ -80,3 +82,10 @@ def test_sections_compose_the_page(shared) -> None:
 
 def test_report_file_is_named_after_the_period(shared) -> None:
     assert report_filename(shared["report"]) == "flowdash-report-2024-05-02_2024-05-31.html"
+
+
+def test_quality_section_lists_every_check_of_the_data_quality_report(shared) -> None:
+    page = report_html(shared)
+    for rule in shared["quality"]["rules"]:
+        assert f'<tr data-rule="{rule["rule"]}"><td>{rule["title"]}</td>' in page
+    assert shared["quality"]["summary"] in page
