@@ -15,12 +15,9 @@ Two steps:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
@@ -31,6 +28,7 @@ import numpy as np
 import orjson
 
 from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings, mappings_hash
+from data.gc_pause import gc_paused
 from data.issue_table import (
     FOREVER,
     NONE,
@@ -42,6 +40,7 @@ from data.issue_table import (
     concat_tables,
     normalize_issues,
 )
+from data.lru import LRU
 from data.performance_utils import timed
 from data.project import ProjectData
 from data.table_store import load_table, save_table
@@ -610,8 +609,8 @@ class _LastTable:
 
 _tables: dict[str, _LastTable] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
-_datasets: OrderedDict[str, Dataset] = OrderedDict()
 _DATASETS_KEPT = 2
+_datasets: LRU[str, Dataset] = LRU(_DATASETS_KEPT)
 #: Identity fast path: the last (project, mappings hash, zone) built and its dataset version.
 _last: dict[str, Any] = {}
 
@@ -650,20 +649,6 @@ def _content_version(head: list[Any], columns: tuple[Any, ...]) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while normalizing: it allocates hundreds of thousands of
-    small acyclic objects, and each triggered collection walks the whole heap (the loaded raw
-    issues included). Reference counting frees everything all the same."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
     """The normalized dataset of a project under the given mappings and zone.
 
@@ -678,11 +663,11 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
             and last[0] is project
             and last[1] == digest
             and last[2] == tz.key
-            and last[3] in _datasets
+            and (cached := _datasets.get(last[3])) is not None
         ):
-            return _datasets[last[3]]
+            return cached
         mapper = FieldMapper(mappings, project.statuses, project.issues)
-        with timed("normalize", issues=len(project.issues)) as timer, _no_cyclic_gc():
+        with timed("normalize", issues=len(project.issues)) as timer, gc_paused():
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built
             timer.fields["table"] = _tables["last"].origin
@@ -782,7 +767,6 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     )
     cached = _datasets.get(content_version)
     if cached is not None:
-        _datasets.move_to_end(content_version)
         cached.records_built = built
         return cached
     m = mapper.mappings
@@ -809,9 +793,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         records_built=built,
         table=table,
     )
-    _datasets[content_version] = dataset
-    while len(_datasets) > _DATASETS_KEPT:
-        _datasets.popitem(last=False)
+    _datasets.put(content_version, dataset)
     return dataset
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from data import dora_calculator, flow_calculator
 from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings, mappings_hash
+from data.lru import LRU
 from data.performance_utils import counting_lookups, timed, uncounted
 from data.periods import (
     Period,
@@ -95,7 +95,7 @@ ZERO_IS_A_VALUE = frozenset({"flow_load"})
 _GUIDANCE = frozenset({"reference"})
 
 _REPORTS_KEPT = 64
-_reports: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_reports: LRU[tuple[Any, ...], dict[str, Any]] = LRU(_REPORTS_KEPT)
 _reports_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
 
@@ -322,7 +322,10 @@ def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
     return report_for_view(root, period, now)
 
 
-_warmed: set[tuple[Any, ...]] = set()
+#: Views whose presets were warmed, recent ones only: a key holds `now` to the minute, so a
+#: long-running page adds one every minute it is used.
+_WARMED_KEPT = 16
+_warmed: LRU[tuple[Any, ...], bool] = LRU(_WARMED_KEPT)
 
 
 def _warm_presets(
@@ -340,7 +343,7 @@ def _warm_presets(
     with _reports_lock:
         if key in _warmed:
             return
-        _warmed.add(key)
+        _warmed.put(key, True)
 
     def warm() -> None:
         with uncounted(), timed("warm_presets", periods=len(PRESET_PERIODS)):
@@ -394,16 +397,13 @@ def _remembered(key: tuple[Any, ...]) -> dict[str, Any] | None:
     with _reports_lock:
         cached = _reports.get(key)
         if cached is not None:
-            _reports.move_to_end(key)
             _stats["hits"] += counting_lookups()
         return cached
 
 
 def _remember(key: tuple[Any, ...], report: dict[str, Any]) -> None:
     with _reports_lock:
-        _reports[key] = report
-        while len(_reports) > _REPORTS_KEPT:
-            _reports.popitem(last=False)
+        _reports.put(key, report)
 
 
 def _report(
@@ -523,10 +523,8 @@ def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
 
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
     no_data = "no cached data: run `python app.py fetch` first or pass --input"
-    try:
-        from data.cache_manager import load_project
-    except ImportError:
-        raise UserError(no_data) from None
+    from data.cache_manager import load_project
+
     project = load_project(root, settings)
     if project is None:
         raise UserError(no_data)

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -685,6 +686,25 @@ def test_loaded_issues_are_kept_out_of_garbage_collections(cache: IssueCache):
     # each issue is two dicts (the issue and its fields): all in the permanent generation
     assert gc.get_freeze_count() - frozen_before >= 2 * 200
     assert not any(obj is loaded.issues.parsed() for obj in gc.get_objects())
+
+
+def test_parsing_issues_never_freezes_garbage_that_was_waiting_for_a_collection(
+    cache: IssueCache,
+):
+    commit_full(cache, [make_issue(f"DEMO-{n}") for n in range(1, 51)])
+    clear_memory()
+    loaded = cache.load()
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # only the cyclic collector can free it
+    gone = weakref.ref(cycle)
+    del cycle
+    assert loaded.issues[0]["key"] == "DEMO-1"  # the parse, then the freeze
+    gc.collect()
+    assert gone() is None
 
 
 def test_loading_leaves_garbage_collection_as_it_was(cache: IssueCache):
