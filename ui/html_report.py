@@ -111,7 +111,7 @@ def plotly_script() -> str:
     """plotly.js from the installed plotly package (read once per process)."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs()
+    return str(get_plotlyjs())
 
 
 def _row(*cells: str, header: bool = False) -> str:
