@@ -2,6 +2,7 @@
 
     python app.py [--data-dir DIR] [--host H] [--port P]      serve at http://127.0.0.1:8050
     python app.py metrics [--input FILE] --period 30d ...     print every metric (json|csv)
+    python app.py report [--input FILE] --period 30d --out F  write the offline HTML report
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
@@ -20,6 +21,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
-    _source_options(metrics)
+    _source_options(metrics, tiers=True)
 
     items = sub.add_parser("items", parents=[common], help="list the items behind a figure")
     items.add_argument("--metric", required=True, help="metric key, e.g. lead_time_for_changes")
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     quality = sub.add_parser("quality", parents=[common], help="print the data-quality report")
     _source_options(quality, period=False)
+
+    report = sub.add_parser(
+        "report", parents=[common], help="write the offline HTML report of a period"
+    )
+    _source_options(report, tiers=True, output_format=False)
+    report.add_argument("--out", required=True, help="the HTML file to write")
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -112,8 +120,15 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--epic", help="finish the open children of this epic")
 
 
-def _source_options(command: argparse.ArgumentParser, *, period: bool = True) -> None:
-    """The input, period, clock, zone, deployment source and format options of `metrics`."""
+def _source_options(
+    command: argparse.ArgumentParser,
+    *,
+    period: bool = True,
+    tiers: bool = False,
+    output_format: bool = True,
+) -> None:
+    """The input, period, clock, zone, deployment source, tier year and format options of
+    `metrics` (and of `items`, `quality`, `report`, each with what it needs)."""
     command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
     if period:
         command.add_argument(
@@ -122,7 +137,14 @@ def _source_options(command: argparse.ArgumentParser, *, period: bool = True) ->
         command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
     command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
     command.add_argument("--deployments", choices=["issues", "fixversions"])
-    command.add_argument("--format", choices=["json", "csv"], default="json")
+    if tiers:
+        command.add_argument(
+            "--tiers",
+            choices=["2023", "2024"],
+            help="DORA report year of the tiers (default: settings)",
+        )
+    if output_format:
+        command.add_argument("--format", choices=["json", "csv"], default="json")
 
 
 def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
@@ -169,6 +191,25 @@ def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
     if not args.input and not jira_configured(settings):
         print(SAMPLE_NOTE, file=sys.stderr)
     print(metrics_report_for_cli(args, root, settings))
+    return 0
+
+
+def run_report(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`report`: write the self-contained HTML report of a period (the page's "Download
+    report"), with the numbers `metrics` prints for the same options."""
+    from data.persistence import atomic_write_bytes
+    from data.shared_report import shared_report_for_cli
+    from ui.html_report import report_html
+
+    started = time.perf_counter()
+    content = report_html(shared_report_for_cli(args, root, settings)).encode("utf-8")
+    out = Path(args.out)
+    try:
+        atomic_write_bytes(out, content, durable=False)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    seconds = time.perf_counter() - started
+    print(f"wrote {out} ({len(content) / 1e6:.1f} MB) in {seconds:.2f} s")
     return 0
 
 
@@ -278,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
             code = run_sample(args)
         elif args.command == "metrics":
             code = run_metrics(args, root, settings)
+        elif args.command == "report":
+            code = run_report(args, root, settings)
         elif args.command == "fetch":
             code = run_fetch(args, root, settings)
         elif args.command == "items":

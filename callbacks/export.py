@@ -1,4 +1,5 @@
-"""Callbacks of the export buttons: the report on screen, as CSV or JSON, to a download.
+"""Callbacks of the export buttons: the report on screen, as CSV, JSON or the offline HTML
+report, to a download.
 
 The export computes the report again from the inputs of the one on screen (the period and the
 exact "now" kept in the `shown-inputs` store): the metric cache returns the very report the
@@ -18,6 +19,8 @@ from data.errors import UserError
 from data.export import export_filename, report_to_csv, report_to_json
 from data.metrics_service import report_for_shown
 from data.performance_utils import timed
+from data.shared_report import shared_report_for_view
+from ui.html_report import report_filename, report_html
 
 log = logging.getLogger(__name__)
 
@@ -50,4 +53,27 @@ def register(app: dash.Dash, root: Path) -> None:
             "content": content,
             "filename": export_filename(report, fmt),
             "type": MEDIA_TYPES[fmt],
+        }
+
+    @app.callback(
+        Output("download-report-file", "data"),
+        Input("download-report", "n_clicks"),
+        State("shown-inputs", "data"),
+        prevent_initial_call=True,
+    )
+    def download_report(_clicks: int | None, shown: dict[str, str] | None) -> Any:
+        if not shown:
+            raise dash.exceptions.PreventUpdate
+        try:
+            with timed("html_report") as timer:
+                shared = shared_report_for_view(root, shown)
+                content = report_html(shared)
+                timer.fields["bytes"] = len(content)
+        except UserError as exc:  # the cards callback shows the reason
+            log.warning("report refused", extra={"operation": "html_report", "error": str(exc)})
+            raise dash.exceptions.PreventUpdate from None
+        return {
+            "content": content,
+            "filename": report_filename(shared["report"]),
+            "type": "text/html",
         }

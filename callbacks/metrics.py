@@ -26,7 +26,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, page_view, report_for_shown
 from data.performance_utils import timed
-from ui.charts import trend_figures, trend_table
+from ui.charts import chart_configs, trend_figures, trend_table
 from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
 from ui.period_url import PERIOD_SYNC_JS, controls_for, period_from_search
 
@@ -119,7 +119,8 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         return view.outputs()
 
     @app.callback(
-        [Output(f"trend-{key}", "figure") for key in ALL_METRICS],
+        [Output(f"trend-{key}", "figure") for key in ALL_METRICS]
+        + [Output(f"trend-{key}", "config") for key in ALL_METRICS],
         [Output(f"trend-table-{key}", "children") for key in ALL_METRICS],
         Input("shown-inputs", "data"),
         prevent_initial_call=True,
@@ -127,7 +128,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
     def show_trends(shown: dict[str, str] | None) -> list[Any]:
         if not shown:  # no data to show (nothing fetched yet): no other data's charts either
             empty = trend_figures(None)
-            return [*empty, *(trend_table(figure) for figure in empty)]
+            return [*empty, *chart_configs(None), *(trend_table(figure) for figure in empty)]
         try:
             with timed("dashboard_trends"):
                 report = report_for_shown(root, shown)
@@ -137,7 +138,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             )
             raise dash.exceptions.PreventUpdate from None
         figures = trend_figures(report)
-        return [*figures, *(trend_table(figure) for figure in figures)]
+        return [*figures, *chart_configs(report), *(trend_table(figure) for figure in figures)]
 
     # In the browser, no round trip: URL <-> period controls, and the custom range's display.
     app.clientside_callback(

@@ -15,6 +15,8 @@ DORA_METRICS = (
     "deployment_frequency",
     "lead_time_for_changes",
     "change_failure_rate",
+    "deployment_rework_rate",
+    "failed_deployment_recovery_time",
     "recovery_time",
 )
 FLOW_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_load", "flow_distribution")
@@ -79,6 +81,12 @@ DEFAULT_MAPPINGS: dict[str, Any] = {
     "story_points_field": None,
     # field id of the flag (blocked) field; None reads JIRA's own "Flagged" field by name
     "flagged_field": None,
+    # a deployment is rework when its rework field is true, it carries a rework label, or
+    # (fixVersions source) its version name matches the hotfix pattern (DORA 2024 additions)
+    "rework_field": None,
+    "rework_labels": ["hotfix", "rework", "rollback"],
+    # a patch number above 0, as in 1.4.1 (searched in the version name, case-insensitively)
+    "hotfix_version_pattern": r"(?<![\d.])\d+\.\d+\.0*[1-9]\d*(?![\d.])",
 }
 
 #: Reference ranges (percent) shown beside the actual flow distribution.
@@ -87,6 +95,23 @@ DISTRIBUTION_REFERENCE: dict[str, tuple[int, int]] = {
     "Defect": (15, 25),
     "Risk": (10, 15),
     "Debt": (20, 25),
+}
+
+TIERS = ("Elite", "High", "Medium", "Low")
+#: The DORA report years whose clusters can rate a metric (Settings `tier_year`, `--tiers`).
+TIER_YEARS = (2023, 2024)
+DEFAULT_TIER_YEAR = 2023
+#: 2024's change failure rate clusters (percent): High's is worse than Medium's.
+CHANGE_FAILURE_RATE_2024 = {"Elite": 5.0, "High": 20.0, "Medium": 10.0, "Low": 40.0}
+#: The notes a card shows beside a 2024 tier, where the 2024 clusters need reading.
+TIER_NOTES_2024 = {
+    "change_failure_rate": (
+        "2024 tiers: the nearest cluster value (Elite 5 %, High 20 %, Medium 10 %, Low 40 %);"
+        " High's rate is worse than Medium's, so no ordered bins exist"
+    ),
+    "failed_deployment_recovery_time": (
+        "2024 tiers: under a day is High (High and Medium share the range)"
+    ),
 }
 
 
@@ -137,3 +162,41 @@ def recovery_time_tier(median_hours: float) -> str:
     if median_hours < 24 * 7:
         return "Medium"
     return "Low"
+
+
+def change_failure_rate_tier_2024(percent: float) -> str:
+    """2024 tier of a change failure rate: the cluster whose value is nearest, ties to the
+    better tier (the clusters are not ordered: High 20 % is worse than Medium 10 %)."""
+    return min(
+        TIERS, key=lambda tier: (abs(percent - CHANGE_FAILURE_RATE_2024[tier]), TIERS.index(tier))
+    )
+
+
+def recovery_time_tier_2024(median_hours: float) -> str:
+    """2024 tier of a median recovery time: < 1 hour Elite, < 1 day High, else Low."""
+    if median_hours < 1:
+        return "Elite"
+    if median_hours < 24:
+        return "High"
+    return "Low"
+
+
+def dora_tier(key: str, values: dict[str, Any], days: float, year: int) -> str | None:
+    """The tier of a DORA metric's values under the given report year's clusters, or None
+    (no value, or no tier: deployment rework rate and incident recovery time have none)."""
+    if key == "deployment_frequency":
+        return deployment_frequency_tier(values["count"] / days)
+    if key == "lead_time_for_changes" and values["median_hours"] is not None:
+        return lead_time_tier(values["median_hours"])
+    if key == "change_failure_rate" and values["percent"] is not None:
+        rate = change_failure_rate_tier_2024 if year == 2024 else change_failure_rate_tier
+        return rate(values["percent"])
+    if key == "failed_deployment_recovery_time" and values["median_hours"] is not None:
+        recovery = recovery_time_tier_2024 if year == 2024 else recovery_time_tier
+        return recovery(values["median_hours"])
+    return None
+
+
+def tier_note(key: str, year: int) -> str | None:
+    """What a card says beside a tier of the given year, where its clusters need reading."""
+    return TIER_NOTES_2024.get(key) if year == 2024 else None

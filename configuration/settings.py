@@ -44,6 +44,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "mappings": default_mappings(),
     # IANA zone for weekly buckets and date-only values; None = the machine's local zone
     "time_zone": None,
+    # which DORA report's clusters give the tiers: 2023 or 2024 (METRICS.md, DORA 2024 additions)
+    "tier_year": 2023,
     "cache": {"ttl_hours": 24},
     # service-level expectation of the cycle-time scatter: sle_percent % within sle_days days
     "analytics": {"sle_days": None, "sle_percent": 85},

@@ -60,6 +60,9 @@ class MappingSettings(_Section):
     commit_date_field: str | None
     deployed_date_field: str | None
     story_points_field: str | None
+    rework_field: str | None
+    rework_labels: list[str]
+    hotfix_version_pattern: str | None  # compiled by the mapping form, which refuses a bad one
     flagged_field: str | None = None
 
 
@@ -105,6 +108,7 @@ class Settings(_Section):
     jira: JiraSettings
     mappings: MappingSettings
     time_zone: str | None
+    tier_year: Literal[2023, 2024]
     cache: CacheSettings
     rate_limit: RateLimitSettings
     logging: LoggingSettings

@@ -97,7 +97,9 @@ log = logging.getLogger(__name__)
 #: the next update is a full fetch (JIRA's incremental query returns only updated issues).
 #: 4: the lean changelog keeps the flag changes too (blocked time); a version-3 file lacks
 #: them, so it is set aside and the next update is a full fetch.
-SCHEMA_VERSION = 4
+#: 5: the rework field is fetched (deployment rework rate); a version-4 file lacks it, so it
+#: is set aside and the next update is a full fetch.
+SCHEMA_VERSION = 5
 
 #: The system fields METRICS.md reads from every issue, and the summary the item lists show.
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -125,6 +127,7 @@ FIELD_MAPPING_KEYS: tuple[str, ...] = (
     "story_points_field",
     "deployment_time_field",
     "flagged_field",
+    "rework_field",
 )
 
 SyncMode = Literal["full", "incremental"]

@@ -45,8 +45,9 @@ from data.performance_utils import timed
 from data.project import ProjectData
 from data.table_store import load_table, save_table
 
-#: Change, incident and flow-time codes: why an item has no value.
-OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED = 0, 1, 2, 3, 4
+#: Change, incident and flow-time codes: why an item has no value (NO_FAILED_DEPLOYMENT: an
+#: incident that failed no deployment, for failed deployment recovery time).
+OK, NO_COMMIT_DATE, NEGATIVE, CANCELED, SKIPPED, NO_FAILED_DEPLOYMENT = 0, 1, 2, 3, 4, 5
 #: The load bucket of canceled flow items (counted as excluded).
 CANCELED_LOAD = "canceled"
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -80,6 +81,10 @@ class Deployments:
     #: released fixVersions without a release date (fixVersions source)
     undated_rows: dict[str, np.ndarray] = field(default_factory=dict)
     undated_names: tuple[str, ...] = ()
+    #: rework deployments (DORA 2024): per deployment, and rework_cum[i] = rework among the
+    #: first i
+    rework: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rework_cum: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
 
 @dataclass
@@ -103,6 +108,10 @@ class Incidents:
     detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
     rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each incident
     detected_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # of `detected_sorted`
+    #: per incident: resolved minus the failed deployment's time, valid where `failed_code`
+    #: is OK (failed deployment recovery time, DORA 2024)
+    failed_recovery: np.ndarray = field(default_factory=lambda: _EMPTY)
+    failed_code: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass
@@ -298,6 +307,7 @@ def _deployments(
             np.array(list(dated), dtype=object),
         )
         names = tuple(names.tolist())
+        rework = np.array([mapper.is_hotfix_version(name) for name in names], dtype=bool)
         failed = np.zeros(len(times), dtype=bool)
         canceled_times = canceled_rows = _EMPTY.copy()
         rows = np.full(len(times), -1, dtype=np.int64)
@@ -326,8 +336,11 @@ def _deployments(
         if m.get("deployment_success_field"):
             by_success = table.success_failed[links.last_row[key_id]]
         failed = by_link | by_success
-        times, (failed, rows, by_link, by_success) = _sorted_by(
-            table.deploy_time[rows], failed, rows, by_link, by_success
+        rework = table.rework_marked[rows] | _reworks_open_incident(
+            table, links, live_incident, rows
+        )
+        times, (failed, rows, by_link, by_success, rework) = _sorted_by(
+            table.deploy_time[rows], failed, rows, by_link, by_success, rework
         )
     failed = failed.astype(np.int64)
     window_incident = np.full(len(times), -1, dtype=np.int64)
@@ -355,6 +368,8 @@ def _deployments(
         not_production_rows=not_production_rows,
         undated_rows={reason: rows for reason, rows in undated_rows.items() if len(rows)},
         undated_names=undated_names,
+        rework=rework.astype(bool),
+        rework_cum=np.concatenate(([0], np.cumsum(rework.astype(np.int64)))),
     )
 
 
@@ -381,6 +396,86 @@ def _undated_counts(rows: dict[str, np.ndarray], names: tuple[str, ...]) -> dict
     counts = {reason: len(found) for reason, found in rows.items()}
     counts["released_without_release_date"] = len(names)
     return {reason: count for reason, count in counts.items() if count}
+
+
+def _deployment_keys(table: IssueTable, links: _Links) -> np.ndarray:
+    """Per key id: the time of the live production deployment issue with that key, or NONE."""
+    rows = np.flatnonzero((table.deploy_time != NONE) & ~table.canceled)
+    key_time = np.full(len(links.last_row), NONE, dtype=np.int64)
+    key_time[links.key_id[rows]] = table.deploy_time[rows]
+    return key_time
+
+
+def _reworks_open_incident(
+    table: IssueTable, links: _Links, live_incident: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Per deployment row: linked (any link type, either side) to a live incident detected
+    before the deployment and not resolved before it (DORA 2024: rework)."""
+    key_time = _deployment_keys(table, links)
+    source, target = links.source, links.target
+    deployed = key_time[source]
+    incident = links.last_row[target]
+    detected, resolved = table.detected[incident], table.resolved[incident]
+    open_at = (
+        live_incident[target]
+        & (deployed != NONE)
+        & (detected != NONE)
+        & (detected < deployed)
+        & ((resolved == NONE) | (resolved >= deployed))
+    )
+    reworked = np.zeros(len(links.last_row), dtype=bool)
+    reworked[source[open_at]] = True
+    return reworked[links.key_id[rows]]
+
+
+def _failed_recovery(
+    table: IssueTable,
+    mapper: FieldMapper,
+    links: _Links,
+    deployments: Deployments,
+    rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per incident with a resolved time (the table `rows` of `Incidents`, in its order):
+    resolved minus the time of the deployment it failed, and its code (DORA 2024, spec
+    decision 35).
+
+    A link names the deployment: the latest linked one at or before the detection, else the
+    earliest linked one. Without a link, and with the time window on, the deployment whose
+    window holds the detection (as in change failure rate)."""
+    detected, resolved = table.detected[rows], table.resolved[rows]
+    has_detected = detected != NONE
+    in_window = np.full(len(rows), NONE, dtype=np.int64)
+    times = deployments.times
+    if mapper.mappings.get("failure_by_time_window", True) and len(times):
+        lo = np.searchsorted(times, detected, "left")
+        hi = np.searchsorted(times, detected, "right")
+        holds = has_detected & (lo > 0) & (lo == hi)  # no deployment at the detection
+        in_window = np.where(holds, times[np.maximum(lo - 1, 0)], NONE)
+    before = np.full(len(rows), NONE, dtype=np.int64)
+    earliest = np.full(len(rows), NONE, dtype=np.int64)
+    if (mapper.mappings.get("deployment_source") or "issues") != "fixversions":
+        key_time = _deployment_keys(table, links)
+        deployed = key_time[links.source]
+        incident_detected = table.detected[links.last_row[links.target]]
+        linked = deployed != NONE
+        latest_key = np.full(len(links.last_row), NONE, dtype=np.int64)
+        early = linked & (incident_detected != NONE) & (deployed <= incident_detected)
+        np.maximum.at(latest_key, links.target[early], deployed[early])
+        earliest_key = np.full(len(links.last_row), FOREVER, dtype=np.int64)
+        np.minimum.at(earliest_key, links.target[linked], deployed[linked])
+        key_id = links.key_id[rows]
+        before = latest_key[key_id]
+        earliest = np.where(earliest_key[key_id] < FOREVER, earliest_key[key_id], NONE)
+    linked_at = np.where(before != NONE, before, earliest)
+    failed_at = np.where(linked_at != NONE, linked_at, in_window)
+    found = has_detected & (failed_at != NONE)
+    recovery = np.where(found, resolved - np.where(found, failed_at, 0), 0)
+    code = np.select(
+        [table.canceled[rows], ~has_detected, ~found, recovery < 0],
+        [CANCELED, SKIPPED, NO_FAILED_DEPLOYMENT, NEGATIVE],
+        OK,
+    ).astype(np.int8)
+    return recovery, code
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
@@ -496,6 +591,9 @@ def _assemble(
     live_incident[links.key_id[live_rows]] = True
     deployments = _deployments(
         table, mapper, links, live_incident, incidents.detected_sorted, incidents.detected_rows
+    )
+    incidents.failed_recovery, incidents.failed_code = _failed_recovery(
+        table, mapper, links, deployments, incidents.rows
     )
     changes = _changes(table, mapper, links)
     flow = np.not_equal(table.flow_type, None)

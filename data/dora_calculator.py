@@ -1,4 +1,4 @@
-"""The four DORA metrics over the normalized dataset, for one window `[start, end)`.
+"""The DORA metrics, 2024 additions included, over the normalized dataset for `[start, end)`.
 
 Each function returns `(values, n, excluded, notes)`; the metrics service adds status, tier
 and the weekly series. Every window is a `searchsorted` on sorted columns plus a small slice.
@@ -10,7 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from data.dataset import CANCELED, NEGATIVE, NO_COMMIT_DATE, OK, Dataset
+from data.dataset import (
+    CANCELED,
+    NEGATIVE,
+    NO_COMMIT_DATE,
+    NO_FAILED_DEPLOYMENT,
+    OK,
+    Dataset,
+)
 from data.statistics import MS_DAY, counted, duration_values, r2, r4
 
 Result = tuple[dict[str, Any], int, dict[str, int], dict[str, int]]
@@ -71,6 +78,20 @@ def change_failure_rate(ds: Dataset, start: int, end: int) -> Result:
     return values, total, deployments_left_out(ds, start, end), {}
 
 
+def deployment_rework_rate(ds: Dataset, start: int, end: int) -> Result:
+    """Rework production deployments / production deployments in the window x 100."""
+    dep = ds.deployments
+    part = window(dep.times, start, end)
+    total = part.stop - part.start
+    rework = int(dep.rework_cum[part.stop] - dep.rework_cum[part.start])
+    values = {
+        "percent": r2(rework / total * 100) if total else None,
+        "rework": rework,
+        "deployments": total,
+    }
+    return values, total, deployments_left_out(ds, start, end), {}
+
+
 def lead_time_for_changes(ds: Dataset, start: int, end: int) -> Result:
     """Deployed minus commit date for changes deployed in the window, median and p85."""
     ch = ds.changes
@@ -99,3 +120,19 @@ def recovery_time(ds: Dataset, start: int, end: int) -> Result:
         "negative": int(np.count_nonzero(codes == NEGATIVE)),
     }
     return duration_values(durations, hours=True), len(durations), counted(excluded), {}
+
+
+def failed_deployment_recovery_time(ds: Dataset, start: int, end: int) -> Result:
+    """Resolved minus the failed deployment's time, for incidents resolved in the window that
+    failed a deployment (DORA 2024), median and p85."""
+    inc = ds.incidents
+    part = window(inc.resolved, start, end)
+    codes = inc.failed_code[part]
+    durations = inc.failed_recovery[part][codes == OK]
+    excluded = {
+        "canceled": int(np.count_nonzero(codes == CANCELED)),
+        "negative": int(np.count_nonzero(codes == NEGATIVE)),
+    }
+    notes = {"no_failed_deployment": int(np.count_nonzero(codes == NO_FAILED_DEPLOYMENT))}
+    values = duration_values(durations, hours=True)
+    return values, len(durations), counted(excluded), counted(notes)

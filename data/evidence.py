@@ -30,6 +30,7 @@ from data.dataset import (
     CANCELED_LOAD,
     NEGATIVE,
     NO_COMMIT_DATE,
+    NO_FAILED_DEPLOYMENT,
     OK,
     Dataset,
     build_dataset,
@@ -61,6 +62,8 @@ REASONS: dict[str, tuple[str, ...]] = {
     "deployment_frequency": DEPLOYMENTS_LEFT_OUT,
     "lead_time_for_changes": ("canceled", "no_commit_date", "negative", "start_not_recorded"),
     "change_failure_rate": DEPLOYMENTS_LEFT_OUT,
+    "deployment_rework_rate": DEPLOYMENTS_LEFT_OUT,
+    "failed_deployment_recovery_time": ("canceled", "negative", "no_failed_deployment"),
     "recovery_time": ("canceled", "negative"),
     "flow_velocity": ("canceled", "no_story_points"),
     "flow_time": ("canceled", "negative", "start_not_recorded"),
@@ -74,6 +77,8 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "deployment_frequency": ("deployed",),
     "lead_time_for_changes": ("work_start", "deployed", "duration_days"),
     "change_failure_rate": ("deployed", "failed", "failed_by", "incident"),
+    "deployment_rework_rate": ("deployed", "rework"),
+    "failed_deployment_recovery_time": ("failed_deployment", "resolved", "duration_hours"),
     "recovery_time": ("detected", "resolved", "duration_hours"),
     "flow_velocity": ("work_start", "completion", "story_points"),
     "flow_time": ("work_start", "completion", "duration_days"),
@@ -84,7 +89,17 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {
 COMMON_COLUMNS = ("key", "summary", "type", "flow_type", "state_now")
 #: Columns of an explicit key list (the flow charts' click-through).
 KEYS_COLUMNS = (*COMMON_COLUMNS, "created", "work_start", "completion")
-INSTANT_COLUMNS = ("work_start", "deployed", "completion", "detected", "resolved", "created")
+INSTANT_COLUMNS = (
+    "work_start",
+    "deployed",
+    "completion",
+    "detected",
+    "resolved",
+    "created",
+    "failed_deployment",
+)
+#: Metrics whose item durations are in hours (the others: days).
+HOUR_METRICS = ("recovery_time", "failed_deployment_recovery_time")
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")
@@ -153,6 +168,7 @@ def _deployments(ds: Dataset, start: int, end: int, reason: str | None) -> Selec
             "by_success": dep.failed_success[part],
             "by_link": dep.failed_linked[part],
             "window_incident": dep.failed_window_incident[part],
+            "rework": dep.rework[part],
         },
         names,
     )
@@ -201,6 +217,32 @@ def _incidents(ds: Dataset, start: int, end: int, reason: str | None) -> Selecti
         {
             "resolved": resolved,
             "detected": np.where(measured, resolved - recovery, NONE),
+            "duration_ms": np.where(measured, recovery, NONE),
+        },
+    )
+
+
+def _failed_incidents(ds: Dataset, start: int, end: int, reason: str | None) -> Selection:
+    """Incidents resolved in the window that failed a deployment, with that deployment's time
+    (or those left out or flagged for `reason`), as `failed_deployment_recovery_time` counts."""
+    inc = ds.incidents
+    part = window(inc.resolved, start, end)
+    codes = inc.failed_code[part]
+    wanted = {
+        None: codes == OK,
+        "canceled": codes == CANCELED,
+        "negative": codes == NEGATIVE,
+        "no_failed_deployment": codes == NO_FAILED_DEPLOYMENT,
+    }.get(reason)
+    if wanted is None:
+        return _empty()
+    resolved, recovery = inc.resolved[part][wanted], inc.failed_recovery[part][wanted]
+    measured = np.isin(codes[wanted], (OK, NEGATIVE))
+    return Selection(
+        inc.rows[part][wanted],
+        {
+            "resolved": resolved,
+            "failed_deployment": np.where(measured, resolved - recovery, NONE),
             "duration_ms": np.where(measured, recovery, NONE),
         },
     )
@@ -262,8 +304,10 @@ def _load(ds: Dataset, end: int, reason: str | None) -> Selection:
 def select(ds: Dataset, metric: str, start: int, end: int, reason: str | None = None) -> Selection:
     """The items of `metric` over `[start, end)`: those counted in `n` (reason None), or
     those excluded for `reason` or flagged with it (a key of the report's `notes`)."""
-    if metric in ("deployment_frequency", "change_failure_rate"):
+    if metric in ("deployment_frequency", "change_failure_rate", "deployment_rework_rate"):
         return _deployments(ds, start, end, reason)
+    if metric == "failed_deployment_recovery_time":
+        return _failed_incidents(ds, start, end, reason)
     if metric == "lead_time_for_changes":
         return _changes(ds, start, end, reason)
     if metric == "recovery_time":
@@ -362,7 +406,7 @@ def describe(
         if reason is not None:
             item["reason"] = reason
         columns = sel.columns
-        for name in ("deployed", "completion", "detected", "resolved"):
+        for name in ("deployed", "completion", "detected", "resolved", "failed_deployment"):
             if name in columns:
                 item[name] = _instant(columns[name][at], zone)
         if "work_start" in columns:
@@ -371,8 +415,8 @@ def describe(
             item["work_start"] = _instant(table.work_start[row], zone)
         if "duration_ms" in columns:
             value = int(columns["duration_ms"][at])
-            unit = MS_HOUR if metric == "recovery_time" else MS_DAY
-            label = "duration_hours" if metric == "recovery_time" else "duration_days"
+            unit = MS_HOUR if metric in HOUR_METRICS else MS_DAY
+            label = "duration_hours" if metric in HOUR_METRICS else "duration_days"
             item[label] = None if value == NONE else r4(value / unit)
         if metric == "flow_efficiency":
             percent = float(columns["percent"][at])
@@ -386,6 +430,8 @@ def describe(
             item["state_at_end"] = columns["state_at_end"][at]
         if metric == "change_failure_rate" and "failed" in columns:
             item.update(_failure(ds, sel, at, live_incidents))
+        if metric == "deployment_rework_rate" and "rework" in columns:
+            item["rework"] = bool(columns["rework"][at])
         items.append({name: item.get(name) for name in item_columns(metric, reason)})
     return items
 
@@ -393,7 +439,7 @@ def describe(
 def item_columns(metric: str, reason: str | None = None) -> tuple[str, ...]:
     """The columns of a metric's item rows (with `reason` when listing exclusions)."""
     extra = METRIC_COLUMNS[metric]
-    if metric == "change_failure_rate" and reason is not None:
+    if metric in ("change_failure_rate", "deployment_rework_rate") and reason is not None:
         extra = ("deployed",)
     return (*COMMON_COLUMNS, *(("reason",) if reason else ()), *extra)
 

@@ -65,6 +65,17 @@ def mappings_hash(mappings: dict[str, Any]) -> str:
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
+def hotfix_pattern(pattern: Any) -> re.Pattern[str] | None:
+    """The hotfix version pattern compiled (case-insensitive), or None when empty. A pattern
+    that does not compile matches nothing here: the settings refuse it with a message."""
+    if not pattern:
+        return None
+    try:
+        return re.compile(str(pattern), re.IGNORECASE)
+    except re.error:
+        return None
+
+
 def default_state(category: str, name: str) -> str:
     """The state of a status by the default rule: its category, and waiting words."""
     if category == "new":
@@ -130,6 +141,8 @@ class FieldMapper:
         self.incident_types = _folded_set(m["incident_types"])
         self.production_values = _folded_set(m["production_values"])
         self.flag_field: str | None = m.get("flagged_field") or None
+        self.rework_labels = _folded_set(m.get("rework_labels"))
+        self.hotfix_pattern = hotfix_pattern(m.get("hotfix_version_pattern"))
         self.cat_by_id: dict[str, str] = {}
         self.cat_by_name: dict[str, str] = {}
         for status in statuses or []:
@@ -238,6 +251,21 @@ class FieldMapper:
             return False
         value = fields.get(field_id)
         return value is True or any(t.strip().lower() in TRUE_TEXTS for t in value_texts(value))
+
+    def rework_marked(self, fields: dict[str, Any], labels: tuple[str, ...]) -> bool:
+        """A deployment issue marked as rework: the mapped rework field is true, or one of its
+        (folded) labels is a rework label."""
+        if self.rework_labels.intersection(labels):
+            return True
+        field_id = self.mappings.get("rework_field")
+        if not field_id:
+            return False
+        value = fields.get(field_id)
+        return value is True or any(t.strip().lower() in TRUE_TEXTS for t in value_texts(value))
+
+    def is_hotfix_version(self, name: Any) -> bool:
+        """A fixVersion name that matches the hotfix pattern (a patch above 0 by default)."""
+        return bool(self.hotfix_pattern and self.hotfix_pattern.search(str(name or "")))
 
     def story_points(self, fields: dict[str, Any]) -> float | None:
         """Story points when the mapped field holds a JSON number, else None."""

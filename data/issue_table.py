@@ -136,6 +136,8 @@ class IssueTable:
     deployment_role: np.ndarray
     nonproduction_time: np.ndarray  # a non-production deployment issue's deployment time
     success_failed: np.ndarray
+    #: production deployment issue marked as rework (rework field or label; DORA 2024)
+    rework_marked: np.ndarray
     is_incident: np.ndarray
     detected: np.ndarray
     resolved: np.ndarray
@@ -188,6 +190,7 @@ class IssueTable:
             deployment_role=int(self.deployment_role[row]),
             nonproduction_time=instant(self.nonproduction_time),
             success_failed=bool(self.success_failed[row]),
+            rework_marked=bool(self.rework_marked[row]),
             is_incident=bool(self.is_incident[row]),
             detected=instant(self.detected),
             resolved=instant(self.resolved),
@@ -221,6 +224,7 @@ class IssueRecord:
     deployment_role: int
     nonproduction_time: int | None
     success_failed: bool
+    rework_marked: bool
     is_incident: bool
     detected: int | None
     resolved: int | None
@@ -686,6 +690,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         for name in ("deploy", "nonproduction", "detected", "resolved", "commit", "deployed")
     }
     success_failed: list[int] = []
+    rework_rows: list[int] = []
     roles = np.full(n, NOT_DEPLOYMENT, dtype=np.int8)
     incidents: list[int] = []
     points: dict[int, float | None] = {}
@@ -710,10 +715,8 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         now_codes.append(now_code)
         type_name = fold_name((fields_.get("issuetype") or {}).get("name") or "")
         labels = fields_.get("labels")
-        if labels:
-            flow_types.append(flow_type_of(type_name, tuple([fold_name(str(x)) for x in labels])))
-        else:
-            flow_types.append(flow_type_of(type_name, ()))
+        folded_labels = tuple([fold_name(str(x)) for x in labels]) if labels else ()
+        flow_types.append(flow_type_of(type_name, folded_labels))
         is_canceled = False
         if now_code == D:
             resolution = fold_name((fields_.get("resolution") or {}).get("name") or "")
@@ -725,6 +728,8 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
                 sparse["deploy"][0].append(row)
                 sparse["deploy"][1].append(fields_.get(deployment_field))
                 success_failed.append(mapper.success_failed(fields_))
+                if mapper.rework_marked(fields_, folded_labels):
+                    rework_rows.append(row)
             else:
                 roles[row] = NOT_PRODUCTION
                 sparse["nonproduction"][0].append(row)
@@ -842,6 +847,8 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
     deploy_time = sparse_column("deploy")
     failed = np.zeros(n, dtype=bool)
     failed[sparse["deploy"][0]] = success_failed
+    rework_marked = np.zeros(n, dtype=bool)
+    rework_marked[rework_rows] = True
     version_at = starts["versions"]
     version_when = instants[version_at : version_at + len(version_texts)]
     point_column = np.full(n, np.nan)
@@ -864,6 +871,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
         deployment_role=roles,
         nonproduction_time=sparse_column("nonproduction"),
         success_failed=failed & (deploy_time != NONE),
+        rework_marked=rework_marked & (deploy_time != NONE),
         is_incident=is_incident,
         detected=detected,
         resolved=incident_resolved,

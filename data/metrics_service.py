@@ -21,11 +21,11 @@ import orjson
 
 from configuration.metric_defaults import (
     ALL_METRICS,
+    DEFAULT_TIER_YEAR,
     DORA_METRICS,
-    change_failure_rate_tier,
-    deployment_frequency_tier,
-    lead_time_tier,
-    recovery_time_tier,
+    TIER_YEARS,
+    dora_tier,
+    tier_note,
 )
 from configuration.settings import jira_configured
 from data import dora_calculator, flow_calculator
@@ -64,7 +64,9 @@ LABELS: dict[str, tuple[str, str | None, str]] = {
     "deployment_frequency": ("Deployment frequency", "per_day", "per day"),
     "lead_time_for_changes": ("Lead time for changes", "median_days", "days"),
     "change_failure_rate": ("Change failure rate", "percent", "%"),
-    "recovery_time": ("Failed deployment recovery time", "median_hours", "hours"),
+    "deployment_rework_rate": ("Deployment rework rate", "percent", "%"),
+    "failed_deployment_recovery_time": ("Failed deployment recovery time", "median_hours", "hours"),
+    "recovery_time": ("Incident recovery time", "median_hours", "hours"),
     "flow_velocity": ("Flow velocity", "per_week", "items per week"),
     "flow_time": ("Flow time", "median_days", "days"),
     "flow_efficiency": ("Flow efficiency", "percent", "%"),
@@ -77,6 +79,8 @@ CALCULATORS: dict[str, Calculator] = {
     "deployment_frequency": dora_calculator.deployment_frequency,
     "lead_time_for_changes": dora_calculator.lead_time_for_changes,
     "change_failure_rate": dora_calculator.change_failure_rate,
+    "deployment_rework_rate": dora_calculator.deployment_rework_rate,
+    "failed_deployment_recovery_time": dora_calculator.failed_deployment_recovery_time,
     "recovery_time": dora_calculator.recovery_time,
     "flow_velocity": flow_calculator.flow_velocity,
     "flow_time": flow_calculator.flow_time,
@@ -105,7 +109,15 @@ _stats = {"hits": 0, "misses": 0}
 
 def _insufficient(ds: Dataset, key: str) -> str | None:
     """What the whole dataset lacks for a metric (spec decision 24), or None."""
-    if key in ("deployment_frequency", "change_failure_rate") and not ds.has_deployments:
+    if key == "failed_deployment_recovery_time" and not ds.has_incidents:
+        return "No incidents"
+    deployment_keys = (
+        "deployment_frequency",
+        "change_failure_rate",
+        "deployment_rework_rate",
+        "failed_deployment_recovery_time",
+    )
+    if key in deployment_keys and not ds.has_deployments:
         return "No deployments"
     if key == "change_failure_rate":
         has_success = ds.deployment_source != "fixversions" and ds.success_field
@@ -123,16 +135,17 @@ def _insufficient(ds: Dataset, key: str) -> str | None:
     return None
 
 
-def _tier(key: str, values: dict[str, Any], period: Period) -> str | None:
-    if key == "deployment_frequency":
-        return deployment_frequency_tier(values["count"] / period.days)
-    if key == "lead_time_for_changes" and values["median_hours"] is not None:
-        return lead_time_tier(values["median_hours"])
-    if key == "change_failure_rate" and values["percent"] is not None:
-        return change_failure_rate_tier(values["percent"])
-    if key == "recovery_time" and values["median_hours"] is not None:
-        return recovery_time_tier(values["median_hours"])
-    return None
+def tier_year_of(value: Any) -> int:
+    """The tier year of a setting or flag (2023 or 2024); UserError for any other value."""
+    if value is None or value == "":
+        return DEFAULT_TIER_YEAR
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = 0
+    if year not in TIER_YEARS:
+        raise UserError(f"Unknown tier year {value!r}: use 2023 or 2024.")
+    return year
 
 
 def _no_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +153,9 @@ def _no_values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value if name in _GUIDANCE else None for name, value in values.items()}
 
 
-def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str, Any]:
+def _metric(
+    ds: Dataset, key: str, period: Period, weeks: list[Any], tier_year: int
+) -> dict[str, Any]:
     """One metric object: period values, status, tier and the weekly series."""
     label, headline, unit = LABELS[key]
     calculate = CALCULATORS[key]
@@ -171,7 +186,8 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     elif n == 0 and key not in ZERO_IS_A_VALUE:
         metric["status"], metric["message"] = "none_in_period", "None in period"
     if key in DORA_METRICS:
-        metric["tier"] = None if missing else _tier(key, values, period)
+        metric["tier"] = None if missing else dora_tier(key, values, period.days, tier_year)
+        metric["tier_note"] = tier_note(key, tier_year) if metric["tier"] else None
     metric["weekly"] = weekly
     return metric
 
@@ -190,18 +206,23 @@ def report_for_project(
     tz: str | None = None,
     deployment_source: str | None = None,
     root: Path | None = None,
+    tier_year: int | str | None = None,
 ) -> dict[str, Any]:
-    """The full report (nine metrics, period, settings, dataset) of a project for a period.
+    """The full report (the metrics, period, settings, dataset) of a project for a period.
 
     With `root` (the data directory), reports are also kept on disk in its metric cache, so
     the first view after a restart reads a file instead of normalizing and computing.
 
+    `tier_year` (else the settings' `tier_year`, else 2023) picks the DORA report whose
+    clusters give the tiers.
+
     Raises UserError, before any work, for an unknown zone, a bad period, an unknown
-    deployment source or a project without issues. The returned dict is shared with the
-    cache: treat it as read-only.
+    deployment source, an unknown tier year or a project without issues. The returned dict
+    is shared with the cache: treat it as read-only.
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
     per = parse_period(period, now if now is not None else clock_now(), zone)
+    year = tier_year_of(tier_year if tier_year is not None else settings.get("tier_year"))
     if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
         raise UserError(
             f"Unknown deployment source {deployment_source!r}: use issues or fixversions."
@@ -214,13 +235,13 @@ def report_for_project(
     if mappings.get("deployment_source") not in DEPLOYMENT_SOURCES:
         raise UserError("Deployment source in the mappings must be issues or fixversions.")
     digest = mappings_hash(mappings)
-    stored_key = _stored_key(project, digest, zone, per) if root is not None else None
+    stored_key = _stored_key(project, digest, zone, per, year) if root is not None else None
     if stored_key is not None:
         # keyed without normalizing: a view after a restart costs a file read, no build
         key: tuple[Any, ...] = ("stored", stored_key)
     else:
         dataset = build_dataset(project, mappings, zone)
-        key = (dataset.version, digest, zone.key, per.start_ms, per.end_ms, per.label)
+        key = (dataset.version, digest, zone.key, per.start_ms, per.end_ms, per.label, year)
     cached = _remembered(key)
     if cached is None and stored_key is not None and root is not None:
         from data.cache_manager import metric_cache_for
@@ -242,7 +263,7 @@ def report_for_project(
     if stored_key is not None:
         dataset = build_dataset(project, mappings, zone)
     with timed("report", period=per.label, issues=dataset.issues, cache="miss"):
-        report = _report(dataset, mappings, digest, per, zone)
+        report = _report(dataset, mappings, digest, per, zone, year)
     with _reports_lock:
         _stats["misses"] += counting_lookups()
     _remember(key, report)
@@ -377,6 +398,7 @@ def _warm_presets(
         project.version or id(project),
         mappings_hash(full_mappings(settings.get("mappings"))),
         settings.get("time_zone"),
+        settings.get("tier_year"),
         now,
     )
     with _reports_lock:
@@ -399,10 +421,18 @@ def _warm_presets(
 #: 3: flagged Active time counts as Waiting in flow efficiency (the sample's version does not
 #: change with its content).
 #: 4: the report's dataset gains `span` (the data's first and last instants).
-STORED_REPORT_FORMAT = 4
+#: 5: DORA 2024: deployment rework rate, failed deployment recovery time beside incident
+#: recovery time, `tier_note` and the tier year.
+STORED_REPORT_FORMAT = 5
 
 
-def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) -> str | None:
+def _stored_key(
+    project: ProjectData,
+    digest: str,
+    zone: ZoneInfo,
+    per: Period,
+    tier_year: int = DEFAULT_TIER_YEAR,
+) -> str | None:
     """The persistent metric-cache key, from what is known before normalizing, or None.
 
     Only projects with a content version qualify: a JIRA cache (its checksum-based version,
@@ -422,6 +452,7 @@ def _stored_key(project: ProjectData, digest: str, zone: ZoneInfo, per: Period) 
             per.start_ms,
             per.end_ms,
             per.label,
+            tier_year,
         ]
     ).decode()
     return metric_cache_key(project.version, digest, period_key)
@@ -442,7 +473,12 @@ def _remember(key: tuple[Any, ...], report: dict[str, Any]) -> None:
 
 
 def _report(
-    ds: Dataset, mappings: dict[str, Any], digest: str, per: Period, zone: ZoneInfo
+    ds: Dataset,
+    mappings: dict[str, Any],
+    digest: str,
+    per: Period,
+    zone: ZoneInfo,
+    tier_year: int,
 ) -> dict[str, Any]:
     weeks = weeks_for_period(per, zone)
     report: dict[str, Any] = {
@@ -458,6 +494,7 @@ def _report(
             "time_zone": zone.key,
             "mappings_hash": digest,
             "failure_by_time_window": bool(mappings.get("failure_by_time_window", True)),
+            "tier_year": tier_year,
         },
         "dataset": {
             "issues": ds.issues,
@@ -471,7 +508,7 @@ def _report(
         {"first": iso_text(span[0], zone), "last": iso_text(span[1], zone)} if span else None
     )
     for key in METRIC_KEYS:
-        report[key] = _metric(ds, key, per, weeks)
+        report[key] = _metric(ds, key, per, weeks, tier_year)
     return report
 
 
@@ -493,10 +530,21 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
     """`python app.py metrics`: the report of `--input FILE` or of the cache, as JSON or CSV."""
     from data.export import report_to_csv, report_to_json
 
+    report = report_for_cli_args(args, root, settings)
+    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+
+
+def report_for_cli_args(
+    args: Any, root: Path, settings: dict[str, Any], project: ProjectData | None = None
+) -> dict[str, Any]:
+    """The report the command-line options choose (`--input` or the cache, `--period`, `--now`,
+    `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report` writes. A caller
+    that has read the project already (`cli_project`) passes it."""
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
     parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
-    project = cli_project(args, root, settings)
+    if project is None:
+        project = cli_project(args, root, settings)
     report = report_for_project(
         project,
         settings,
@@ -505,8 +553,9 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
         tz=zone.key,
         deployment_source=args.deployments,
         root=None if args.input else root,
+        tier_year=getattr(args, "tiers", None),
     )
-    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+    return report
 
 
 def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:

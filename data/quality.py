@@ -94,6 +94,7 @@ def _negative_durations(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMa
     parts = (
         ds.changes.rows[ds.changes.code == NEGATIVE],
         ds.incidents.rows[ds.incidents.code == NEGATIVE],
+        ds.incidents.rows[ds.incidents.failed_code == NEGATIVE],  # resolved before it failed
         done.order[(done.flow_code == NEGATIVE) & ~done.canceled],
     )
     return np.unique(np.concatenate(parts))
@@ -197,7 +198,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "negative_durations",
         "Negative durations (left out of the medians)",
-        ("lead_time_for_changes", "recovery_time", "flow_time"),
+        ("lead_time_for_changes", "recovery_time", "failed_deployment_recovery_time", "flow_time"),
         _negative_durations,
     ),
     Rule(
@@ -215,13 +216,18 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "deployment_without_environment_or_time",
         "Deployments without an environment or a time",
-        ("deployment_frequency", "change_failure_rate", "lead_time_for_changes"),
+        (
+            "deployment_frequency",
+            "change_failure_rate",
+            "deployment_rework_rate",
+            "lead_time_for_changes",
+        ),
         _deployment_without_environment_or_time,
     ),
     Rule(
         "incident_without_deployment",
         "Incidents linked to no deployment",
-        ("change_failure_rate",),
+        ("change_failure_rate", "failed_deployment_recovery_time"),
         _incident_without_deployment,
     ),
     Rule(

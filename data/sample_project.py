@@ -8,11 +8,13 @@ its creation time, so that they leave the rest of the project as it was).
 What it holds, because the metrics need it: stories, bugs, tasks, technical debt, security
 items, epics and sub-tasks moving through a workflow with waiting states (Blocked, Ready for
 QA), rework, reopenings, skipped states, items never started and items in progress now;
-"Won't Do" cancellations; weekly released fixVersions and a few unreleased; Deployment
-issues (3-5 a week, mostly production) and Incidents, some linked to the deployment that
-caused them; work items flagged (JIRA's "Flagged" field, Impediment) for a while, some
-across a status change and some still flagged now. Timestamps carry mixed UTC offsets and
-changelogs come in mixed order (mostly newest first, as JIRA Cloud sends them).
+"Won't Do" cancellations; weekly released fixVersions and a few unreleased, with a patch
+(hotfix) version now and then; Deployment issues (3-5 a week, mostly production) and
+Incidents, some linked to the deployment that caused them; rework deployments (labelled
+`hotfix` or `rollback`, some linked to the incident they fix while it is open); work items
+flagged (JIRA's "Flagged" field, Impediment) for a while, some across a status change and
+some still flagged now. Timestamps carry mixed UTC offsets and changelogs come in mixed order
+(mostly newest first, as JIRA Cloud sends them).
 
 Nested reference objects (users, status categories) are shared between issues: treat the
 issues as read-only or copy what you change.
@@ -488,6 +490,37 @@ def _release_days(start: int, now: int) -> list[int]:
     return days
 
 
+#: Labels the sample puts on rework deployments (defaults of the rework mapping).
+REWORK_LABELS = ("hotfix", "rollback")
+
+
+def _plan_rework(production: list[_Plan], incidents: list[_Plan]) -> None:
+    """Rework deployments (DORA 2024): about one production deployment in ten labelled
+    `hotfix` (a few `rollback`), and the first production deployment after an incident's
+    detection and before its resolution (or while it is open) linked to it as its fix, in
+    about half the incidents. A random stream of its own, so the rest of the sample keeps
+    its draws."""
+    times = [p.resolved or p.created for p in production]
+    rng = random.Random(len(times) * 7919 + (times[0] if times else 0))
+    for plan in production:
+        roll = rng.random()
+        if roll < 0.08:
+            plan.labels.append("hotfix")
+        elif roll < 0.1:
+            plan.labels.append("rollback")
+    for incident in incidents:
+        pos = bisect.bisect_right(times, incident.created)
+        if pos >= len(times) or rng.random() >= 0.5:
+            continue
+        fix = production[pos]
+        if incident.resolved is not None and times[pos] > incident.resolved:
+            continue
+        if not set(REWORK_LABELS) & set(fix.labels):
+            fix.labels.append("hotfix")
+        incident.links.append(("Relates", "inward", fix))
+        fix.links.append(("Relates", "outward", incident))
+
+
 def _plans(
     count: int, rng: random.Random, start: int, now: int, rework: float = 0.45
 ) -> tuple[list[_Plan], list[int]]:
@@ -532,6 +565,7 @@ def _plans(
         else:
             _walk_quick(rng, plan, now, detected + int(_hours(rng, 5, 1.0)) + MINUTE, "Done")
         plans.append(plan)
+    _plan_rework(production, [p for p in plans if p.kind == "Incident"])
 
     n_work = count - len(plans)
     kinds = [k for k, _ in _WORK_MIX]
@@ -615,8 +649,14 @@ class _Builder:
             for name, r in _RESOLUTIONS.items()
         }
         self.releases = releases
-        self.release_ms = [(d + 1) * DAY - 1 for d in releases]  # end of the release day
-        self.versions = [self._version(i, d) for i, d in enumerate(releases)]
+        # weekly 1.i.0 releases, and a 1.i.1 hotfix on the Monday after every fourth one
+        dated = [(d, self._version(i, d)) for i, d in enumerate(releases)]
+        dated += [
+            (d + 4, self._hotfix_version(i, d + 4)) for i, d in enumerate(releases) if i % 4 == 2
+        ]
+        dated.sort(key=lambda entry: entry[0])
+        self.release_ms = [(d + 1) * DAY - 1 for d, _ in dated]  # end of the release day
+        self.versions = [version for _, version in dated]
         self.history_id = 100000
         # change items are the same for many issues: built once, shared
         self.resolution_items: dict[tuple[str | None, str | None], dict[str, Any]] = {}
@@ -646,6 +686,17 @@ class _Builder:
         if not released and self.rng.random() < 0.5:
             del version["releaseDate"]
         return version
+
+    def _hotfix_version(self, i: int, day: int) -> dict[str, Any]:
+        """The patch release `1.i.1` (a rework deployment under the hotfix pattern)."""
+        return {
+            "self": f"{self.base}/rest/api/2/version/{10900 + i}",
+            "id": str(10900 + i),
+            "name": f"1.{i}.1",
+            "archived": False,
+            "released": (day + 1) * DAY <= self.now,
+            "releaseDate": _day_string(day),
+        }
 
     def issue_id(self, plan: _Plan) -> str:
         return str(10001 + plan.index)

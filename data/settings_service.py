@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from configuration.metric_defaults import FLOW_TYPES, STATES, default_mappings
+from configuration.metric_defaults import (
+    DEFAULT_TIER_YEAR,
+    FLOW_TYPES,
+    STATES,
+    default_mappings,
+)
 from configuration.settings import (
     DEFAULT_TOKEN_ENV,
     jira_configured,
@@ -39,7 +44,7 @@ from configuration.settings import (
     token_scope,
 )
 from data.errors import UserError
-from data.metrics_service import LABELS
+from data.metrics_service import LABELS, tier_year_of
 from data.persistence import (
     keep_invalid_copy,
     load_settings,
@@ -103,22 +108,29 @@ FIELD_RULES: dict[str, FieldRule] = {
         "Production impact",
         frozenset({"option", "string", "number", "boolean", "array:option", "array:string"}),
         "option, text, number or checkbox",
-        ("recovery_time", "change_failure_rate"),
+        ("failed_deployment_recovery_time", "recovery_time", "change_failure_rate"),
         ("production impact",),
     ),
     "incident_detected_field": FieldRule(
         "Incident detected",
         DATE_KINDS,
         "date or datetime",
-        ("recovery_time", "change_failure_rate"),
+        ("failed_deployment_recovery_time", "recovery_time", "change_failure_rate"),
         ("detected",),
     ),
     "incident_resolved_field": FieldRule(
         "Incident resolved",
         DATE_KINDS,
         "date or datetime",
-        ("recovery_time",),
+        ("failed_deployment_recovery_time", "recovery_time"),
         ("incident resolved", "recovered", "restored"),
+    ),
+    "rework_field": FieldRule(
+        "Rework",
+        frozenset({"option", "string", "boolean", "array:option", "array:string"}),
+        "option, text, yes/no or list",
+        ("deployment_rework_rate",),
+        ("rework",),
     ),
     "commit_date_field": FieldRule(
         "Commit date", DATE_KINDS, "date or datetime", ("lead_time_for_changes",), ("commit",)
@@ -140,6 +152,13 @@ FIELD_RULES: dict[str, FieldRule] = {
 #: metric key -> the name the dashboard gives it
 METRIC_LABELS: dict[str, str] = {key: label for key, (label, _, _) in LABELS.items()}
 COMPLETION_METRICS = ("flow_velocity", "flow_time", "flow_efficiency", "flow_distribution")
+#: The metrics that count deployments: no deployment, none of them.
+DEPLOYMENT_METRICS = (
+    "deployment_frequency",
+    "change_failure_rate",
+    "deployment_rework_rate",
+    "failed_deployment_recovery_time",
+)
 
 # --------------------------------------------------------------------------- fields
 
@@ -328,16 +347,15 @@ def unavailable_metrics(
     from_issues = mappings.get("deployment_source", "issues") == "issues"
     if from_issues and not mappings.get("deployment_types"):
         reason = "no issue type is mapped as a deployment"
-        problems += [("deployment_frequency", reason), ("change_failure_rate", reason)]
+        problems += [(metric, reason) for metric in DEPLOYMENT_METRICS]
     if from_issues and mappings.get("environment_field") and not mappings.get("production_values"):
         reason = "an environment field is mapped but no value means production"
-        problems += [("deployment_frequency", reason), ("change_failure_rate", reason)]
+        problems += [(metric, reason) for metric in DEPLOYMENT_METRICS]
 
     has_incidents = bool(mappings.get("incident_types") or mappings.get("production_impact_field"))
     if not has_incidents:
-        problems.append(
-            ("recovery_time", "no incident types and no production-impact field are mapped")
-        )
+        reason = "no incident types and no production-impact field are mapped"
+        problems += [("failed_deployment_recovery_time", reason), ("recovery_time", reason)]
     if not from_issues and not mappings.get("failure_by_time_window", True):
         problems.append(
             (
@@ -545,9 +563,9 @@ def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]
         )
     with _client(settings) as client:
         result = dict(client.test_connection(settings["jira"]["jql"]))
-    from data.periods import resolve_time_zone, zone_name
+    from data.periods import resolve_time_zone
 
-    result["dashboard_time_zone"] = zone_name(resolve_time_zone(settings.get("time_zone")))
+    result["dashboard_time_zone"] = resolve_time_zone(settings.get("time_zone")).key
     return result
 
 
@@ -635,6 +653,7 @@ def mapping_dialog_model(root: Path) -> dict[str, Any]:
     return {
         "mappings": mappings,
         "time_zone": settings.get("time_zone") or "",
+        "tier_year": settings.get("tier_year") or DEFAULT_TIER_YEAR,
         "field_options": {
             key: field_options(key, sources.fields, mappings.get(key)) for key in FIELD_RULES
         },
@@ -730,9 +749,18 @@ def merge_mappings_form(
                 raise SettingsFormError(problem + ".")
         mappings[key] = value
 
-    for key in ("deployment_types", "incident_types", "canceled_resolutions", "production_values"):
+    name_lists = (
+        "deployment_types",
+        "incident_types",
+        "canceled_resolutions",
+        "production_values",
+        "rework_labels",
+    )
+    for key in name_lists:
         if key in form:
             mappings[key] = _names(form[key])
+    if "hotfix_version_pattern" in form:
+        mappings["hotfix_version_pattern"] = _valid_pattern(_clean(form["hotfix_version_pattern"]))
     if "failure_by_time_window" in form:
         mappings["failure_by_time_window"] = bool(form["failure_by_time_window"])
 
@@ -773,7 +801,31 @@ def merge_mappings_form(
     merged["mappings"] = mappings
     if "time_zone" in form:
         merged["time_zone"] = _valid_time_zone(_clean(form["time_zone"]))
+    if "tier_year" in form:
+        merged["tier_year"] = _valid_tier_year(form["tier_year"])
     return merged
+
+
+def _valid_pattern(pattern: str) -> str | None:
+    """The hotfix version pattern when it is a valid regular expression; None for empty (no
+    version is a hotfix)."""
+    if not pattern:
+        return None
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise SettingsFormError(
+            f"Hotfix version pattern {pattern!r} is not a valid regular expression: {exc}."
+        ) from None
+    return pattern
+
+
+def _valid_tier_year(value: Any) -> int:
+    """2023 or 2024 (the DORA report whose clusters give the tiers)."""
+    try:
+        return tier_year_of(value)
+    except UserError as exc:
+        raise SettingsFormError(str(exc)) from None
 
 
 def _valid_time_zone(name: str) -> str | None:

@@ -29,7 +29,7 @@ from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-TABLE_FORMAT = 4
+TABLE_FORMAT = 5
 _HEADER = "header"
 
 

@@ -39,6 +39,8 @@ METRIC_KEYS = (
     "deployment_frequency",
     "lead_time_for_changes",
     "change_failure_rate",
+    "deployment_rework_rate",
+    "failed_deployment_recovery_time",
     "recovery_time",
     "flow_velocity",
     "flow_time",
@@ -475,6 +477,21 @@ class Reference:
         value = self.field_value(item, self.m.get("deployment_success_field"))
         return any(text.strip().lower() in FAILED_WORDS for text in _texts(value))
 
+    def rework_marked(self, item: Item) -> bool:
+        """A deployment issue with a rework label, or whose rework field says true."""
+        labels = {name_key(str(label)) for label in item.fields.get("labels") or []}
+        if labels & {name_key(label) for label in self.m.get("rework_labels") or []}:
+            return True
+        value = self.field_value(item, self.m.get("rework_field"))
+        if value is True:
+            return True
+        return any(t.strip().lower() in TRUE_WORDS for t in _texts(value))
+
+    def is_hotfix(self, version_name: Any) -> bool:
+        """A version name matching the hotfix pattern (case-insensitive search)."""
+        pattern = self.m.get("hotfix_version_pattern")
+        return bool(pattern) and re.search(pattern, str(version_name or ""), re.I) is not None
+
     def is_incident(self, item: Item) -> bool:
         """Incident type, or the production-impact field says true."""
         if item.type_name in [name_key(t) for t in self.m["incident_types"]]:
@@ -701,6 +718,89 @@ class Window:
         }
         return values, total, self.deployments_left_out(), {}
 
+    def deployment_rework_rate(self) -> tuple[dict, int, dict, dict]:
+        ref = self.ref
+        total = rework = 0
+        if self.source == "fixversions":
+            for name in ref.released_version_names():
+                when = ref.version_times().get(name)
+                if self.inside(when):
+                    total += 1
+                    rework += ref.is_hotfix(name)
+        else:
+            deployments, _ = ref.deployments(self.source)
+            for when, key in deployments:
+                if not self.inside(when):
+                    continue
+                total += 1
+                item = ref.by_key[key]
+                is_rework = ref.rework_marked(item)
+                for other_key in item.links:
+                    other = ref.by_key.get(other_key)
+                    if other is None or other.canceled or not ref.is_incident(other):
+                        continue
+                    detected, resolved = ref.incident_times(other)
+                    opened_before = detected is not None and detected < when
+                    if opened_before and (resolved is None or resolved >= when):
+                        is_rework = True
+                rework += is_rework
+        values = {
+            "percent": r2(rework / total * 100) if total else None,
+            "rework": rework,
+            "deployments": total,
+        }
+        return values, total, self.deployments_left_out(), {}
+
+    def failed_deployment(self, item: Item, detected: int) -> int | None:
+        """The time of the deployment an incident failed: of the linked ones, the latest at or
+        before its detection, else the earliest; with no link, the one whose window holds
+        its detection (time window on); else None."""
+        ref = self.ref
+        deployments, _ = ref.deployments(self.source)
+        linked = []
+        if self.source != "fixversions":
+            time_of = {key: when for when, key in deployments if key is not None}
+            linked = [time_of[key] for key in item.links if key in time_of]
+        if linked:
+            before = [when for when in linked if when <= detected]
+            return max(before) if before else min(linked)
+        if ref.m.get("failure_by_time_window", True):
+            earlier = [when for when, _ in deployments if when < detected]
+            at_detection = any(when == detected for when, _ in deployments)
+            if earlier and not at_detection:
+                return max(earlier)
+        return None
+
+    def failed_deployment_recovery_time(self) -> tuple[dict, int, dict, dict]:
+        ref = self.ref
+        durations: list[int] = []
+        excluded = {"canceled": 0, "negative": 0}
+        notes = {"no_failed_deployment": 0}
+        for item in ref.items:
+            if not ref.is_incident(item):
+                continue
+            detected, resolved = ref.incident_times(item)
+            if not self.inside(resolved):
+                continue
+            if item.canceled:
+                excluded["canceled"] += 1
+                continue
+            if detected is None:
+                continue
+            failed_at = self.failed_deployment(item, detected)
+            if failed_at is None:
+                notes["no_failed_deployment"] += 1
+            elif resolved - failed_at < 0:
+                excluded["negative"] += 1
+            else:
+                durations.append(resolved - failed_at)
+        return (
+            duration_values(durations, "hours"),
+            len(durations),
+            _counted(excluded),
+            _counted(notes),
+        )
+
     def lead_time_for_changes(self) -> tuple[dict, int, dict, dict]:
         ref = self.ref
         durations: list[int] = []
@@ -882,12 +982,14 @@ class Window:
 
 # ----------------------------------------------------------------------------- report
 
-DORA_KEYS = METRIC_KEYS[:4]
+DORA_KEYS = METRIC_KEYS[:6]
 LABELS = {
     "deployment_frequency": ("Deployment frequency", "per_day", "per day"),
     "lead_time_for_changes": ("Lead time for changes", "median_days", "days"),
     "change_failure_rate": ("Change failure rate", "percent", "%"),
-    "recovery_time": ("Failed deployment recovery time", "median_hours", "hours"),
+    "deployment_rework_rate": ("Deployment rework rate", "percent", "%"),
+    "failed_deployment_recovery_time": ("Failed deployment recovery time", "median_hours", "hours"),
+    "recovery_time": ("Incident recovery time", "median_hours", "hours"),
     "flow_velocity": ("Flow velocity", "per_week", "items per week"),
     "flow_time": ("Flow time", "median_days", "days"),
     "flow_efficiency": ("Flow efficiency", "percent", "%"),
@@ -902,7 +1004,15 @@ def _insufficient(ref: Reference, key: str, source: str) -> str | None:
     items = [item for item in ref.items if not item.canceled]
     all_items = ref.items
     has_incidents = any(ref.is_incident(item) for item in items)
-    if key in ("deployment_frequency", "change_failure_rate") and not deployments:
+    if key == "failed_deployment_recovery_time" and not has_incidents:
+        return "No incidents"
+    deployment_keys = (
+        "deployment_frequency",
+        "change_failure_rate",
+        "deployment_rework_rate",
+        "failed_deployment_recovery_time",
+    )
+    if key in deployment_keys and not deployments:
         return "No deployments"
     if key == "change_failure_rate":
         has_success = source == "issues" and bool(ref.m.get("deployment_success_field"))
@@ -923,15 +1033,38 @@ def _insufficient(ref: Reference, key: str, source: str) -> str | None:
     return None
 
 
-def _tier(key: str, values: dict[str, Any], days: float) -> str | None:
-    """The DORA tier: frequency of the unrounded rate, the others of the rounded values."""
+#: 2024 change failure rate clusters, best first (METRICS.md, DORA 2024 additions).
+CFR_2024 = [("Elite", 5.0), ("High", 20.0), ("Medium", 10.0), ("Low", 40.0)]
+TIER_NOTES = {
+    "change_failure_rate": (
+        "2024 tiers: the nearest cluster value (Elite 5 %, High 20 %, Medium 10 %, Low 40 %);"
+        " High's rate is worse than Medium's, so no ordered bins exist"
+    ),
+    "failed_deployment_recovery_time": (
+        "2024 tiers: under a day is High (High and Medium share the range)"
+    ),
+}
+
+
+def _tier(key: str, values: dict[str, Any], days: float, year: int = 2023) -> str | None:
+    """The DORA tier: frequency of the unrounded rate, the others of the rounded values;
+    incident recovery time and rework rate have none."""
     if key == "deployment_frequency":
         return deployment_frequency_tier(values["count"] / days)
     if key == "lead_time_for_changes" and values["median_hours"] is not None:
         return lead_time_tier(values["median_hours"])
     if key == "change_failure_rate" and values["percent"] is not None:
+        if year == 2024:  # nearest cluster value; the first (better) one wins a tie
+            best = CFR_2024[0]
+            for tier, value in CFR_2024[1:]:
+                if abs(values["percent"] - value) < abs(values["percent"] - best[1]):
+                    best = (tier, value)
+            return best[0]
         return change_failure_rate_tier(values["percent"])
-    if key == "recovery_time" and values["median_hours"] is not None:
+    if key == "failed_deployment_recovery_time" and values["median_hours"] is not None:
+        if year == 2024:
+            hours = values["median_hours"]
+            return "Elite" if hours < 1 else "High" if hours < 24 else "Low"
         return recovery_time_tier(values["median_hours"])
     return None
 
@@ -961,8 +1094,9 @@ def reference_report(
     now: datetime,
     tz: str = "UTC",
     deployment_source: str | None = None,
+    tier_year: int = 2023,
 ) -> dict[str, Any]:
-    """The report of the spec: the nine metrics, `period`, and the comparable parts of
+    """The report of the spec: every metric, `period`, and the comparable parts of
     `settings` and `dataset` (its issue count and the status names of unknown category,
     lower case)."""
     zone = ZoneInfo(tz)
@@ -983,6 +1117,7 @@ def reference_report(
             "deployment_source": source,
             "time_zone": tz,
             "failure_by_time_window": bool(ref.m.get("failure_by_time_window", True)),
+            "tier_year": tier_year,
         },
         # the fast report's `dataset` also has source, version and warnings as sentences
         "dataset": {"issues": len(issues), "unknown_statuses": sorted(ref.warnings)},
@@ -1015,7 +1150,9 @@ def reference_report(
         elif n == 0 and key != "flow_load":  # reading 6: a load of 0 is a real value
             metric["status"], metric["message"] = "none_in_period", "None in period"
         if key in DORA_KEYS:
-            metric["tier"] = None if missing else _tier(key, values, main.days)
+            metric["tier"] = None if missing else _tier(key, values, main.days, tier_year)
+            has_note = metric["tier"] and tier_year == 2024
+            metric["tier_note"] = TIER_NOTES.get(key) if has_note else None
         metric["weekly"] = weekly
         report[key] = metric
     return report
@@ -1033,6 +1170,7 @@ def fast_report(
     now: datetime,
     tz: str = "UTC",
     deployment_source: str | None = None,
+    tier_year: int = 2023,
 ) -> dict[str, Any]:
     """The fast engine's report for the same inputs as `reference_report`."""
     from configuration.settings import default_settings
@@ -1043,7 +1181,13 @@ def fast_report(
     settings["mappings"].update(mappings or {})
     project = ProjectData(issues, list(statuses or []), version="t")
     return report_for_project(
-        project, settings, period, now=now, tz=tz, deployment_source=deployment_source
+        project,
+        settings,
+        period,
+        now=now,
+        tz=tz,
+        deployment_source=deployment_source,
+        tier_year=tier_year,
     )
 
 
@@ -1065,7 +1209,7 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
     out["dataset"] = {"issues": dataset["issues"], "unknown_statuses": unknown}
     out["settings"] = {
         k: report["settings"][k]
-        for k in ("deployment_source", "time_zone", "failure_by_time_window")
+        for k in ("deployment_source", "time_zone", "failure_by_time_window", "tier_year")
     }
     return out
 

@@ -41,9 +41,18 @@ DEFINITIONS: dict[str, str] = {
         "the success field says so, an incident links to it, or an incident was detected "
         "before the next deployment."
     ),
+    "deployment_rework_rate": (
+        "Rework production deployments / production deployments in the period x 100. Rework: "
+        "the rework field says so, a rework label (hotfix, rework, rollback), a hotfix version "
+        "(fixVersions), or a link to an incident still open when it was deployed. No tier."
+    ),
+    "failed_deployment_recovery_time": (
+        "For incidents resolved in the period that failed a deployment (linked to it, or "
+        "detected before the next one): resolved minus that deployment's time. Carries the tier."
+    ),
     "recovery_time": (
-        "Failed deployment recovery time: for incidents resolved in the period, resolved minus "
-        "detected. Negative values are left out."
+        "Incident recovery time: for every incident resolved in the period, resolved minus "
+        "detected. Negative values are left out. No tier (it is on the failed-deployment figure)."
     ),
     "flow_velocity": (
         "Flow items completed in the period: the count, and the count per week, by flow type."
@@ -70,7 +79,9 @@ TITLES: dict[str, str] = {
     "deployment_frequency": "Deployment frequency",
     "lead_time_for_changes": "Lead time for changes",
     "change_failure_rate": "Change failure rate",
-    "recovery_time": "Recovery time",
+    "deployment_rework_rate": "Deployment rework rate",
+    "failed_deployment_recovery_time": "Failed deployment recovery time",
+    "recovery_time": "Incident recovery time",
     "flow_velocity": "Flow velocity",
     "flow_time": "Flow time",
     "flow_efficiency": "Flow efficiency",
@@ -129,13 +140,21 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
         ]
     if key == "lead_time_for_changes":  # one unit per card, the headline's: days
         return [_detail("p85_days", f"p85 {num(values.get('p85_days'))} days")]
-    if key == "recovery_time":  # the headline's unit: hours
+    if key in ("failed_deployment_recovery_time", "recovery_time"):  # the headline's: hours
         return [_detail("p85_hours", f"p85 {num(values.get('p85_hours'))} hours")]
     if key == "change_failure_rate":
         return [
             _detail(
                 "failed",
                 f"{num(values.get('failed'))} failed of "
+                f"{num(values.get('deployments'))} deployments",
+            )
+        ]
+    if key == "deployment_rework_rate":
+        return [
+            _detail(
+                "rework",
+                f"{num(values.get('rework'))} rework of "
                 f"{num(values.get('deployments'))} deployments",
             )
         ]
@@ -401,6 +420,10 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
         _headline(key, metric),
         html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n")),
     ]
+    if tier and metric.get("tier_note"):
+        figure.insert(
+            1, html.Div(metric["tier_note"], className="tier-note", **_attrs(role="tier-note"))
+        )
     body: list[Any] = [
         title_row,
         html.Div(  # the figure: a click lists the items it comes from
@@ -442,7 +465,7 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
 
 
 def metric_cards(report: dict[str, Any]) -> html.Div:
-    """The DORA row (4 cards) and the Flow row (5 cards) of one report."""
+    """The DORA row (6 cards) and the Flow row (5 cards) of one report."""
 
     def row(keys: tuple[str, ...], title: str, section: str) -> html.Section:
         return html.Section(

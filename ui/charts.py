@@ -1,7 +1,8 @@
 """Weekly trend charts, one per metric, built from the report's weekly series.
 
-Figures are plain dicts (no validation pass on the server), with few traces, no animation and
-no mode bar, so that a period switch redraws quickly.
+Figures are plain dicts (no validation pass on the server), with few traces and no animation,
+so that a period switch redraws quickly. The toolbar holds one button, the camera: a PNG of the
+chart named after the metric and the period (`chart_config`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dash import dcc, html
 
 from configuration.metric_defaults import ALL_METRICS
 from ui.cards import TITLES
-from ui.formatting import format_number, ordered_types, partial_week
+from ui.formatting import format_number, ordered_types, partial_week, period_days
 
 TYPE_COLORS: dict[str, str] = {
     "Feature": "#2563eb",
@@ -27,11 +28,19 @@ LINE_COLOR = "#0f766e"
 PARTIAL_FILL = "rgba(148, 163, 184, 0.18)"
 SECOND_COLOR = "#64748b"  # 4.8:1 on white: chart marks need 3:1
 
-GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+#: The chart toolbar holds the camera only (PNG download), shown on hover; no Plotly logo.
+GRAPH_CONFIG: dict[str, Any] = {
+    "displayModeBar": "hover",
+    "modeBarButtons": [["toImage"]],
+    "displaylogo": False,
+    "responsive": True,
+}
+IMAGE_SCALE = 2
 
 #: Secondary statistic drawn beside the headline (dashed), where the metric has one.
 SECONDARY: dict[str, str] = {
     "lead_time_for_changes": "p85_days",
+    "failed_deployment_recovery_time": "p85_hours",
     "recovery_time": "p85_hours",
     "flow_time": "p85_days",
 }
@@ -201,9 +210,29 @@ def trend_table(figure: dict[str, Any]) -> html.Table:
     return html.Table([html.Thead(header), html.Tbody(rows)], className="table table-sm")
 
 
-def trend_graphs(figures: list[dict[str, Any]]) -> list[html.Div]:
-    """The "Trends" grid: one chart per metric, showing `figures` (of `trend_figures`), each
-    with its table below (closed; `trend-table-<key>` holds it)."""
+def image_filename(key: str, period: dict[str, Any] | None) -> str:
+    """The PNG name of a chart: `<metric>_<first day>_<last day>` (Plotly adds `.png`)."""
+    days = period_days(period or {})
+    return key if days is None else f"{key}_{days[0].isoformat()}_{days[1].isoformat()}"
+
+
+def chart_config(key: str, period: dict[str, Any] | None) -> dict[str, Any]:
+    """The graph config of one chart for a period: the camera, and the PNG's name."""
+    image = {"format": "png", "filename": image_filename(key, period), "scale": IMAGE_SCALE}
+    return {**GRAPH_CONFIG, "toImageButtonOptions": image}
+
+
+def chart_configs(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One graph config per metric, in `ALL_METRICS` order."""
+    return [chart_config(key, (report or {}).get("period")) for key in ALL_METRICS]
+
+
+def trend_graphs(
+    figures: list[dict[str, Any]], period: dict[str, Any] | None = None
+) -> list[html.Div]:
+    """The "Trends" grid: one chart per metric, showing `figures` (of `trend_figures`) with
+    the PNG camera named for `period`, each with its table below (closed;
+    `trend-table-<key>` holds it)."""
     cells = []
     for key, figure in zip(ALL_METRICS, figures, strict=True):
         title = (figure.get("layout") or {}).get("title", {}).get("text") or TITLES[key]
@@ -213,7 +242,7 @@ def trend_graphs(figures: list[dict[str, Any]]) -> list[html.Div]:
                     dcc.Graph(
                         id=f"trend-{key}",
                         figure=figure,
-                        config=GRAPH_CONFIG,
+                        config=chart_config(key, period),
                         className="trend-graph",
                     ),
                     html.Details(

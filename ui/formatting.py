@@ -92,6 +92,17 @@ def format_counts(counts: dict[str, int] | None) -> str:
     return " · ".join(f"{format_reason(reason)} {count:,}" for reason, count in counts.items())
 
 
+def period_days(period: dict[str, Any]) -> tuple[date, date] | None:
+    """The first and last day of a report's period (half-open: the last day is the day of its
+    last instant), or None when the period cannot be read."""
+    try:
+        first = datetime.fromisoformat(period["start"]).date()
+        last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return first, last
+
+
 def format_period(period: dict[str, Any]) -> str:
     """The period line above the cards: "Last 30 days: 2024-05-01 – 2024-05-30 (Europe/Berlin)".
 
@@ -99,11 +110,10 @@ def format_period(period: dict[str, Any]) -> str:
     """
     label = period.get("label") or "Period"
     zone = period.get("time_zone")
-    try:
-        first = datetime.fromisoformat(period["start"]).date()
-        last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date()
-    except (KeyError, TypeError, ValueError):
+    days = period_days(period)
+    if days is None:
         return label
+    first, last = days
     text = label if first.isoformat() in label else f"{label}: {first} – {last}"
     return f"{text} ({zone})" if zone else text
 

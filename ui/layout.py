@@ -5,12 +5,13 @@ Component ids here are the contract with `callbacks/` and the browser tests:
 period and the exact "now" of the report on screen: the trend charts and exports recompute
 from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
 `custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`,
-`update-alert` (a failed or cancelled update, or one that cannot start), `page-url` (the URL,
-which holds the period: `ui.period_url`), `data-state` (the alert saying that the numbers on
-screen are kept from the previous data, and why), `dataset-info` (the data source line: site
-or sample project, JQL, issues, last update), `mapping-offer` (JIRA fields the mappings do
-not use, `mapping-offer-text`, and `offer-mappings`, which opens the mapping dialog); the
-item panel's (`ui/item_panel.py`) and the data-quality view's (`ui/quality_view.py`).
+`download-report` (the offline HTML report) and its `download-report-file`, `update-alert` (a
+failed or cancelled update, or one that cannot start), `page-url` (the URL, which holds the
+period: `ui.period_url`), `data-state` (the alert saying that the numbers on screen are kept
+from the previous data, and why), `dataset-info` (the data source line: site or sample
+project, JQL, issues, last update), `mapping-offer` (JIRA fields the mappings do not use,
+`mapping-offer-text`, and `offer-mappings`, which opens the mapping dialog); the item panel's
+(`ui/item_panel.py`) and the data-quality view's (`ui/quality_view.py`).
 """
 
 from __future__ import annotations
@@ -103,12 +104,16 @@ def period_selector(today: date, period: str) -> html.Div:
 
 
 def export_buttons() -> html.Div:
-    """Export what is on screen, as CSV or JSON."""
+    """Export what is on screen, as CSV or JSON, or as a report to share (one HTML file)."""
     return html.Div(
         [
             dbc.Button("Export CSV", id="export-csv", size="sm", color="secondary", outline=True),
             dbc.Button("Export JSON", id="export-json", size="sm", color="secondary", outline=True),
+            dbc.Button(
+                "Download report", id="download-report", size="sm", color="primary", outline=True
+            ),
             dcc.Download(id="download-export"),
+            dcc.Download(id="download-report-file"),
         ],
         className="d-flex gap-2 ms-auto",
     )
@@ -130,6 +135,8 @@ class PageView:
     no_data: bool = False
     notice_text: str = ""
     offer: str = ""
+    #: the report's period (the charts' PNG names); None before any report
+    period: dict[str, Any] | None = None
 
     def outputs(self) -> list[Any]:
         """Values of the metrics callback's outputs (see callbacks.metrics.VIEW_OUTPUTS)."""
@@ -168,6 +175,7 @@ def metrics_view(view: dict[str, Any], shown: dict[str, str], duration_ms: float
         source_line=source_line(view["source"], duration_ms),
         warnings=warnings_text(report["dataset"]),
         offer=field_offer_text(view.get("offers") or []),
+        period=report.get("period"),
     )
 
 
@@ -274,7 +282,9 @@ def page_layout(today: date, period: str, search: str, view: PageView | None) ->
                     html.Section(
                         [
                             html.H2("Weekly trends", className="section-title"),
-                            html.Div(trend_graphs(view.figures), className="trend-grid"),
+                            html.Div(
+                                trend_graphs(view.figures, view.period), className="trend-grid"
+                            ),
                         ],
                         className="trends",
                         **{"data-section": "trends"},

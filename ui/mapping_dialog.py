@@ -16,7 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from configuration.metric_defaults import STATES
+from configuration.metric_defaults import DEFAULT_TIER_YEAR, STATES, TIER_YEARS
 
 #: Field mappings in the order the dialog shows them, with their label and help text.
 FIELD_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
@@ -24,6 +24,7 @@ FIELD_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("deployment_time_field", "Deployment time", "when a deployment issue happened"),
         ("environment_field", "Environment field", "none: every deployment is production"),
         ("deployment_success_field", "Success field", "'failed', 'no' or false = failed"),
+        ("rework_field", "Rework field", "true or 'yes' = a rework deployment"),
     ],
     "Incidents": [
         ("production_impact_field", "Production-impact field", "true makes any issue an incident"),
@@ -151,6 +152,25 @@ def _fields_column(model: Mapping[str, Any]) -> html.Div:
                     "comma-separated environment values",
                 ),
                 _row(
+                    "Rework labels",
+                    dbc.Input(
+                        id=_mid("rework_labels"),
+                        value=", ".join(mappings.get("rework_labels") or []),
+                        size="sm",
+                    ),
+                    "comma-separated labels of rework deployments",
+                ),
+                _row(
+                    "Hotfix version pattern",
+                    dbc.Input(
+                        id=_mid("hotfix_version_pattern"),
+                        value=mappings.get("hotfix_version_pattern") or "",
+                        placeholder="empty: no version is a hotfix",
+                        size="sm",
+                    ),
+                    "regular expression on fixVersion names (default: a patch above 0, 1.4.1)",
+                ),
+                _row(
                     "Failure window",
                     dbc.Switch(
                         id=_mid("failure_by_time_window"),
@@ -177,6 +197,18 @@ def _fields_column(model: Mapping[str, Any]) -> html.Div:
                 size="sm",
             ),
             "IANA name; weeks start Monday 00:00 there",
+        ),
+        _row(
+            "Tier year",
+            dbc.RadioItems(
+                id=_mid("tier_year"),
+                options=[{"label": str(year), "value": year} for year in TIER_YEARS],
+                value=model.get("tier_year") or DEFAULT_TIER_YEAR,
+                inline=True,
+                class_name="small",
+            ),
+            "DORA report whose clusters give the tiers (2024: nearest cluster for change "
+            "failure rate)",
         ),
     ]
     return html.Div(

@@ -23,6 +23,7 @@ import waitress
 from playwright.sync_api import Locator, Page, Request, expect
 
 from callbacks.dashboard_app import create_app
+from configuration.metric_defaults import ALL_METRICS
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 
@@ -140,9 +141,9 @@ class DashboardPage:
     console: ConsoleLog
 
     def open(self) -> DashboardPage:
-        """Load the page and wait until the nine cards show numbers."""
+        """Load the page and wait until every card shows numbers."""
         self.page.goto(self.served.url)
-        self.page.locator("[data-metric]").nth(8).wait_for(timeout=60_000)
+        self.page.locator("[data-metric]").nth(len(ALL_METRICS) - 1).wait_for(timeout=60_000)
         return self
 
     def headline(self, metric: str) -> str:

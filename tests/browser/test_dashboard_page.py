@@ -7,7 +7,8 @@ period. Each test also asserts the browser console stayed free of errors.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,10 +52,10 @@ def headlines(dash_page: DashboardPage) -> dict[str, str]:
     return {key: dash_page.headline(key) for key in ALL_METRICS}
 
 
-def test_page_shows_nine_cards_equal_to_the_cli_report(dash_page: DashboardPage, cli_report):
+def test_page_shows_every_card_equal_to_the_cli_report(dash_page: DashboardPage, cli_report):
     report = cli_report("30d")
 
-    expect(dash_page.page.locator("[data-metric]")).to_have_count(9)
+    expect(dash_page.page.locator("[data-metric]")).to_have_count(len(ALL_METRICS))
     assert_cards_equal(dash_page, report)
     for key in ("deployment_frequency", "lead_time_for_changes", "flow_time", "flow_load"):
         unit = dash_page.card(key).locator("[data-role=unit]").inner_text().strip()
@@ -242,4 +243,68 @@ def test_jira_configured_without_data_yet_says_to_click_update_data(
     expect(dash_page.page.locator("#metrics-error")).to_be_hidden()
     expect(dash_page.page.locator("#sample-banner")).to_be_hidden()
     expect(dash_page.page.locator("[data-metric]")).to_have_count(0)
+    assert dash_page.console.errors == []
+
+
+def test_each_chart_toolbar_has_only_the_camera_and_downloads_a_png_named_after_metric_and_period(
+    dash_page: DashboardPage, cli_report
+):
+    period = cli_report("30d")["period"]
+    first = period["start"][:10]
+    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    for key in ("change_failure_rate", "deployment_rework_rate"):
+        graph = dash_page.page.locator(f"#trend-{key} .js-plotly-plot")
+        expect(graph.locator(".xtick")).not_to_have_count(0, timeout=30_000)
+        graph.hover()
+        buttons = graph.locator(".modebar-btn")
+        expect(buttons).to_have_count(1)
+        with dash_page.page.expect_download(timeout=30_000) as download:
+            buttons.first.click()
+        saved = download.value
+        assert saved.suggested_filename == f"{key}_{first}_{last}.png"
+        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert dash_page.console.errors == []
+
+
+def test_cards_show_rework_rate_and_both_recovery_times_with_the_tier_on_the_failed_one(
+    dash_page: DashboardPage, cli_report
+):
+    report = cli_report("90d")
+    dash_page.choose_period("Last 90 days")
+    rework = report["deployment_rework_rate"]
+    card = dash_page.card("deployment_rework_rate")
+    expect(card.locator("[data-role=headline]")).to_have_text(format_value(rework))
+    expect(card.locator("[data-stat=rework]")).to_have_text(
+        f"{rework['values']['rework']} rework of {rework['values']['deployments']} deployments"
+    )
+    expect(card.locator("[data-role=tier]")).to_have_count(0)
+    expect(dash_page.card("recovery_time").locator(".card-title-text")).to_have_text(
+        "Incident recovery time"
+    )
+    expect(dash_page.card("recovery_time").locator("[data-role=tier]")).to_have_count(0)
+    failed = dash_page.card("failed_deployment_recovery_time")
+    expect(failed).to_have_attribute("data-tier", report["failed_deployment_recovery_time"]["tier"])
+    assert dash_page.console.errors == []
+
+
+def test_tier_year_2024_rates_by_nearest_cluster_and_the_card_says_so(
+    dash_page: DashboardPage, cli_report, data_dir
+):
+    settings = load_settings(data_dir)
+    settings["tier_year"] = 2024
+    save_settings(data_dir, settings)
+    report = cli_report("90d")  # the CLI reads the same settings
+    assert report["settings"]["tier_year"] == 2024
+
+    dash_page.choose_period("Last 90 days")
+
+    cfr = report["change_failure_rate"]
+    card = dash_page.card("change_failure_rate")
+    assert cfr["tier"] and "nearest cluster" in cfr["tier_note"]  # the sample has deployments
+    expect(card).to_have_attribute("data-tier", cfr["tier"])
+    expect(card.locator("[data-role=tier-note]")).to_have_text(cfr["tier_note"])
+    failed = report["failed_deployment_recovery_time"]
+    expect(dash_page.card("failed_deployment_recovery_time")).to_have_attribute(
+        "data-tier", failed["tier"] or ""
+    )
     assert dash_page.console.errors == []

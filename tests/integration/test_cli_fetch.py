@@ -142,3 +142,31 @@ def test_the_page_cannot_start_a_second_fetch_while_the_cli_fetches(data_dir, ji
     progress = wait_for_update(data_dir, 60)
     assert progress["state"] == "done", progress["message"]
     assert progress["summary"]["mode"] == "incremental"  # it builds on the CLI's cache
+
+
+def test_report_from_the_fetched_cache_names_the_site_and_jql_and_equals_metrics(
+    data_dir, jira, tmp_path
+):
+    from datetime import UTC, datetime
+
+    fetched = run_app(data_dir, "fetch", *connection_flags(jira), env={"MY_JIRA_TOKEN": jira.token})
+    assert fetched.returncode == 0, fetched.stderr
+    today = datetime.now(UTC).date().isoformat()
+    options = ("--period", "365d", "--now", f"{today}T00:00:00+00:00", "--tiers", "2024")
+    out = tmp_path / "report.html"
+    written = run_app(data_dir, "report", *options, "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    metrics = json.loads(run_app(data_dir, "metrics", *options).stdout)
+    page = out.read_text(encoding="utf-8")
+    embedded = re.search(
+        r'<script type="application/json" id="flowdash-report">(.*?)</script>', page
+    )
+    assert embedded is not None
+    document = json.loads(embedded.group(1))
+    for key in ("deployment_rework_rate", "failed_deployment_recovery_time", "recovery_time"):
+        assert document[key] == metrics[key], key
+    # the emulator serves the sample's rework deployments (hotfix labels, fixes of open incidents)
+    assert document["deployment_rework_rate"]["values"]["rework"] > 0
+    assert f"Workspace: {jira.url.rstrip('/')}" in page
+    assert f"project = {jira.jql_project}" in page
+    assert jira.token not in page and jira.email not in page

@@ -16,7 +16,7 @@ import pytest
 from tests.reference_metrics import METRIC_KEYS, reference_report
 
 ROOT = Path(__file__).resolve().parents[2]
-DORA = METRIC_KEYS[:4]
+DORA = METRIC_KEYS[:6]
 TODAY = datetime.now(UTC).date().isoformat()
 NOW = f"{TODAY}T00:00:00+00:00"
 
@@ -55,7 +55,7 @@ def metrics(data_dir: Path, sample_file: Path, *args: str) -> subprocess.Complet
     return run(data_dir, "metrics", "--input", str(sample_file), *args)
 
 
-def test_metrics_json_has_the_nine_metrics_with_values_and_weekly_series(
+def test_metrics_json_has_every_metric_with_values_and_weekly_series(
     data_dir: Path, sample_file: Path, sample_issues: list[dict]
 ) -> None:
     done = metrics(data_dir, sample_file, "--period", "30d", "--now", NOW, "--tz", "UTC")
@@ -259,3 +259,38 @@ def test_serving_on_a_busy_port_says_so_in_one_line(data_dir: Path) -> None:
         f"error: port {port} on 127.0.0.1 is in use: stop what listens there or "
         "start with --port N."
     ]
+
+
+def test_tiers_2024_rate_change_failure_by_the_nearest_cluster_and_say_so(
+    data_dir: Path, sample_file: Path, sample_issues: list[dict]
+) -> None:
+    common = ("--period", "90d", "--now", NOW, "--tz", "UTC")
+    done = metrics(data_dir, sample_file, *common, "--tiers", "2024")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["settings"]["tier_year"] == 2024
+    expected = reference_report(
+        sample_issues, period="90d", now=datetime.fromisoformat(NOW), tz="UTC", tier_year=2024
+    )
+    for key in ("change_failure_rate", "failed_deployment_recovery_time", "deployment_rework_rate"):
+        assert report[key] == expected[key], key
+    assert "nearest cluster" in report["change_failure_rate"]["tier_note"]
+    bad = metrics(data_dir, sample_file, *common, "--tiers", "2019")
+    assert bad.returncode == 2
+    assert "invalid choice: '2019'" in bad.stderr
+
+
+def test_report_writes_the_html_file_and_an_unwritable_path_is_one_error_line(
+    data_dir: Path, sample_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "shared" / "report.html"
+    common = ("report", "--input", str(sample_file), "--period", "30d", "--now", NOW)
+    done = run(data_dir, *common, "--out", str(out), "--tiers", "2024")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {out} (") and done.stderr == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '"tier_year": 2024' in page
+    blocked = run(data_dir, *common, "--out", str(sample_file / "report.html"))
+    assert blocked.returncode == 2
+    assert blocked.stderr.startswith(f"error: cannot write {sample_file / 'report.html'}")
+    assert len(blocked.stderr.strip().splitlines()) == 1

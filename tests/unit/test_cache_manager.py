@@ -231,9 +231,9 @@ def _not_json(raw: bytes) -> bytes:
 
 def _old_schema(raw: bytes) -> bytes:
     current = f'"schema_version":{SCHEMA_VERSION}'.encode()
-    # 3 had no flag changes, 2 no summary, 1 was not lean
-    assert SCHEMA_VERSION == 4 and current in raw
-    return raw.replace(current, b'"schema_version":3', 1)
+    # 4 had no rework field, 3 no flag changes, 2 no summary, 1 was not lean
+    assert SCHEMA_VERSION == 5 and current in raw
+    return raw.replace(current, b'"schema_version":4', 1)
 
 
 def _edited_issue(raw: bytes) -> bytes:
@@ -252,7 +252,7 @@ def _dropped_issue(raw: bytes) -> bytes:
     [
         (_not_json, "not valid JSON"),
         (_truncate, "not valid JSON"),
-        (_old_schema, "schema version 3, expected 4 (an older format"),
+        (_old_schema, "schema version 4, expected 5 (an older format"),
         (_edited_issue, "checksum mismatch"),
         (_dropped_issue, "not valid JSON"),  # its issues no longer end where the head says
     ],

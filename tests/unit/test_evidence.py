@@ -353,3 +353,37 @@ def test_flow_load_lists_the_state_just_before_the_period_end(report) -> None:
     assert sorted(_listed_keys(raws, {}, {"metric": "flow_load"})) == ["S-1", "S-3", "S-4"]
     week_to_mar_11 = {"metric": "flow_load", "week": "2024-W10"}
     assert sorted(_listed_keys(raws, {}, week_to_mar_11)) == ["S-1", "S-3"]
+
+
+def test_failed_deployment_recovery_lists_each_incident_with_the_deployment_it_failed(
+    report,
+) -> None:
+    from tests.unit.test_dora_2024 import failed_deployment_project
+
+    raws = failed_deployment_project()
+    _assert_lists_equal_the_report(report, raws, {}, "issues")
+    settings = default_settings()
+    settings["time_zone"] = "UTC"
+    project = ProjectData(issues=raws, statuses=statuses(), source="file", version="t")
+
+    def listed(request: dict) -> list:
+        answer = item_list(project, settings, request, "2024-03-01:2024-03-28", HAND_NOW, tz="UTC")
+        return answer["items"]
+
+    items = listed({"metric": "failed_deployment_recovery_time"})
+    # by resolved time: I-1 from D-1 (its window): 30 h; I-2 from its linked D-1: 204 h;
+    # I-3 from D-3: 4 h
+    assert [(i["key"], i["failed_deployment"], i["duration_hours"]) for i in items] == [
+        ("I-1", "2024-03-04T10:00:00+00:00", 30.0),
+        ("I-2", "2024-03-04T10:00:00+00:00", 204.0),
+        ("I-3", "2024-03-20T10:00:00+00:00", 4.0),
+    ]
+    none = listed({"metric": "failed_deployment_recovery_time", "excluded": "no_failed_deployment"})
+    assert [i["key"] for i in none] == ["I-4"]
+    rework = listed({"metric": "deployment_rework_rate"})
+    # D-3 was deployed while I-3 (linked to it) was open: the only rework deployment
+    assert [(i["key"], i["rework"]) for i in rework] == [
+        ("D-1", False),
+        ("D-2", False),
+        ("D-3", True),
+    ]

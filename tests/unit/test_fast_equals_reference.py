@@ -82,7 +82,8 @@ COMMIT = "customfield_10103"
 DEPLOYED = "customfield_10104"
 DETECTED = "customfield_10105"
 RESOLVED = "customfield_10106"
-BLOCKER = "customfield_10107"
+BLOCKER = "customfield_10108"
+REWORK = "customfield_10107"
 
 
 def jira_time(ms: int, offset_minutes: int, zulu: bool = False) -> str:
@@ -159,6 +160,7 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
         DEPLOYED: draw(time_values()),
         DETECTED: draw(time_values()),
         RESOLVED: draw(time_values()),
+        REWORK: draw(st.sampled_from([None, None, True, False, "Yes", {"value": "no"}])),
     }
     fix_versions = [
         version(
@@ -181,7 +183,16 @@ def raw_issue(draw: st.DrawFn, key: str, keys: list[str], version_names: list[st
     ]
     labels = draw(
         st.lists(
-            st.sampled_from(["tech-debt", "frontend", "Technical-Debt", "team\u2018s-risk"]),
+            st.sampled_from(
+                [
+                    "tech-debt",
+                    "frontend",
+                    "Technical-Debt",
+                    "team\u2018s-risk",
+                    "HotFix",
+                    "rollback",
+                ]
+            ),
             max_size=2,
             unique=True,
         )
@@ -236,7 +247,7 @@ def projects(draw: st.DrawFn) -> list[dict]:
     """1-25 random issues that link to each other and share version names."""
     count = draw(st.integers(1, 25))
     keys = [f"R-{index}" for index in range(1, count + 1)]
-    names = ["1.0", "1.1", "1.2", "2.0"]
+    names = ["1.0", "1.1", "1.2", "2.0", "1.0.1", "v2.0.3", "2.0.0"]
     return [draw(raw_issue(key, keys, names)) for key in keys]
 
 
@@ -252,6 +263,9 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
         chosen["deployment_time_field"] = DEPLOYED
     if draw(st.integers(0, 3)) == 0:  # the flag read from a mapped field, not "Flagged"
         chosen["flagged_field"] = draw(st.sampled_from([FLAGGED_FIELD, BLOCKER]))
+    if draw(st.integers(0, 4)) == 0:  # other rework labels and hotfix pattern
+        chosen["rework_labels"] = ["frontend"]
+        chosen["hotfix_version_pattern"] = r"^1\."
     if draw(st.integers(0, 3)) == 0:  # other deployment and incident types
         chosen["deployment_types"] = ["release"]
         chosen["incident_types"] = ["incident", "bug"]
@@ -264,6 +278,7 @@ def mapping_choices(draw: st.DrawFn) -> dict[str, Any]:
         ("deployed_date_field", DEPLOYED),
         ("incident_detected_field", DETECTED),
         ("incident_resolved_field", RESOLVED),
+        ("rework_field", REWORK),
     ):
         if draw(st.integers(0, 2)) == 0:
             chosen[name] = field_id
@@ -311,15 +326,24 @@ def assert_same(issues: list[dict], **options: Any) -> None:
     tz=st.sampled_from(ZONES),
     source=st.sampled_from(["issues", "fixversions"]),
     on_monday=st.booleans(),
+    tier_year=st.sampled_from([2023, 2024]),
 )
 def test_fast_report_equals_reference_on_random_projects(
-    issues, mappings, period, now, tz, source, on_monday
+    issues, mappings, period, now, tz, source, on_monday, tier_year
 ) -> None:
     if on_monday:  # `now` on the Monday 00:00 (in the zone) starting its week: reading 1 and 2
         local = now.astimezone(ZoneInfo(tz))
         day = local.date() - timedelta(days=local.weekday())
         now = datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz))
-    assert_same(issues, mappings=mappings, period=period, now=now, tz=tz, deployment_source=source)
+    assert_same(
+        issues,
+        mappings=mappings,
+        period=period,
+        now=now,
+        tz=tz,
+        deployment_source=source,
+        tier_year=tier_year,
+    )
 
 
 SAMPLE_NOW = datetime(2024, 6, 1, tzinfo=UTC)

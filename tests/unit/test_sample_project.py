@@ -335,7 +335,13 @@ def test_incidents_link_deployments_or_not_and_some_are_open(
             link_types.add(link["type"]["name"])
             other = by_key[link["inwardIssue"]["key"]]
             assert type_name(other) == "Deployment"
-            assert parse(other["fields"]["resolutiondate"]) < parse(incident["fields"]["created"])
+            deployed = parse(other["fields"]["resolutiondate"])
+            if deployed > parse(incident["fields"]["created"]):  # the fix, deployed while open
+                assert {"hotfix", "rollback"} & set(other["fields"]["labels"])
+                resolved = incident["fields"]["resolutiondate"]
+                assert resolved is None or deployed <= parse(resolved)
+            else:  # the cause
+                assert deployed < parse(incident["fields"]["created"])
             back = [x for x in other["fields"]["issuelinks"] if "outwardIssue" in x]
             assert incident["key"] in {x["outwardIssue"]["key"] for x in back}
     assert {"Causes", "Relates"} <= link_types
@@ -350,14 +356,22 @@ def test_incidents_link_deployments_or_not_and_some_are_open(
     assert sorted(hours)[len(hours) // 2] < 48
 
 
-def test_weekly_fix_versions_released_and_unreleased(issues: list[dict[str, Any]]) -> None:
+def test_weekly_fix_versions_released_and_unreleased_with_hotfixes(
+    issues: list[dict[str, Any]],
+) -> None:
     versions = {v["name"]: v for i in issues for v in i["fields"]["fixVersions"]}
     released = sorted(
-        datetime.strptime(v["releaseDate"], "%Y-%m-%d") for v in versions.values() if v["released"]
+        datetime.strptime(v["releaseDate"], "%Y-%m-%d")
+        for v in versions.values()
+        if v["released"] and v["name"].endswith(".0")
     )
     assert len(released) >= 40
     gaps = {(b - a).days for a, b in itertools.pairwise(released)}
     assert gaps == {7}
+    # a 1.i.1 hotfix the Monday after every fourth weekly release (Thursday)
+    hotfixes = [v for v in versions.values() if v["name"].endswith(".1")]
+    assert len(hotfixes) >= 10
+    assert all(datetime.strptime(v["releaseDate"], "%Y-%m-%d").weekday() == 0 for v in hotfixes)
     assert any(not v["released"] for v in versions.values())
     assert all(
         datetime.strptime(v["releaseDate"], "%Y-%m-%d").replace(tzinfo=UTC) < NOW
@@ -473,3 +487,30 @@ def test_more_rework_gives_more_status_transitions_per_issue() -> None:
 def test_a_rework_chance_outside_0_to_1_is_a_user_error(rework: float) -> None:
     with pytest.raises(UserError, match="rework chance"):
         generate_issues(10, 5, now=NOW, rework=rework)
+
+
+def test_sample_has_rework_deployments_by_label_link_and_hotfix_version(
+    issues: list[dict[str, Any]],
+) -> None:
+    from data.metrics_service import report_for_project
+    from data.project import ProjectData
+    from data.sample_project import statuses
+
+    deployments = [i for i in issues if type_name(i) == "Deployment"]
+    labelled = [d for d in deployments if {"hotfix", "rollback"} & set(d["fields"]["labels"])]
+    assert 0.05 * len(deployments) < len(labelled) < 0.5 * len(deployments)
+    fixes = [
+        d
+        for d in labelled
+        for entry in d["fields"]["issuelinks"]
+        if "outwardIssue" in entry and type_name(entry["outwardIssue"]) == "Incident"
+    ]
+    assert fixes
+    names = {v["name"] for i in issues for v in i["fields"]["fixVersions"]}
+    assert any(name.endswith(".1") for name in names) and any(n.endswith(".0") for n in names)
+    project = ProjectData(issues, statuses())
+    for source in ("issues", "fixversions"):
+        rework = report_for_project(
+            project, {"mappings": {}}, "365d", now=NOW, tz="UTC", deployment_source=source
+        )["deployment_rework_rate"]
+        assert 0 < rework["values"]["rework"] < rework["values"]["deployments"]

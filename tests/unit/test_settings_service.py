@@ -231,6 +231,35 @@ def test_saved_mappings_survive_a_reload_and_come_with_warnings(data_dir: Path):
     assert any(w["metric"] == "recovery_time" for w in result["warnings"])
 
 
+def test_rework_labels_pattern_field_and_tier_year_are_saved_from_the_dialog(data_dir: Path):
+    save_mappings_form(
+        data_dir,
+        {
+            "rework_labels": "Hotfix, revert, ,hotfix",
+            "hotfix_version_pattern": r"-hf\d+$",
+            "rework_field": "customfield_10050",  # the sample's environment: an option field
+            "tier_year": "2024",
+        },
+    )
+    reloaded = load_settings(data_dir)
+    assert reloaded["mappings"]["rework_labels"] == ["hotfix", "revert"]
+    assert reloaded["mappings"]["hotfix_version_pattern"] == r"-hf\d+$"
+    assert reloaded["mappings"]["rework_field"] == "customfield_10050"
+    assert reloaded["tier_year"] == 2024
+
+
+def test_bad_hotfix_pattern_or_tier_year_is_refused_and_nothing_saved(data_dir: Path):
+    save_settings(data_dir, load_settings(data_dir))
+    before = settings_path(data_dir).read_bytes()
+    with pytest.raises(SettingsFormError, match=r"Hotfix version pattern '1\.4\(' is not a valid"):
+        save_mappings_form(data_dir, {"hotfix_version_pattern": "1.4("})
+    with pytest.raises(SettingsFormError, match="Unknown tier year '2019': use 2023 or 2024"):
+        save_mappings_form(data_dir, {"tier_year": "2019"})
+    with pytest.raises(SettingsFormError, match="Rework"):
+        save_mappings_form(data_dir, {"rework_field": "customfield_10016"})  # a number field
+    assert settings_path(data_dir).read_bytes() == before
+
+
 # ----------------------------------------------------------------------------- warnings
 
 
@@ -516,3 +545,18 @@ def test_a_mapped_field_or_mapping_is_not_offered_again():
         for f in fields()
     ]
     assert "environment_field" not in {o["key"] for o in field_offers(default_mappings(), numeric)}
+
+
+def test_settings_file_with_a_wrong_tier_year_or_rework_labels_is_named_and_repaired() -> None:
+    from configuration.settings import default_settings
+    from configuration.settings_schema import repaired, settings_problems
+
+    settings = default_settings()
+    assert settings_problems(settings) == []
+    settings["tier_year"] = 2019
+    settings["mappings"]["rework_labels"] = "hotfix"
+    problems = settings_problems(settings)
+    assert [line.split(":")[0] for line in problems] == ["mappings.rework_labels", "tier_year"]
+    fixed, _ = repaired(settings)
+    assert fixed["tier_year"] == 2023
+    assert fixed["mappings"]["rework_labels"] == ["hotfix", "rework", "rollback"]

@@ -1,0 +1,85 @@
+"""What the offline HTML report holds besides the metrics: where the data came from, the
+settings used and the data-quality report. The page's "Download report" and `python app.py
+report` both take it from here.
+
+The context names the workspace (the JIRA site, the bundled sample or the input file) and
+the JQL, never a credential: only `jira.url` and `jira.jql` are read from the connection
+settings. The metrics are the very report `app.py metrics` prints for the same options, so
+the numbers in the file equal it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from configuration.metric_defaults import DEFAULT_MAPPINGS
+from configuration.settings import site_of
+from data.export import csv_rows
+from data.field_mapper import full_mappings
+from data.metrics_service import cli_project, report_for_cli_args, report_for_shown
+from data.persistence import load_settings
+from data.quality import quality_for_view, quality_report
+
+
+def _workspace(settings: dict[str, Any], source: str, input_file: str | None) -> dict[str, str]:
+    """Where the issues came from, in words, and the JQL when they came from JIRA."""
+    jira = settings.get("jira") or {}
+    if input_file:
+        return {"workspace": f"File {Path(input_file).name}", "jql": ""}
+    if source == "sample":
+        return {"workspace": "Bundled sample project (no JIRA configured)", "jql": ""}
+    # the site's scheme, host and path only: credentials written into the URL stay out
+    return {"workspace": site_of(str(jira.get("url") or "")), "jql": str(jira.get("jql") or "")}
+
+
+def mappings_used(settings: dict[str, Any]) -> dict[str, Any]:
+    """The mappings that differ from the defaults (what a reader needs to trust the numbers),
+    plus the deployment source, always."""
+    mappings = full_mappings(settings.get("mappings"))
+    changed = {key: value for key, value in mappings.items() if DEFAULT_MAPPINGS.get(key) != value}
+    return {"deployment_source": mappings["deployment_source"], **changed}
+
+
+def share_context(
+    settings: dict[str, Any], source: str, *, input_file: str | None = None
+) -> dict[str, Any]:
+    """The report's context: workspace, JQL, mappings that differ from the defaults, and when
+    the file was written (UTC)."""
+    return {
+        **_workspace(settings, source, input_file),
+        "mappings": mappings_used(settings),
+        "written": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+def shared_report_for_view(root: Path, shown: Any) -> dict[str, Any]:
+    """The report on screen (the page's `shown-inputs` store), its context, its statistics as
+    rows (the CSV export's) and the project's data-quality report, for the page's "Download
+    report"; UserError for a store the page did not write."""
+    report = report_for_shown(root, shown)
+    context = share_context(load_settings(root), report["dataset"]["source"])
+    return {
+        "report": report,
+        "context": context,
+        "statistics": list(csv_rows(report)),
+        "quality": quality_for_view(root),
+    }
+
+
+def shared_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The report the options choose, as `app.py metrics` computes it, its context, its
+    statistics as rows and the project's data-quality report (`app.py quality`'s)."""
+    project = cli_project(args, root, settings)
+    report = report_for_cli_args(args, root, settings, project)
+    context = share_context(settings, report["dataset"]["source"], input_file=args.input)
+    quality = quality_report(
+        project, settings, tz=report["period"]["time_zone"], deployment_source=args.deployments
+    )
+    return {
+        "report": report,
+        "context": context,
+        "statistics": list(csv_rows(report)),
+        "quality": quality,
+    }
