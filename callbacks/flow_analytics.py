@@ -51,9 +51,10 @@ def register(app: dash.Dash, root: Path) -> None:
         Output("sle-percent", "value"),
         Input("shown-inputs", "data"),
         Input("sle-version", "data"),
-        prevent_initial_call=True,
     )
     def show_analytics(shown: dict[str, str] | None, _version: Any) -> list[Any]:
+        """Draw the section for the period on screen (the page is built with its first
+        `shown-inputs`, so this runs on load too)."""
         if not shown:
             raise dash.exceptions.PreventUpdate
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from tests.benchmarks.conftest import judged
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 
 pytestmark = pytest.mark.skipif(
@@ -95,4 +96,5 @@ def test_first_view_shows_numbers_and_charts_within_1_s(
         f"min {min(charts_ms):.0f}, max {max(charts_ms):.0f}), "
         f"{statistics.median(transferred) / 1e6:.2f} MB transferred"
     )
-    assert statistics.median(charts_ms) <= TARGET_MEDIAN_MS
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert statistics.median(charts_ms) <= TARGET_MEDIAN_MS

@@ -22,7 +22,7 @@ from data.forecast_options import forecast_options
 from data.forecast_service import forecast_for_project, throughput_series
 from data.periods import resolve_time_zone
 from data.project import ProjectData
-from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
+from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS, judged
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
@@ -55,7 +55,8 @@ def test_how_many_10000_trials_over_12_weeks(benchmark, series: np.ndarray) -> N
     levels = benchmark(run)
     assert levels == sorted(levels, reverse=True)
     benchmark.extra_info.update(window_days=WINDOW, horizon_days=HORIZON_DAYS, levels=levels)
-    assert benchmark.stats.stats.median < 0.050
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert benchmark.stats.stats.median < 0.050
 
 
 def test_when_10000_trials_over_12_weeks(benchmark, series: np.ndarray) -> None:
@@ -68,7 +69,8 @@ def test_when_10000_trials_over_12_weeks(benchmark, series: np.ndarray) -> None:
     levels = benchmark(run)
     assert levels == sorted(levels)
     benchmark.extra_info.update(window_days=WINDOW, items=ITEMS, levels=levels)
-    assert benchmark.stats.stats.median < 0.050
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert benchmark.stats.stats.median < 0.050
 
 
 def test_track_record_how_many_over_a_year(benchmark, series: np.ndarray) -> None:
@@ -79,7 +81,8 @@ def test_track_record_how_many_over_a_year(benchmark, series: np.ndarray) -> Non
     )
     benchmark.extra_info.update(replays=record.replays, held=list(record.held))
     assert record.replays > 30
-    assert benchmark.stats.stats.median < 1.0
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert benchmark.stats.stats.median < 1.0
 
 
 def test_track_record_when_over_a_year(benchmark, series: np.ndarray) -> None:
@@ -90,7 +93,8 @@ def test_track_record_when_over_a_year(benchmark, series: np.ndarray) -> None:
     )
     benchmark.extra_info.update(replays=record.replays, held=list(record.held))
     assert record.replays > 30
-    assert benchmark.stats.stats.median < 1.0
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert benchmark.stats.stats.median < 1.0
 
 
 def test_whole_forecast_with_track_record_on_5000_issues(

@@ -24,7 +24,7 @@ from data import metrics_service
 from data.cache_manager import clear_memory
 from data.persistence import atomic_write_bytes
 from data.shared_report import shared_report_for_cli
-from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
+from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS, judged
 from tests.benchmarks.test_calculation_benchmarks import measured
 from ui.html_report import report_html
 
@@ -60,7 +60,8 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 
     size = measured(benchmark, write, rounds=7, setup=lambda: cold_state(root))
     assert out.stat().st_size == size
-    assert benchmark.stats["median"] < 2.0
+    if judged():  # quick mode (CI) checks that it runs, not how fast
+        assert benchmark.stats["median"] < 2.0
     benchmark.extra_info["issues"] = SIZE
     benchmark.extra_info["bytes"] = size
 
