@@ -315,6 +315,9 @@ def aging_table(result: dict[str, Any]) -> Any:
     return html.Div(
         [*note, dbc.Table([head, html.Tbody(body)], size="sm", hover=True, class_name="mb-0")],
         className="aging-table",
+        tabIndex="0",  # scrollable: reachable by keyboard (WCAG 2.1.1)
+        role="region",
+        **{"aria-label": "Aging work in progress, oldest first"},
     )
 
 
@@ -513,7 +516,7 @@ def service_level_controls() -> html.Div:
     hands over an out-of-range value as empty, which would silently turn the SLE off)."""
     return html.Div(
         [
-            dbc.Label("Service level", html_for="sle-days", class_name="mb-0 small"),
+            dbc.Label("Service level", html_for="sle-percent", class_name="mb-0 small"),
             dbc.Input(id="sle-percent", type="text", size="sm", value="85"),
             html.Span("% within", className="small"),
             dbc.Input(id="sle-days", type="text", size="sm", placeholder="N"),

@@ -107,6 +107,11 @@ def service_level_form() -> html.Div:
             html.H5("Service level", className="mb-2"),
             html.Div(
                 [
+                    dbc.Label(
+                        "Service level percent",
+                        html_for="settings-sle-percent",
+                        class_name="visually-hidden",
+                    ),
                     dbc.Input(id="settings-sle-percent", type="text", size="sm", value="85"),
                     html.Span("% of items within", className="small"),
                     dbc.Input(id="settings-sle-days", type="text", size="sm", placeholder="N"),
