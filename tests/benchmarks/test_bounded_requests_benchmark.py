@@ -26,7 +26,7 @@ PARALLEL = 12
 @pytest.fixture
 def served(data_dir: Path) -> Iterator[ServedDashboard]:
     with served_dashboard(data_dir) as dashboard:
-        dashboard.callback("period-choice.value", {"period-choice.value": "30d"})  # sample built
+        dashboard.callback("page-url.search", {"page-url.search": "?period=30d"})  # sample built
         yield dashboard
 
 
@@ -35,7 +35,7 @@ def burst(served: ServedDashboard, period: str) -> list[int]:
     statuses: list[int] = []
 
     def one() -> None:
-        answer = served.callback("period-choice.value", {"period-choice.value": period})
+        answer = served.callback("page-url.search", {"page-url.search": f"?period={period}"})
         statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=one) for _ in range(PARALLEL)]
