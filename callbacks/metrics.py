@@ -52,6 +52,9 @@ VIEW_OUTPUTS = [
 ]
 
 
+NOT_A_URL = "The page's address holds no period the dashboard can read: choose a period."
+
+
 def checked_period(period: str) -> str:
     """`period`, or a UserError for a custom range with a date missing."""
     _, start, end = controls_for(period)
@@ -67,6 +70,8 @@ def shown_now(fixed: datetime | None) -> datetime:
 
 def compute_view(root: Path, search: str | None, now: datetime | None) -> PageView:
     """The view of the URL's period: the report and its data source, timed; or the notice."""
+    if search is not None and not isinstance(search, str):  # a forged callback, not a URL
+        raise UserError(NOT_A_URL)
     period = period_from_search(search)
     moment = shown_now(now)
     try:

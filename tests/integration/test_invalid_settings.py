@@ -40,7 +40,7 @@ def test_page_shows_the_problem_and_the_settings_panel_opens(data_dir: Path) -> 
         response = panel.json()["response"]
         assert response["settings-panel"]["is_open"] is True
         assert "rate_limit.requests" in json.dumps(response["conn-result"])
-        cards = served.callback("period-choice.value", {"period-choice.value": "30d"})
+        cards = served.callback("page-url.search", {"page-url.search": "?period=30d"})
         assert cards.status_code == 200
         assert "rate_limit.requests" in json.dumps(cards.json()["response"]["metrics-error"])
         for trigger in ("open-mappings.n_clicks", "update-data.n_clicks"):
