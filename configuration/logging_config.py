@@ -136,14 +136,14 @@ class ConsoleFormatter(logging.Formatter):
         return f"{head}  {' '.join(extras)}{sep}{tail}"
 
 
-class _ConsoleHandler(logging.StreamHandler):
+class _ConsoleHandler(logging.StreamHandler[Any]):
     """Writes to whatever `sys.stderr` is at the time (it may be replaced, e.g. by pytest)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
     @property
-    def stream(self) -> Any:  # type: ignore[override]
+    def stream(self) -> Any:
         return sys.stderr
 
     @stream.setter

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,7 +157,7 @@ def secure_data_dir(root: Path) -> None:
                 os.chmod(folder, PRIVATE_DIR_MODE)
 
 
-def jira_configured(settings: dict[str, Any]) -> bool:
+def jira_configured(settings: Mapping[str, Any]) -> bool:
     """True when a JIRA site is set; otherwise the dashboard shows the bundled sample project."""
     return bool(settings.get("jira", {}).get("url", "").strip())
 
@@ -175,7 +176,7 @@ def site_of(url: str) -> str:
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}" if scheme else ""
 
 
-def token_scope(jira: dict[str, Any]) -> dict[str, str]:
+def token_scope(jira: Mapping[str, Any]) -> dict[str, str]:
     """The site and auth type the saved token belongs to: `jira.token_for`, else (a file from
     before tokens were bound) the url and auth saved beside it."""
     bound = jira.get("token_for")
@@ -184,12 +185,12 @@ def token_scope(jira: dict[str, Any]) -> dict[str, str]:
     return {"url": site_of(jira.get("url", "")), "auth": str(jira.get("auth", "basic"))}
 
 
-def token_fits(jira: dict[str, Any], url: str, auth: str) -> bool:
+def token_fits(jira: Mapping[str, Any], url: str, auth: str) -> bool:
     """True when the saved token may be sent to `url` with `auth` (the site it was saved for)."""
     return token_scope(jira) == {"url": site_of(url), "auth": auth}
 
 
-def jira_token(settings: dict[str, Any]) -> str:
+def jira_token(settings: Mapping[str, Any]) -> str:
     """The JIRA token: the saved one when it was saved for this site and auth type, else the
     named environment variable. A saved token is never sent to another site."""
     jira = settings.get("jira", {})

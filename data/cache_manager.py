@@ -74,7 +74,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import orjson
 import portalocker
@@ -259,7 +259,7 @@ class CachedIssues:
     @property
     def version(self) -> str:
         """The dataset version (keys the metric cache)."""
-        return self.meta["version"]
+        return str(self.meta["version"])
 
     @property
     def sync_cursor(self) -> str | None:
@@ -333,7 +333,7 @@ def _parsed_and_valid(raw: bytes, key: str) -> CachedIssues:
         raise _Invalid("issues section not where the metadata says")
     statuses, fields = document.get("statuses"), document.get("fields")
     count = meta.get("issue_count")
-    if not all(isinstance(part, list) for part in (statuses, fields)) or type(count) is not int:
+    if not isinstance(statuses, list) or not isinstance(fields, list) or type(count) is not int:
         raise _Invalid("issues, statuses or fields missing")
     section = memoryview(raw)[-1 - size : -1]
     checksum, version = _content_hashes(section, statuses, fields, meta.get("user_time_zone"))
@@ -666,7 +666,7 @@ class CacheUpdate:
         )
         # private like the cache itself: raw issues name people
         descriptor = os.open(self.staging_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._handle = os.fdopen(descriptor, "wb")
+        self._handle: BinaryIO | None = os.fdopen(descriptor, "wb")
         self._removed: set[str] = set()
         self.staged_count = 0
 
@@ -801,7 +801,7 @@ class CacheUpdate:
 
 
 def _merge(
-    base: list[dict[str, Any]], staged: dict[str, dict[str, Any]], removed: set[str]
+    base: Sequence[dict[str, Any]], staged: dict[str, dict[str, Any]], removed: set[str]
 ) -> list[dict[str, Any]]:
     """Base issues updated in place by newer staged copies, new ones appended, removed dropped."""
     merged = []
@@ -811,7 +811,7 @@ def _merge(
         seen.add(key)
         if key in removed:
             continue
-        fresh = staged.get(key)
+        fresh = None if key is None else staged.get(key)
         merged.append(fresh if fresh is not None and _newer(fresh, issue) else issue)
     merged.extend(issue for key, issue in staged.items() if key not in seen and key not in removed)
     return merged
@@ -1231,7 +1231,7 @@ class MetricCache:
     def stats(self) -> dict[str, Any]:
         """Hits, misses, puts and the hit rate of this cache object."""
         with self._lock:
-            counts = dict(self._counts)
+            counts: dict[str, Any] = dict(self._counts)
         lookups = counts["hits"] + counts["misses"]
         counts["hit_rate"] = counts["hits"] / lookups if lookups else None
         return counts

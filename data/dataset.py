@@ -38,6 +38,7 @@ from data.issue_table import (
     IssueRecord,
     IssueTable,
     concat_tables,
+    is_set,
     normalize_issues,
 )
 from data.lru import LRU
@@ -181,29 +182,29 @@ class Dataset:
     has_flow_items: bool
     success_field: bool
     story_points: bool
+    #: the normalized issues, one row each in input order (evidence, quality, flow analytics)
+    table: IssueTable = field(repr=False)
     warnings: list[str] = field(default_factory=list)
     records_built: int = 0
-    #: the normalized issues, one row each in input order (for inspection: tests, diagnostics)
-    table: IssueTable | None = field(default=None, repr=False)
 
     @property
     def records(self) -> list[IssueRecord]:
         """Every issue's normalized record, in input order."""
-        return [] if self.table is None else [self.table.record(r) for r in range(self.issues)]
+        return [self.table.record(r) for r in range(self.issues)]
 
     def record(self, key: str) -> IssueRecord:
         """The normalized record of one issue key (KeyError if absent)."""
-        rows = [] if self.table is None else np.flatnonzero(self.table.key == key)
+        rows = np.flatnonzero(self.table.key == key)
         if not len(rows):
             raise KeyError(key)
         return self.table.record(int(rows[0]))
 
 
-def activity_span(table: IssueTable | None) -> tuple[int, int] | None:
+def activity_span(table: IssueTable) -> tuple[int, int] | None:
     """When the data begins and ends, epoch ms: the first issue's creation and the last instant
     any issue records (created, work start, completion, resolution, deployment, detection).
     None without dated issues. The page says so when a period lies outside it."""
-    if table is None or not len(table):
+    if not len(table):
         return None
     created = table.created[table.created != NONE]
     columns = (
@@ -298,15 +299,16 @@ def _deployments(
     not_production_times = not_production_rows = _EMPTY.copy()
     undated_rows: dict[str, np.ndarray] = {}
     undated_names: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # fixVersion names, in deployment order
     if (m.get("deployment_source") or "issues") == "fixversions":
         earliest = release_dates(table)
         dated = {name: when for name, when in earliest.items() if when != NONE}
         undated_names = tuple(name for name, when in earliest.items() if when == NONE)
-        times, (names,) = _sorted_by(
+        times, (sorted_names,) = _sorted_by(
             np.array(list(dated.values()), dtype=np.int64),
             np.array(list(dated), dtype=object),
         )
-        names = tuple(names.tolist())
+        names = tuple(sorted_names.tolist())
         rework = np.array([mapper.is_hotfix_version(name) for name in names], dtype=bool)
         failed = np.zeros(len(times), dtype=bool)
         canceled_times = canceled_rows = _EMPTY.copy()
@@ -327,7 +329,6 @@ def _deployments(
         rows = np.flatnonzero(deploys & ~table.canceled)
         canceled = np.flatnonzero(deploys & table.canceled)
         canceled_times, (canceled_rows,) = _sorted_by(table.deploy_time[canceled], canceled)
-        names = ()
         linked_live = np.zeros(len(links.last_row), dtype=bool)
         linked_live[links.source[live_incident[links.target]]] = True
         key_id = links.key_id[rows]
@@ -425,7 +426,8 @@ def _reworks_open_incident(
     )
     reworked = np.zeros(len(links.last_row), dtype=bool)
     reworked[source[open_at]] = True
-    return reworked[links.key_id[rows]]
+    of_rows: np.ndarray = reworked[links.key_id[rows]]
+    return of_rows
 
 
 def _failed_recovery(
@@ -596,7 +598,7 @@ def _assemble(
         table, mapper, links, deployments, incidents.rows
     )
     changes = _changes(table, mapper, links)
-    flow = np.not_equal(table.flow_type, None)
+    flow = is_set(table.flow_type)
     completed = _completed(table, flow)
     has = {
         "deployments": len(deployments.times) > 0,
@@ -711,7 +713,11 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
     disk for the next start."""
     context = _table_context(mapper, tz)
     raws = project.issues
-    header = {"project_version": project.version, "context": context, "rows": len(raws)}
+    header: dict[str, Any] = {
+        "project_version": project.version,
+        "context": context,
+        "rows": len(raws),
+    }
     last = _tables.get("last")
     if last is not None and (
         last.context != context
@@ -720,6 +726,7 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
         last = None
     stored = None if last is not None else _stored_table(project, header, mapper)
     origin = "normalized"
+    stored_header: dict[str, Any] | None  # the header of the table kept on disk, if any
     if stored is not None:
         (table, issue_categories), built = stored, 0
         stored_header, origin = header, "disk"

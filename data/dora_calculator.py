@@ -40,7 +40,7 @@ def window(times: np.ndarray, start: int, end: int) -> slice:
 
 def _in_window(times: np.ndarray, start: int, end: int) -> int:
     part = window(times, start, end)
-    return part.stop - part.start
+    return int(part.stop - part.start)
 
 
 def deployments_left_out(ds: Dataset, start: int, end: int) -> dict[str, int]:

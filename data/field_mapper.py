@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -127,7 +127,7 @@ class FieldMapper:
         self,
         mappings: dict[str, Any],
         statuses: list[dict[str, Any]],
-        issues: list[dict[str, Any]],
+        issues: Sequence[dict[str, Any]],
     ) -> None:
         self.mappings = full_mappings(mappings)
         m = self.mappings

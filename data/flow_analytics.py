@@ -26,7 +26,7 @@ from data.dataset import OK, Dataset, spans_holding
 from data.dora_calculator import window
 from data.field_mapper import ACTIVE, DONE, NEW, WAITING, fold_name
 from data.flow_calculator import just_before
-from data.issue_table import NONE, STATE_NAMES
+from data.issue_table import NONE, STATE_NAMES, is_set
 from data.periods import local_date, local_midnight_ms
 from data.statistics import MS_DAY, r2, r4
 
@@ -89,7 +89,7 @@ def prepared(ds: Dataset) -> Prepared:
 
 def _prepare(ds: Dataset) -> Prepared:
     table = ds.table
-    live = np.not_equal(table.flow_type, None) & ~table.canceled
+    live = is_set(table.flow_type) & ~table.canceled
     segments = table.segments
     keep = live[segments.row]
     row, begin, end = segments.row[keep], segments.begin[keep], segments.end[keep]
@@ -264,7 +264,9 @@ def histogram(done: CompletedItems) -> dict[str, Any]:
     top = float(days.max()) if len(days) else 0.0
     width = next((w for w in BIN_WIDTHS if top / w < MAX_BINS), BIN_WIDTHS[-1])
     bins = int(top // width) + 1 if len(days) else 0
-    counts = np.bincount((days // width).astype(np.int64), minlength=bins) if bins else []
+    counts: np.ndarray | list[int] = (
+        np.bincount((days // width).astype(np.int64), minlength=bins) if bins else []
+    )
     return {
         "n": len(days),
         "width_days": width,
@@ -371,7 +373,8 @@ def cumulative_flow(
 
 def _per_day(instants: np.ndarray, edges: np.ndarray) -> list[int]:
     instants = np.sort(instants[instants != NONE])
-    return np.diff(np.searchsorted(instants, edges, "left")).tolist()
+    counts: list[int] = np.diff(np.searchsorted(instants, edges, "left")).tolist()
+    return counts
 
 
 def _status_times(
@@ -533,8 +536,8 @@ def selected_keys(
         name = selection.get("status")
         if name not in prep.band_names:
             return _no_items()
-        rows, band, _ = _status_times(ds, prep, completed_in(ds, start, end))
-        chosen = rows[band == prep.band_names.index(name)]
+        rows, bands, _ = _status_times(ds, prep, completed_in(ds, start, end))
+        chosen = rows[bands == prep.band_names.index(name)]
         return {"title": f"Time in {name}", "keys": keys[chosen].tolist()}
     return _no_items()
 
@@ -550,7 +553,8 @@ def _local_texts(instants: np.ndarray, zone: ZoneInfo) -> list[str]:
         [_offset_ms(int(hour) * 3_600_000, zone) for hour in unique.tolist()], dtype=np.int64
     )
     local = (instants + offsets[inverse]).astype("datetime64[ms]").astype("datetime64[s]")
-    return np.datetime_as_string(local).tolist()
+    texts: list[str] = np.datetime_as_string(local).tolist()
+    return texts
 
 
 def _offset_ms(instant: int, zone: ZoneInfo) -> int:

@@ -7,7 +7,7 @@ items are a slice of columns sorted by completion; the load at an instant is two
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -95,9 +95,14 @@ def flow_efficiency(ds: Dataset, start: int, end: int) -> Result:
     return values, len(percents), counted({"canceled": canceled}), counted(notes)
 
 
-def just_before(moment: int) -> int:
+@overload
+def just_before(moment: int) -> int: ...
+@overload
+def just_before(moment: np.ndarray) -> np.ndarray: ...
+def just_before(moment: int | np.ndarray) -> int | np.ndarray:
     """The instant a load "at `moment`" is read at: transitions (and creations) at exactly
-    `moment` are not yet applied (readings 2 and 3), so the last millisecond before it."""
+    `moment` are not yet applied (readings 2 and 3), so the last millisecond before it
+    (element by element for an array of moments)."""
     return moment - 1
 
 

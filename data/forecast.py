@@ -41,7 +41,8 @@ def how_many(daily: np.ndarray, days: int, trials: int, rng: np.random.Generator
     history = np.asarray(daily, dtype=np.int32)
     kind = np.int16 if len(history) < np.iinfo(np.int16).max else np.int64
     picks = rng.integers(0, len(history), (trials, days), dtype=kind)
-    return history[picks].sum(axis=1, dtype=np.int64)
+    totals: np.ndarray = history[picks].sum(axis=1, dtype=np.int64)
+    return totals
 
 
 def days_needed(

@@ -55,8 +55,6 @@ def open_children_in_cache(project: ProjectData, ds: Dataset, epic: str) -> int 
             children.append(row)
     if not found and not children:
         return None
-    if ds.table is None:
-        return None
     return int(np.count_nonzero(ds.table.completion[np.array(children, dtype=np.int64)] == NONE))
 
 

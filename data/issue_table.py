@@ -14,7 +14,7 @@ row, for inspection (tests, diagnostics).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -290,11 +290,18 @@ def _objects(values: list[Any]) -> np.ndarray:
     return array
 
 
+def is_set(values: np.ndarray) -> np.ndarray:
+    """Where an object column holds a value (is not None), as a bool array."""
+    # NumPy's stubs type no comparison operand as None; the ufunc compares element by element
+    present: np.ndarray = np.not_equal(values, None)  # type: ignore[call-overload]
+    return present
+
+
 def _rows(values: list[int]) -> np.ndarray:
     return np.array(values, dtype=np.int64) if values else _EMPTY.copy()
 
 
-class _Distinct(dict):
+class _Distinct(dict[Any, int]):
     """Distinct values -> ordinal (0, 1, ...) in order of first sight."""
 
     def __missing__(self, key: Any) -> int:
@@ -642,7 +649,9 @@ def _timelines(
 BLOCK = 4096
 
 
-def normalize_issues(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo) -> IssueTable:
+def normalize_issues(
+    raws: Sequence[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo
+) -> IssueTable:
     """Raw JIRA issues as an IssueTable (METRICS.md "Derived per-issue timestamps"), in bulk,
     one block of issues at a time."""
     if len(raws) <= BLOCK:
@@ -651,7 +660,9 @@ def normalize_issues(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneIn
     return concat_tables(*(_normalized_block(block, mapper, tz) for block in blocks))
 
 
-def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo) -> IssueTable:
+def _normalized_block(
+    raws: Sequence[dict[str, Any]], mapper: FieldMapper, tz: ZoneInfo
+) -> IssueTable:
     m = mapper.mappings
     state_of = mapper.state
     flow_type_of = mapper.flow_type
@@ -836,7 +847,7 @@ def _normalized_block(raws: list[dict[str, Any]], mapper: FieldMapper, tz: ZoneI
             from_names[change_pair[row_ok][order]] if len(order) else _objects([]),
             to_names[change_pair[row_ok][order]] if len(order) else _objects([]),
         ),
-        np.not_equal(_objects(flow_types), None),
+        is_set(_objects(flow_types)),
         flags,
     )
 

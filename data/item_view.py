@@ -59,7 +59,7 @@ def items_for_view(
 
 def _matching(answer: dict[str, Any], text: str | None) -> list[dict[str, Any]]:
     """Items with `text` (any case) in any of their columns."""
-    items = answer["items"]
+    items: list[dict[str, Any]] = answer["items"]
     needle = (text or "").strip().lower()
     if not needle:
         return items

@@ -171,8 +171,8 @@ def parse_array(values: list[Any], tz: ZoneInfo) -> tuple[np.ndarray, np.ndarray
     rows, chars = _usual_rows(texts, lengths)
     done = np.zeros(count, dtype=bool)
     if len(rows):
-        ms, ok = _usual_form_ms(chars)
-        out[rows] = ms
+        usual_ms, ok = _usual_form_ms(chars)
+        out[rows] = usual_ms
         valid[rows] = ok
         done[rows] = ok
     memo: dict[Any, int | None] = {}
@@ -198,6 +198,7 @@ def parse_many(values: list[Any], tz: ZoneInfo) -> list[int | None]:
 
 def issues_from_payload(obj: Any) -> list[dict[str, Any]]:
     """The issues of a search response (`{"issues": [...]}`) or of a plain list of issues."""
+    issues: list[dict[str, Any]]  # each item checked to be a dict below
     if isinstance(obj, dict) and isinstance(obj.get("issues"), list):
         issues = obj["issues"]
     elif isinstance(obj, list):

@@ -187,7 +187,7 @@ def week_ends_in(start_ms: int, end_ms: int, tz: ZoneInfo) -> list[int]:
     """Week ends (Monday 00:00 in `tz`) with `start < week end <= end`, oldest first
     (reading 2: a week ending exactly at the period's end counts, one at its start does not)."""
     monday = week_start_day(start_ms, tz)
-    ends = []
+    ends: list[int] = []
     while True:
         moment = local_midnight_ms(monday, tz)
         if moment > end_ms:

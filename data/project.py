@@ -7,6 +7,7 @@ raw JIRA issues in the search response's shape, plus the `/status` and `/field` 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ class ProjectData:
     the normalized table of these issues is kept on disk (beside the issue cache), if anywhere.
     """
 
-    issues: list[dict[str, Any]]
+    issues: Sequence[dict[str, Any]]  # a list, or the cache's LazyIssues (parsed on first use)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     fields: list[dict[str, Any]] = field(default_factory=list)
     version: str = ""

@@ -200,7 +200,9 @@ def statuses() -> list[dict[str, Any]]:
     return [_status_object(s[0]) for s in _STATUSES]
 
 
-def _system_field(fid: str, name: str, schema: dict[str, Any] | None, **extra: Any) -> dict:
+def _system_field(
+    fid: str, name: str, schema: dict[str, Any] | None, **extra: Any
+) -> dict[str, Any]:
     entry = {
         "id": fid,
         "key": fid,
@@ -217,7 +219,7 @@ def _system_field(fid: str, name: str, schema: dict[str, Any] | None, **extra: A
     return entry
 
 
-def _custom_field(number: int, name: str, type_: str, custom: str, **schema: Any) -> dict:
+def _custom_field(number: int, name: str, type_: str, custom: str, **schema: Any) -> dict[str, Any]:
     fid = f"customfield_{number}"
     return {
         "id": fid,
@@ -466,7 +468,7 @@ def _walk_quick(rng: random.Random, plan: _Plan, now: int, end: int, resolution:
 
 def _deploy_times(rng: random.Random, start: int, now: int) -> list[int]:
     """About four deployments a week on working days, during working hours (UTC)."""
-    times = []
+    times: list[int] = []
     day = start // DAY + 1
     while (day + 1) * DAY < now:
         weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
@@ -606,7 +608,7 @@ def _plans(
     return plans, _release_days(start, now)
 
 
-def _first(entry: tuple) -> Any:
+def _first(entry: tuple[Any, ...]) -> Any:
     return entry[0]
 
 
@@ -909,6 +911,7 @@ class _Builder:
             if name is not None:
                 frm, frm_s, to, to_s = None, None, _RESOLUTIONS[name]["id"], name
             else:
+                assert previous is not None  # name is None only when leaving a done status
                 frm, frm_s, to, to_s = _RESOLUTIONS[previous]["id"], previous, None, None
             item = {
                 "field": "resolution",

@@ -307,7 +307,7 @@ def flow_choice(type_name: str, mappings: Mapping[str, Any]) -> str:
     name = type_name.lower()
     flow_types = {k.lower(): v for k, v in (mappings.get("flow_types") or {}).items()}
     if name in flow_types:
-        return flow_types[name]
+        return str(flow_types[name])
     if name in {t.lower() for t in mappings.get("non_flow_types") or []}:
         return NOT_FLOW
     return "Other"

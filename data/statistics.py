@@ -25,6 +25,8 @@ def counted(reasons: dict[str, int]) -> dict[str, int]:
 
 def duration_values(durations: np.ndarray, *, hours: bool) -> dict[str, float | None]:
     """Median and p85 of int64 ms durations in days (and hours); None when there are none."""
+    median: float | None
+    p85: float | None
     if len(durations):
         median, p85 = (float(x) for x in np.percentile(durations, [50, 85]))
     else:

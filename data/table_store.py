@@ -151,7 +151,7 @@ def _consistent(table: IssueTable) -> bool:
     rows = len(table)
     for spec in fields(table):
         value = getattr(table, spec.name)
-        if not is_dataclass(value):
+        if isinstance(value, np.ndarray):  # a row column; the others are child tables
             if len(value) != rows:
                 return False
             continue
