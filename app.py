@@ -183,6 +183,18 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     return root, settings
 
 
+def source_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `--input`, `--period`, `--now`, `--tz` and `--deployments` options as the keyword
+    arguments of the headless commands in `data/` (which never see an argparse.Namespace)."""
+    return {
+        "input_file": args.input,
+        "period": args.period,
+        "now": args.now,
+        "tz": args.tz,
+        "deployments": args.deployments,
+    }
+
+
 def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`metrics`: print every metric for a period, from a file or from the cache."""
     from configuration.settings import jira_configured
@@ -190,7 +202,11 @@ def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
 
     if not args.input and not jira_configured(settings):
         print(SAMPLE_NOTE, file=sys.stderr)
-    print(metrics_report_for_cli(args, root, settings))
+    print(
+        metrics_report_for_cli(
+            root, settings, **source_options(args), tiers=args.tiers, output=args.format
+        )
+    )
     return 0
 
 
@@ -202,7 +218,8 @@ def run_report(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -
     from ui.html_report import report_html
 
     started = time.perf_counter()
-    content = report_html(shared_report_for_cli(args, root, settings)).encode("utf-8")
+    shared = shared_report_for_cli(root, settings, **source_options(args), tiers=args.tiers)
+    content = report_html(shared).encode("utf-8")
     out = Path(args.out)
     try:
         atomic_write_bytes(out, content, durable=False)
@@ -217,7 +234,16 @@ def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
     """`items`: print the items behind one figure, as the page's item panel lists them."""
     from data.evidence import items_for_cli
 
-    print(items_for_cli(args, root, settings), end="")
+    items = items_for_cli(
+        root,
+        settings,
+        metric=args.metric,
+        week=args.week,
+        excluded=args.excluded,
+        **source_options(args),
+        output=args.format,
+    )
+    print(items, end="")
     return 0
 
 
@@ -225,7 +251,15 @@ def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
     """`quality`: print the data-quality report."""
     from data.quality import quality_for_cli
 
-    print(quality_for_cli(args, root, settings), end="")
+    report = quality_for_cli(
+        root,
+        settings,
+        input_file=args.input,
+        tz=args.tz,
+        deployments=args.deployments,
+        output=args.format,
+    )
+    print(report, end="")
     return 0
 
 
@@ -242,7 +276,18 @@ def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
     """`fetch`: fetch into the cache and print one summary line."""
     from data.fetcher import fetch_for_cli
 
-    print(fetch_for_cli(args, root, settings))
+    print(
+        fetch_for_cli(
+            root,
+            settings,
+            jira_url=args.jira_url,
+            jql=args.jql,
+            email=args.email,
+            auth=args.auth,
+            token_env=args.token_env,
+            full=args.full,
+        )
+    )
     return 0
 
 

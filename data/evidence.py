@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -113,7 +114,7 @@ class Selection:
 
     rows: np.ndarray
     columns: dict[str, np.ndarray] = field(default_factory=dict)
-    names: list[str | None] | None = None
+    names: Sequence[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -253,6 +254,7 @@ def _completed(ds: Dataset, metric: str, start: int, end: int, reason: str | Non
     part = window(done.times, start, end)
     canceled = done.canceled[part]
     live = ~canceled
+    wanted: np.ndarray | None
     if reason == "canceled":
         wanted = canceled
     elif metric == "flow_time":
@@ -633,22 +635,36 @@ def items_to_csv(answer: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def items_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
-    """`python app.py items`: the rows the item panel lists, as JSON or CSV."""
-    zone = resolve_time_zone(args.tz or settings.get("time_zone"))
-    now = parse_now(args.now, zone) or clock_now()
-    parse_period(args.period, now, zone)  # a bad period fails before any read
-    project = cli_project(args, root, settings)
-    request = {"metric": args.metric, "week": args.week, "excluded": args.excluded}
+def items_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    metric: str,
+    week: str | None = None,
+    excluded: str | None = None,
+    input_file: str | None = None,
+    period: str = "30d",
+    now: str | None = None,
+    tz: str | None = None,
+    deployments: str | None = None,
+    output: str = "json",
+) -> str:
+    """`python app.py items`: the rows the item panel lists for `metric` (one `week`, or the
+    items `excluded` for a reason), as JSON or CSV (`output`)."""
+    zone = resolve_time_zone(tz or settings.get("time_zone"))
+    moment = parse_now(now, zone) or clock_now()
+    parse_period(period, moment, zone)  # a bad period fails before any read
+    project = cli_project(root, settings, input_file)
+    request = {"metric": metric, "week": week, "excluded": excluded}
     answer = item_list(
         project,
         settings,
         request,
-        args.period,
-        now,
+        period,
+        moment,
         tz=zone.key,
-        deployment_source=args.deployments,
+        deployment_source=deployments,
     )
-    if args.format == "csv":
+    if output == "csv":
         return items_to_csv(answer)
     return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -5,7 +5,7 @@
     update_progress(root) -> dict                        # polled by the page
     refresh_if_stale(root, settings) -> bool             # page load: incremental past the TTL
     cancel_update(root)
-    fetch_for_cli(args, root, settings) -> str           # `python app.py fetch`
+    fetch_for_cli(root, settings, ...) -> str            # `python app.py fetch`
 
 **Full** (no valid cache for this site + JQL + fields, or `full=True`): serverInfo, myself,
 fields, statuses, then every page of the search (pages written to the cache's staging file as
@@ -31,7 +31,6 @@ running.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import math
@@ -428,9 +427,9 @@ def _incremental(
         outcome = client.search(changed_jql, wanted, expand_changelog=True, on_page=writer)
         # an issue moved to another project keeps its id under a new key: drop the old key
         moved = [
-            cached_ids[issue_id]
+            old_key
             for issue_id, new_key in writer.ids.items()
-            if cached_ids.get(issue_id) not in (None, new_key)
+            if (old_key := cached_ids.get(issue_id)) is not None and old_key != new_key
         ]
         expected = len(cached_ids.keys() | writer.ids.keys())
         removed = list(moved)
@@ -630,24 +629,42 @@ def wait_for_update(root: Path, timeout: float | None = None) -> dict[str, Any]:
 # -- the CLI --------------------------------------------------------------------------------------
 
 
-def cli_settings(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
+def cli_settings(
+    settings: dict[str, Any],
+    *,
+    jira_url: str | None = None,
+    jql: str | None = None,
+    email: str | None = None,
+    auth: str | None = None,
+    token_env: str | None = None,
+) -> dict[str, Any]:
     """The settings with the `fetch` flags laid over them (flags win)."""
     jira: dict[str, Any] = {}
-    if getattr(args, "jira_url", None):
-        jira["url"] = args.jira_url
-    if getattr(args, "jql", None):
-        jira["jql"] = args.jql
-    if getattr(args, "email", None):
-        jira["email"] = args.email
-    if getattr(args, "auth", None):
-        jira["auth"] = args.auth
-    if getattr(args, "token_env", None):
-        jira["token_env"] = args.token_env
+    if jira_url:
+        jira["url"] = jira_url
+    if jql:
+        jira["jql"] = jql
+    if email:
+        jira["email"] = email
+    if auth:
+        jira["auth"] = auth
+    if token_env:
+        jira["token_env"] = token_env
         jira["token"] = ""  # the named variable is the token for this run
     return merge_settings(settings, {"jira": jira}) if jira else settings
 
 
-def fetch_for_cli(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> str:
+def fetch_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    jira_url: str | None = None,
+    jql: str | None = None,
+    email: str | None = None,
+    auth: str | None = None,
+    token_env: str | None = None,
+    full: bool = False,
+) -> str:
     """`python app.py fetch`: fetch into the cache, return the one summary line.
 
     Connection flags (URL, JQL, e-mail, auth, token variable; never the token) are saved to
@@ -656,7 +673,9 @@ def fetch_for_cli(args: argparse.Namespace, root: Path, settings: dict[str, Any]
     from configuration.settings import jira_token
     from data.persistence import save_settings
 
-    merged = cli_settings(args, settings)
+    merged = cli_settings(
+        settings, jira_url=jira_url, jql=jql, email=email, auth=auth, token_env=token_env
+    )
     jira = merged.get("jira", {})
     if not jira.get("url"):
         raise UserError("No JIRA URL: pass --jira-url or set it in the settings.")
@@ -665,7 +684,7 @@ def fetch_for_cli(args: argparse.Namespace, root: Path, settings: dict[str, Any]
             f"No JIRA token: set the environment variable {jira.get('token_env')} "
             "(or name another with --token-env)."
         )
-    summary = fetch_project(root, merged, full=bool(getattr(args, "full", False)))
+    summary = fetch_project(root, merged, full=full)
     if merged is not settings:
         saved = merge_settings(settings, {"jira": {k: v for k, v in jira.items() if k != "token"}})
         saved["jira"]["token"] = settings.get("jira", {}).get("token", "")

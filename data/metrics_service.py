@@ -526,36 +526,65 @@ def clear_report_cache() -> None:
         _stats.update(hits=0, misses=0)
 
 
-def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
-    """`python app.py metrics`: the report of `--input FILE` or of the cache, as JSON or CSV."""
+def metrics_report_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    input_file: str | None = None,
+    period: str = "30d",
+    now: str | None = None,
+    tz: str | None = None,
+    deployments: str | None = None,
+    tiers: str | None = None,
+    output: str = "json",
+) -> str:
+    """`python app.py metrics`: the report of `--input FILE` or of the cache, as JSON or CSV
+    (`output`)."""
     from data.export import report_to_csv, report_to_json
 
-    report = report_for_cli_args(args, root, settings)
-    return report_to_csv(report) if args.format == "csv" else report_to_json(report)
+    report = cli_report(
+        root,
+        settings,
+        input_file=input_file,
+        period=period,
+        now=now,
+        tz=tz,
+        deployments=deployments,
+        tiers=tiers,
+    )
+    return report_to_csv(report) if output == "csv" else report_to_json(report)
 
 
-def report_for_cli_args(
-    args: Any, root: Path, settings: dict[str, Any], project: ProjectData | None = None
+def cli_report(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    input_file: str | None = None,
+    period: str = "30d",
+    now: str | None = None,
+    tz: str | None = None,
+    deployments: str | None = None,
+    tiers: str | None = None,
+    project: ProjectData | None = None,
 ) -> dict[str, Any]:
-    """The report the command-line options choose (`--input` or the cache, `--period`, `--now`,
-    `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report` writes. A caller
-    that has read the project already (`cli_project`) passes it."""
-    zone = resolve_time_zone(args.tz or settings.get("time_zone"))
-    now = parse_now(args.now, zone)
-    parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
+    """The report the command-line options choose (`--input` or the cache, `--period`, `--now`
+    as ISO text, `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report`
+    writes. A caller that has read the project already (`cli_project`) passes it."""
+    zone = resolve_time_zone(tz or settings.get("time_zone"))
+    moment = parse_now(now, zone)
+    parse_period(period, moment or clock_now(), zone)  # a bad period fails before any read
     if project is None:
-        project = cli_project(args, root, settings)
-    report = report_for_project(
+        project = cli_project(root, settings, input_file)
+    return report_for_project(
         project,
         settings,
-        args.period,
-        now=now,
+        period,
+        now=moment,
         tz=zone.key,
-        deployment_source=args.deployments,
-        root=None if args.input else root,
-        tier_year=getattr(args, "tiers", None),
+        deployment_source=deployments,
+        root=None if input_file else root,
+        tier_year=tiers,
     )
-    return report
 
 
 def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -576,14 +605,14 @@ def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[s
     return unique
 
 
-def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
-    """The project a headless command reads: `--input FILE`, else the cache."""
-    if args.input:
+def cli_project(root: Path, settings: dict[str, Any], input_file: str | None) -> ProjectData:
+    """The project a headless command reads: `input_file` (`--input FILE`), else the cache."""
+    if input_file:
         from data.jira_parser import read_input_file
 
-        payload = read_input_file(Path(args.input))
+        payload = read_input_file(Path(input_file))
         return ProjectData(
-            issues=_unique_input_issues(payload["issues"], args.input),
+            issues=_unique_input_issues(payload["issues"], input_file),
             statuses=payload["statuses"],
             fields=payload["fields"],
             source="file",

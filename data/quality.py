@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from data.project import ProjectData, current_project
 #: Status categories JIRA defines; any other (or none) leaves the state to a guess.
 KNOWN_CATEGORIES = ("new", "indeterminate", "done")
 #: Values of an environment field that name no environment.
-_EMPTY = (None, "", [], {})
+_EMPTY: tuple[object, ...] = (None, "", [], {})
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Rule:
     key: str
     title: str
     metrics: tuple[str, ...]
-    rows: Callable[[Dataset, list[dict[str, Any]], FieldMapper], np.ndarray]
+    rows: Callable[[Dataset, Sequence[dict[str, Any]], FieldMapper], np.ndarray]
 
 
 def _statuses(raw: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -61,19 +61,21 @@ def _statuses(raw: dict[str, Any]) -> list[tuple[Any, Any]]:
     return [pair for pair in found if pair[1]]
 
 
-def _rows_where(raws: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool]) -> np.ndarray:
+def _rows_where(
+    raws: Sequence[dict[str, Any]], test: Callable[[dict[str, Any]], bool]
+) -> np.ndarray:
     return np.array([row for row, raw in enumerate(raws) if test(raw)], dtype=np.int64)
 
 
 def _done_without_active(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     table = ds.table
     return np.flatnonzero((table.completion != NONE) & table.start_not_recorded)
 
 
 def _moved_back_from_done(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     def moved_back(raw: dict[str, Any]) -> bool:
         for history in (raw.get("changelog") or {}).get("histories") or ():
@@ -89,7 +91,9 @@ def _moved_back_from_done(
     return _rows_where(raws, moved_back)
 
 
-def _negative_durations(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:
+def _negative_durations(
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
+) -> np.ndarray:
     done = ds.completed
     parts = (
         ds.changes.rows[ds.changes.code == NEGATIVE],
@@ -101,7 +105,7 @@ def _negative_durations(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMa
 
 
 def _unknown_status_category(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     explicit = mapper.explicit_states
 
@@ -116,12 +120,12 @@ def _unknown_status_category(
     return np.unique(np.concatenate((unknown, _rows_where(raws, unmapped))))
 
 
-def _truncated(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:
+def _truncated(ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:
     return np.flatnonzero(ds.table.truncated)
 
 
 def _deployment_without_environment_or_time(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     """Deployment issues with an empty environment field, and production ones without a
     deployment time (the dataset's `no_deployment_date`)."""
@@ -138,7 +142,7 @@ def _deployment_without_environment_or_time(
 
 
 def _incident_without_deployment(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     table = ds.table
     keys = table.key
@@ -157,7 +161,7 @@ def _incident_without_deployment(
 
 
 def _version_without_date(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     """Issues carrying a released fixVersion that no issue gives a release date (reading 12:
     the fixVersions source leaves it out as `released_without_release_date`)."""
@@ -167,14 +171,14 @@ def _version_without_date(
     return versions.row[named] if len(named) else np.zeros(0, dtype=np.int64)
 
 
-def _duplicate_keys(ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:
+def _duplicate_keys(ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper) -> np.ndarray:
     keys = ds.table.key.tolist()
     twice = {key for key, count in Counter(keys).items() if count > 1}
     return np.array([row for row, key in enumerate(keys) if key in twice], dtype=np.int64)
 
 
 def _start_before_creation(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> np.ndarray:
     table = ds.table
     known = (table.work_start != NONE) & (table.created != NONE)
@@ -252,7 +256,7 @@ RULES: tuple[Rule, ...] = (
 
 
 def quality_of(
-    ds: Dataset, raws: list[dict[str, Any]], mapper: FieldMapper
+    ds: Dataset, raws: Sequence[dict[str, Any]], mapper: FieldMapper
 ) -> list[dict[str, Any]]:
     """Every rule's finding on a dataset: key, title, count, keys, metrics affected, JQL."""
     keys = ds.table.key
@@ -325,12 +329,20 @@ def quality_to_csv(report: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def quality_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> str:
+def quality_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    input_file: str | None = None,
+    tz: str | None = None,
+    deployments: str | None = None,
+    output: str = "json",
+) -> str:
     """`python app.py quality`: the report of `--input FILE` or of the cache, JSON or CSV."""
-    zone = resolve_time_zone(args.tz or settings.get("time_zone"))
-    project = cli_project(args, root, settings)
-    report = quality_report(project, settings, tz=zone.key, deployment_source=args.deployments)
-    if args.format == "csv":
+    zone = resolve_time_zone(tz or settings.get("time_zone"))
+    project = cli_project(root, settings, input_file)
+    report = quality_report(project, settings, tz=zone.key, deployment_source=deployments)
+    if output == "csv":
         return quality_to_csv(report)
     return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n"
 

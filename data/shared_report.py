@@ -18,7 +18,7 @@ from configuration.metric_defaults import DEFAULT_MAPPINGS
 from configuration.settings import site_of
 from data.export import csv_rows
 from data.field_mapper import full_mappings
-from data.metrics_service import cli_project, report_for_cli_args, report_for_shown
+from data.metrics_service import cli_project, cli_report, report_for_shown
 from data.persistence import load_settings
 from data.quality import quality_for_view, quality_report
 
@@ -68,14 +68,34 @@ def shared_report_for_view(root: Path, shown: Any) -> dict[str, Any]:
     }
 
 
-def shared_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def shared_report_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    *,
+    input_file: str | None = None,
+    period: str = "30d",
+    now: str | None = None,
+    tz: str | None = None,
+    deployments: str | None = None,
+    tiers: str | None = None,
+) -> dict[str, Any]:
     """The report the options choose, as `app.py metrics` computes it, its context, its
     statistics as rows and the project's data-quality report (`app.py quality`'s)."""
-    project = cli_project(args, root, settings)
-    report = report_for_cli_args(args, root, settings, project)
-    context = share_context(settings, report["dataset"]["source"], input_file=args.input)
+    project = cli_project(root, settings, input_file)
+    report = cli_report(
+        root,
+        settings,
+        input_file=input_file,
+        period=period,
+        now=now,
+        tz=tz,
+        deployments=deployments,
+        tiers=tiers,
+        project=project,
+    )
+    context = share_context(settings, report["dataset"]["source"], input_file=input_file)
     quality = quality_report(
-        project, settings, tz=report["period"]["time_zone"], deployment_source=args.deployments
+        project, settings, tz=report["period"]["time_zone"], deployment_source=deployments
     )
     return {
         "report": report,

@@ -10,11 +10,11 @@ report as computed and measures the page and the write alone. The file size is r
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,9 +33,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 SIZE = 5_000
-ARGS = argparse.Namespace(
-    input=None, period="90d", now=BENCH_NOW.isoformat(), tz="UTC", deployments=None, tiers=None
-)
+#: the keyword arguments `app.py report --period 90d --now ... --tz UTC` passes
+OPTIONS: dict[str, Any] = {"period": "90d", "now": BENCH_NOW.isoformat(), "tz": "UTC"}
 
 
 def cold_state(root: Path) -> None:
@@ -54,7 +53,7 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
     out = tmp_path / "report.html"
 
     def write() -> int:
-        content = report_html(shared_report_for_cli(ARGS, root, BENCH_SETTINGS)).encode()
+        content = report_html(shared_report_for_cli(root, BENCH_SETTINGS, **OPTIONS)).encode()
         atomic_write_bytes(out, content, durable=False)
         return len(content)
 
@@ -69,7 +68,7 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 def test_html_page_and_write_alone_for_5000_issues(
     benchmark, sample_cache: Callable[[int], Path], tmp_path: Path
 ) -> None:
-    shared = shared_report_for_cli(ARGS, sample_cache(SIZE), BENCH_SETTINGS)
+    shared = shared_report_for_cli(sample_cache(SIZE), BENCH_SETTINGS, **OPTIONS)
     out = tmp_path / "report.html"
 
     def write() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from datetime import UTC, datetime
@@ -221,18 +220,16 @@ def test_cli_items_csv_has_the_same_rows_as_json(project: ProjectData, tmp_path,
     path.write_bytes(orjson.dumps({"issues": project.issues, "statuses": project.statuses}))
 
     def run(fmt: str) -> str:
-        args = argparse.Namespace(
-            input=str(path),
+        return items_for_cli(
+            data_dir,
+            _settings(),
+            input_file=str(path),
             period="30d",
             now=NOW.isoformat(),
             tz="UTC",
-            deployments=None,
-            format=fmt,
+            output=fmt,
             metric="recovery_time",
-            week=None,
-            excluded=None,
         )
-        return items_for_cli(args, data_dir, _settings())
 
     answer = orjson.loads(run("json"))
     rows = list(csv.DictReader(io.StringIO(run("csv"))))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -203,23 +203,24 @@ def test_every_metric_logs_its_name_period_n_and_duration(
     assert any(getattr(r, "operation", "") == "normalize" for r in caplog.records)
 
 
-def cli_args(**overrides: object) -> argparse.Namespace:
-    values = {
-        "input": None,
+def cli_args(**overrides: Any) -> dict[str, Any]:
+    """The keyword arguments `app.py metrics` passes, with `overrides`."""
+    values: dict[str, Any] = {
+        "input_file": None,
         "period": "30d",
         "now": "2024-01-31T12:00:00+00:00",
         "tz": "UTC",
         "deployments": None,
-        "format": "json",
+        "output": "json",
     }
     values.update(overrides)
-    return argparse.Namespace(**values)
+    return values
 
 
 def test_cli_reads_an_input_file_and_prints_json(tmp_path: Path) -> None:
     path = tmp_path / "issues.json"
     path.write_bytes(orjson.dumps(search_response(small_project().issues)))
-    printed = metrics_report_for_cli(cli_args(input=str(path)), tmp_path, settings())
+    printed = metrics_report_for_cli(tmp_path, settings(), **cli_args(input_file=str(path)))
     report = orjson.loads(printed)
     assert report["flow_velocity"]["values"]["total"] == 12
     assert report["period"]["end"] == "2024-01-31T12:00:00+00:00"
@@ -228,7 +229,9 @@ def test_cli_reads_an_input_file_and_prints_json(tmp_path: Path) -> None:
 def test_cli_csv_has_one_row_per_statistic(tmp_path: Path) -> None:
     path = tmp_path / "issues.json"
     path.write_bytes(orjson.dumps(small_project().issues))
-    printed = metrics_report_for_cli(cli_args(input=str(path), format="csv"), tmp_path, settings())
+    printed = metrics_report_for_cli(
+        tmp_path, settings(), **cli_args(input_file=str(path), output="csv")
+    )
     assert printed.splitlines()[0].startswith("metric,statistic,value")
     assert any(line.startswith("flow_velocity,total,12") for line in printed.splitlines())
 
@@ -237,13 +240,13 @@ def test_cli_with_jira_configured_but_no_cache_says_to_fetch_first(tmp_path: Pat
     configured = settings()
     configured["jira"] = {**configured["jira"], "url": "https://x.example", "jql": "project = X"}
     with pytest.raises(UserError, match="no cached data"):
-        metrics_report_for_cli(cli_args(), tmp_path, configured)
+        metrics_report_for_cli(tmp_path, configured, **cli_args())
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"input": "missing.json"}, "does not exist"),
+        ({"input_file": "missing.json"}, "does not exist"),
         ({"now": "soon"}, "--now"),
         ({"period": "3 weeks"}, "Unknown period"),
     ],
@@ -251,10 +254,10 @@ def test_cli_with_jira_configured_but_no_cache_says_to_fetch_first(tmp_path: Pat
 def test_cli_bad_arguments_are_one_line_user_errors(
     tmp_path: Path, overrides: dict, message: str
 ) -> None:
-    if overrides.get("input"):
-        overrides["input"] = str(tmp_path / overrides["input"])
+    if overrides.get("input_file"):
+        overrides["input_file"] = str(tmp_path / overrides["input_file"])
     with pytest.raises(UserError, match=message) as error:
-        metrics_report_for_cli(cli_args(**overrides), tmp_path, settings())
+        metrics_report_for_cli(tmp_path, settings(), **cli_args(**overrides))
     assert "\n" not in str(error.value)
 
 

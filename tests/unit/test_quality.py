@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 
 import orjson
@@ -207,11 +206,10 @@ def test_cli_quality_reads_a_file(tmp_path, data_dir):
     cut["changelog"]["total"] = 40
     path = tmp_path / "issues.json"
     path.write_bytes(orjson.dumps({"issues": [good(), cut], "statuses": statuses()}))
-    args = argparse.Namespace(input=str(path), tz="UTC", deployments=None, format="json")
-    report = orjson.loads(quality_for_cli(args, data_dir, default_settings()))
+    options = {"input_file": str(path), "tz": "UTC", "deployments": None}
+    report = orjson.loads(quality_for_cli(data_dir, default_settings(), **options))
     assert report["problems"] == 1
-    args.format = "csv"
-    lines = quality_for_cli(args, data_dir, default_settings()).splitlines()
+    lines = quality_for_cli(data_dir, default_settings(), **options, output="csv").splitlines()
     assert lines[0] == "rule,title,count,metrics,keys,jql"
     assert any(line.startswith("truncated_changelog,") and ",1," in line for line in lines)
 
