@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from configuration.metric_defaults import default_mappings
+from configuration.site_url import site_url
 
 VERSION = "0.1.0"
 
@@ -162,32 +162,18 @@ def jira_configured(settings: Mapping[str, Any]) -> bool:
     return bool(settings.get("jira", {}).get("url", "").strip())
 
 
-def site_of(url: str) -> str:
-    """A JIRA site's identity: scheme, host and port in lower case (default port dropped), and
-    the path without its trailing slash. `HTTPS://Acme.net:443/jira/` -> `https://acme.net/jira`."""
-    parts = urlsplit(str(url or "").strip())
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"http": 80, "https": 443}.get(scheme)
-    netloc = (parts.hostname or "") + (f":{port}" if port and port != default else "")
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}" if scheme else ""
-
-
 def token_scope(jira: Mapping[str, Any]) -> dict[str, str]:
     """The site and auth type the saved token belongs to: `jira.token_for`, else (a file from
     before tokens were bound) the url and auth saved beside it."""
     bound = jira.get("token_for")
     if isinstance(bound, dict):
-        return {"url": site_of(bound.get("url", "")), "auth": str(bound.get("auth", ""))}
-    return {"url": site_of(jira.get("url", "")), "auth": str(jira.get("auth", "basic"))}
+        return {"url": site_url(bound.get("url", "")), "auth": str(bound.get("auth", ""))}
+    return {"url": site_url(jira.get("url", "")), "auth": str(jira.get("auth", "basic"))}
 
 
 def token_fits(jira: Mapping[str, Any], url: str, auth: str) -> bool:
     """True when the saved token may be sent to `url` with `auth` (the site it was saved for)."""
-    return token_scope(jira) == {"url": site_of(url), "auth": auth}
+    return token_scope(jira) == {"url": site_url(url), "auth": auth}
 
 
 def jira_token(settings: Mapping[str, Any]) -> str:

@@ -81,13 +81,13 @@ import portalocker
 import psutil
 
 from configuration.settings import cache_dir, make_private_dir
+from configuration.site_url import site_url as canonical_site_url
 from data.errors import UserError
 from data.gc_pause import collect_before_parse, gc_paused, keep_out_of_collections
 from data.lru import LRU
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
-from data.site_url import site_url as canonical_site_url
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,10 @@ from urllib3.util import Retry
 
 from configuration.sensitive_data_filter import register_secret
 from configuration.settings import jira_token
+from configuration.site_url import safe_url, site_url
 from data.errors import UserError
 from data.performance_utils import timed
 from data.rate_limiter import DEFAULT_PER_SECONDS, DEFAULT_REQUESTS, limiter_for
-from data.site_url import safe_url, site_url
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class JiraCancelled(Cancelled):
 
 
 def normalize_site_url(url: str) -> str:
-    """The site's base URL (`data.site_url.site_url`), checked first: http(s), a host and a
+    """The site's base URL (`configuration.site_url.site_url`), checked first: http(s), a host and a
     readable port."""
     text = (url or "").strip()
     parts = urlsplit(text)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from data.site_url import site_url
+from configuration.site_url import site_url
 
 DEFAULT_REQUESTS = 100
 DEFAULT_PER_SECONDS = 10.0

@@ -39,10 +39,10 @@ from configuration.settings import (
     jira_configured,
     jira_token,
     merge_settings,
-    site_of,
     token_fits,
     token_scope,
 )
+from configuration.site_url import site_url
 from data.errors import UserError
 from data.metrics_service import LABELS, tier_year_of
 from data.persistence import (
@@ -52,7 +52,6 @@ from data.persistence import (
     problems_text,
     save_settings,
 )
-from data.site_url import site_url
 
 log = logging.getLogger(__name__)
 
@@ -483,11 +482,11 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
     saved = settings.get("jira", {})
     if token:
         jira["token"] = token
-        jira["token_for"] = {"url": site_of(url), "auth": auth}
+        jira["token_for"] = {"url": site_url(url), "auth": auth}
     elif saved.get("token") and url:
         if not token_fits(saved, url, auth):
             raise SettingsFormError(
-                f"The JIRA site or authentication changed: type the token for {site_of(url)}; "
+                f"The JIRA site or authentication changed: type the token for {site_url(url)}; "
                 "the saved token is sent only to the site it was saved for."
             )
         jira["token_for"] = token_scope(saved)

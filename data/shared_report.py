@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from configuration.metric_defaults import DEFAULT_MAPPINGS
-from configuration.settings import site_of
+from configuration.site_url import site_url
 from data.export import csv_rows
 from data.field_mapper import full_mappings
 from data.metrics_service import cli_project, cli_report, report_for_shown
@@ -31,7 +31,7 @@ def _workspace(settings: dict[str, Any], source: str, input_file: str | None) ->
     if source == "sample":
         return {"workspace": "Bundled sample project (no JIRA configured)", "jql": ""}
     # the site's scheme, host and path only: credentials written into the URL stay out
-    return {"workspace": site_of(str(jira.get("url") or "")), "jql": str(jira.get("jql") or "")}
+    return {"workspace": site_url(str(jira.get("url") or "")), "jql": str(jira.get("jql") or "")}
 
 
 def mappings_used(settings: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from configuration.settings import token_fits
+from configuration.site_url import safe_url, site_url
 from data.cache_manager import issue_cache_key
 from data.jira_client import JiraSiteNotFoundError, normalize_site_url
 from data.persistence import load_settings
+from data.rate_limiter import site_key
 from data.settings_service import save_connection_form
-from data.site_url import safe_url, site_url
 
 SPELLINGS = [
     "https://acme.atlassian.net",
@@ -49,3 +51,23 @@ def test_a_shown_url_never_holds_credentials():
 def test_the_client_refuses_a_port_that_is_not_a_number():
     with pytest.raises(JiraSiteNotFoundError, match="is not valid"):
         normalize_site_url("https://acme.atlassian.net:84x3")
+
+
+def test_a_default_port_is_the_same_site_for_the_cache_key_the_limiter_and_the_saved_token():
+    plain, with_port = "https://acme.atlassian.net", "HTTPS://acme.atlassian.net:443/"
+    assert site_url(with_port) == plain
+    assert site_url("http://jira.example.com:80/jira/") == "http://jira.example.com/jira"
+    assert issue_cache_key(with_port, "project = A", ["status"]) == issue_cache_key(
+        plain, "project = A", ["status"]
+    )
+    assert site_key(with_port) == site_key(plain)
+    jira = {"url": plain, "auth": "bearer", "token_for": {"url": plain, "auth": "bearer"}}
+    assert token_fits(jira, with_port, "bearer")
+    assert not token_fits(jira, "https://acme.atlassian.net:8443", "bearer")
+
+
+def test_a_site_url_drops_its_query_a_shown_url_keeps_it():
+    assert site_url("https://acme.atlassian.net/jira/?x=1#top") == "https://acme.atlassian.net/jira"
+    assert safe_url("https://acme.atlassian.net/jira/?x=1#top") == (
+        "https://acme.atlassian.net/jira/?x=1"
+    )
