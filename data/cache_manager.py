@@ -350,6 +350,7 @@ def _issues_size(raw: bytes) -> int | None:
     """`issues_bytes` from the metadata at the head of a cache file, without parsing the rest
     (a longer head is read only for metadata above 1 MB)."""
     limit = _META_PREFIX_BYTES
+    meta: Any = None
     while True:
         try:
             meta = _head_meta(raw[:limit])

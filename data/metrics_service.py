@@ -236,6 +236,7 @@ def report_for_project(
         raise UserError("Deployment source in the mappings must be issues or fixversions.")
     digest = mappings_hash(mappings)
     stored_key = _stored_key(project, digest, zone, per, year) if root is not None else None
+    dataset: Dataset | None = None
     if stored_key is not None:
         # keyed without normalizing: a view after a restart costs a file read, no build
         key: tuple[Any, ...] = ("stored", stored_key)
@@ -260,7 +261,7 @@ def report_for_project(
             extra={"operation": "report", "cache": "hit", "period": per.label},
         )
         return cached
-    if stored_key is not None:
+    if dataset is None:  # keyed by the stored key: built only now, on a miss
         dataset = build_dataset(project, mappings, zone)
     with timed("report", period=per.label, issues=dataset.issues, cache="miss"):
         report = _report(dataset, mappings, digest, per, zone, year)
