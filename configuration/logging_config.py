@@ -312,6 +312,7 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
         "uncaught %s in thread %s",
         args.exc_type.__name__,
         args.thread.name if args.thread else "?",
+        # typeshed wants a non-None exception value; logging accepts the hook's tuple as it is
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
         extra={"operation": "crash"},
     )

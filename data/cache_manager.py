@@ -402,8 +402,9 @@ class LazyIssues(Sequence[dict[str, Any]]):
     def _parse(self) -> list[dict[str, Any]]:
         collect_before_parse()
         with timed("cache_parse_issues", issues=self._count), gc_paused():
+            assert self._section is not None  # dropped only once the issues are parsed
             try:
-                items = orjson.loads(self._section)  # type: ignore[arg-type]
+                items = orjson.loads(self._section)
             except orjson.JSONDecodeError:
                 items = None
             if not isinstance(items, list) or len(items) != self._count:

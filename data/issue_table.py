@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -238,13 +238,16 @@ class IssueRecord:
     flag_spans: tuple[tuple[int, int], ...] = ()
 
 
-_Part = TypeVar("_Part")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Part = TypeVar("_Part", bound="DataclassInstance")  # the table or one of its child parts
 
 
 def _take(part: _Part, rows: np.ndarray, size: int) -> _Part:
     """`part` (a table or a child part) restricted to `rows` of a table of `size` rows."""
     values: dict[str, Any] = {}
-    for spec in fields(part):  # type: ignore[arg-type]
+    for spec in fields(part):
         value = getattr(part, spec.name)
         if isinstance(value, np.ndarray):
             values[spec.name] = value[rows]
@@ -268,7 +271,7 @@ def concat_tables(*tables: IssueTable) -> IssueTable:
 
 def _concat(parts: tuple[_Part, ...], offsets: list[int]) -> _Part:
     values: dict[str, Any] = {}
-    for spec in fields(parts[0]):  # type: ignore[arg-type]
+    for spec in fields(parts[0]):
         columns = [getattr(part, spec.name) for part in parts]
         if not isinstance(columns[0], np.ndarray):
             values[spec.name] = _concat(tuple(columns), offsets)
