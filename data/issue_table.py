@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -238,10 +238,13 @@ class IssueRecord:
     flag_spans: tuple[tuple[int, int], ...] = ()
 
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+class _Dataclass(Protocol):
+    """Any dataclass (what `dataclasses.fields` reads)."""
 
-_Part = TypeVar("_Part", bound="DataclassInstance")  # the table or one of its child parts
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+_Part = TypeVar("_Part", bound=_Dataclass)  # the table or one of its child parts
 
 
 def _take(part: _Part, rows: np.ndarray, size: int) -> _Part:
