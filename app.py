@@ -5,6 +5,8 @@
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
+    python app.py workspaces                                  list the workspaces
+Every command takes --workspace NAME (default: the workspace the dashboard shows).
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         default=argparse.SUPPRESS,
         help=f"folder for settings, caches and logs (default: ${DATA_DIR_ENV} or the project)",
+    )
+    common.add_argument(
+        "--workspace",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="the workspace to use (default: the one the dashboard shows)",
     )
     parser = argparse.ArgumentParser(
         prog="app.py", description="DORA and Flow metrics from JIRA.", parents=[common]
@@ -75,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
     add_forecast_parser(sub, common)
+
+    spaces = sub.add_parser("workspaces", parents=[common], help="list the workspaces")
+    spaces.add_argument("--format", choices=["text", "json"], default="text")
     return parser
 
 
@@ -97,8 +108,9 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--epic", help="finish the open children of this epic")
 
 
-def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """Resolve the data directory, load settings and set up logging (once, for any command)."""
+def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
+    """Resolve the data directory and the workspace, load its settings and set up logging
+    (once, for any command). Returns the data directory, the workspace's folder, its settings."""
     from configuration.logging_config import setup_logging
     from data.persistence import (
         SettingsError,
@@ -106,9 +118,11 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         load_settings_for_repair,
         sweep_leftovers,
     )
+    from data.workspaces import find_workspace
 
-    root = data_dir(getattr(args, "data_dir", None))
-    secure_data_dir(root)
+    data_root = data_dir(getattr(args, "data_dir", None))
+    secure_data_dir(data_root)
+    root = find_workspace(data_root, getattr(args, "workspace", None)).root
     try:
         settings = load_settings(root)
     except SettingsError as exc:
@@ -118,19 +132,19 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         settings, _ = load_settings_for_repair(root)
         print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
-    setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
+    setup_logging(settings, log_dir(data_root), console_level="WARNING" if quiet_console else None)
     sweep_leftovers(root)  # temporary files of a process that was killed
     log.info(
         "start-up",
         extra={
             "operation": "start_up",
             "version": VERSION,
-            "data_dir": str(root),
+            "data_dir": str(data_root),
             "settings_path": str(settings_path(root)),
             "command": args.command or "serve",
         },
     )
-    return root, settings
+    return data_root, root, settings
 
 
 def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
@@ -181,18 +195,30 @@ def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any])
     return 0
 
 
-def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """Serve the dashboard with waitress."""
+def run_workspaces(args: argparse.Namespace, data_root: Path) -> int:
+    """`workspaces`: list every workspace with its source and when it was last updated."""
+    from data.workspace_views import workspaces_for_cli
+
+    print(workspaces_for_cli(data_root, args.format))
+    return 0
+
+
+def serve(args: argparse.Namespace, data_root: Path, settings: dict[str, Any]) -> int:
+    """Serve the dashboard with waitress; `--workspace` makes that workspace the one shown."""
     import waitress
 
     from callbacks.dashboard_app import create_app
     from callbacks.request_guard import check_bind, guard_server
+    from data.workspaces import switch_workspace
+
+    if getattr(args, "workspace", None):
+        switch_workspace(data_root, args.workspace)
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
     allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
     check_bind(host, allowed)
-    dash_app = create_app(root)
+    dash_app = create_app(data_root)
     guard_server(dash_app.server, host, port, allowed)
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
@@ -206,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        root, settings = start_up(args)
+        data_root, root, settings = start_up(args)
         if args.command == "sample":
             code = run_sample(args)
         elif args.command == "metrics":
@@ -215,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             code = run_fetch(args, root, settings)
         elif args.command == "forecast":
             code = run_forecast(args, root, settings)
+        elif args.command == "workspaces":
+            code = run_workspaces(args, data_root)
         else:
-            code = serve(args, root, settings)
+            code = serve(args, data_root, settings)
         sys.stdout.flush()  # a closed pipe shows here, inside the try
         return code
     except UserError as exc:

@@ -1,7 +1,9 @@
 """The Dash application: page layout, local assets, and every page area's callbacks.
 
-`create_app(root)` is what `python app.py` serves. For tests and demos the clock can be fixed:
-pass `now=` or set `FLOWDASH_NOW` to an ISO 8601 instant (e.g. `2024-05-31T00:00:00+00:00`);
+`create_app(root)` is what `python app.py` serves; `root` is the data directory, and every
+callback works on the workspace the header's switcher shows (`data.workspaces.active_root`).
+For tests and demos the clock can be fixed: pass `now=` or set `FLOWDASH_NOW` to an ISO 8601
+instant (e.g. `2024-05-31T00:00:00+00:00`);
 "Last N days" then ends at that instant, exactly as `python app.py metrics --now ...` does.
 """
 
@@ -19,7 +21,9 @@ import callbacks.forecast
 import callbacks.metrics
 import callbacks.settings
 import callbacks.update
+import callbacks.workspaces
 from data.errors import UserError
+from data.workspace_views import workspace_summaries
 from ui.layout import page_layout
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
 
     def layout() -> dash.html.Div:
         today = (pinned or datetime.now(UTC)).astimezone().date()
-        return page_layout(today)
+        return page_layout(today, workspace_summaries(root))
 
     app.layout = layout
     callbacks.metrics.register(app, root, now=pinned)
@@ -67,6 +71,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.workspaces.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

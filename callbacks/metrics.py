@@ -22,6 +22,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, report_for_shown, report_for_view
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.cards import metric_cards, no_data_notice
 from ui.charts import trend_figures
 from ui.formatting import format_period
@@ -74,7 +75,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             period = period_text(choice, start, end)
             moment = shown_now(now)
             with timed("dashboard_metrics", period=period) as timer:
-                report = report_for_view(root, period, moment)
+                report = report_for_view(active_root(root), period, moment)
                 timer.fields["issues"] = report["dataset"]["issues"]
         except NoJiraDataYet as exc:
             return (no_data_notice(str(exc)), None, False, "", "", None, False, None, False)
@@ -106,7 +107,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             raise dash.exceptions.PreventUpdate
         try:
             with timed("dashboard_trends"):
-                report = report_for_shown(root, shown)
+                report = report_for_shown(active_root(root), shown)
         except UserError as exc:  # data changed under us: the cards callback reports it
             log.warning(
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}

@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, no_update
 from data import settings_service
 from data.errors import UserError
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.mapping_dialog import mapping_dialog_body, mapping_form
 from ui.settings_panel import mappings_saved_view, message_view, test_result_view, warnings_view
 
@@ -58,7 +59,7 @@ def register(app: dash.Dash, root: Path) -> None:
         """Fill the form from the saved settings (never the token) and open the panel."""
         with timed("settings_panel_open"):
             try:
-                model = settings_service.panel_model(root)
+                model = settings_service.panel_model(active_root(root))
             except UserError as exc:
                 return (True, *([no_update] * 6), message_view(str(exc)), None)
         form = model["form"]
@@ -85,7 +86,9 @@ def register(app: dash.Dash, root: Path) -> None:
         """Ask JIRA with the form's (unsaved) values; show title, flavor, user, matching count."""
         try:
             with timed("test_connection"):
-                result = settings_service.check_connection_form(root, _connection(*values))
+                result = settings_service.check_connection_form(
+                    active_root(root), _connection(*values)
+                )
         except UserError as exc:
             return message_view(str(exc))
         return test_result_view(result)
@@ -103,7 +106,9 @@ def register(app: dash.Dash, root: Path) -> None:
         """Save the connection; an empty token field keeps the saved token."""
         try:
             with timed("save_connection"):
-                settings = settings_service.save_connection_form(root, _connection(*values))
+                settings = settings_service.save_connection_form(
+                    active_root(root), _connection(*values)
+                )
         except UserError as exc:
             return message_view(str(exc)), no_update, no_update, no_update
         placeholder = settings_service.token_placeholder(settings)
@@ -122,7 +127,7 @@ def register(app: dash.Dash, root: Path) -> None:
         """Fill the dialog from JIRA's fields and statuses (or the project's) and open it."""
         try:
             with timed("mapping_dialog_open"):
-                model = settings_service.mapping_dialog_model(root)
+                model = settings_service.mapping_dialog_model(active_root(root))
         except UserError as exc:
             return True, None, message_view(str(exc))
         return True, mapping_dialog_body(model), warnings_view(model["warnings"])
@@ -156,7 +161,7 @@ def register(app: dash.Dash, root: Path) -> None:
         form = mapping_form(*form_parts)
         try:
             with timed("save_mappings") as timer:
-                result = settings_service.save_mappings_form(root, form)
+                result = settings_service.save_mappings_form(active_root(root), form)
                 timer.fields["unavailable_metrics"] = len(result["warnings"])
         except UserError as exc:
             return True, message_view(str(exc)), no_update, no_update

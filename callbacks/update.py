@@ -22,6 +22,7 @@ from data import fetcher
 from data.errors import UserError
 from data.performance_utils import timed
 from data.persistence import load_settings
+from data.workspaces import active_root
 from ui.update_bar import FINISHED, RUNNING, progress_bar, statistics_view, status_text
 
 ALREADY_RUNNING = "An update is already running; following it."
@@ -68,10 +69,12 @@ def register(app: dash.Dash, root: Path) -> None:
         another tab started, show the last statistics."""
         try:
             with timed("refresh_if_stale") as timer:
-                timer.fields["started"] = fetcher.refresh_if_stale(root, load_settings(root))
+                timer.fields["started"] = fetcher.refresh_if_stale(
+                    active_root(root), load_settings(active_root(root))
+                )
         except UserError as exc:
             return [no_update] * 3 + [str(exc)] + [no_update] * 4
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(active_root(root))
         view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
             view[3] = ""  # an old outcome is news only to the tab that watched it
@@ -89,11 +92,11 @@ def register(app: dash.Dash, root: Path) -> None:
         """Start a fetch in the background, or follow the one that runs."""
         try:
             with timed("update_start") as timer:
-                started = fetcher.start_update(root, load_settings(root))
+                started = fetcher.start_update(active_root(root), load_settings(active_root(root)))
                 timer.fields["started"] = started
         except UserError as exc:
             return [no_update] * 3 + [str(exc)] + [no_update] * 3
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(active_root(root))
         if not started and progress.get("state") != RUNNING:
             # the running fetch belongs to another process (e.g. `python app.py fetch`)
             return [no_update] * 3 + [ELSEWHERE] + [no_update] * 3
@@ -113,7 +116,7 @@ def register(app: dash.Dash, root: Path) -> None:
     )
     def poll(_n: int | None) -> list[Any]:
         """Show the fetch's progress; when it ends, stop polling and refresh the dashboard."""
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(active_root(root))
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
             return [*view, no_update, no_update]
@@ -132,5 +135,5 @@ def register(app: dash.Dash, root: Path) -> None:
     def cancel(_clicks: int | None) -> str:
         """Ask the running fetch to stop; the poll reports when it has."""
         with timed("update_cancel"):
-            fetcher.cancel_update(root)
+            fetcher.cancel_update(active_root(root))
         return "Cancelling…"

@@ -9,6 +9,7 @@ from them, a free metric-cache hit, so they always equal the cards), `period-cho
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from ui.charts import trend_graphs
 from ui.forecast_panel import forecast_section
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
+from ui.workspace_switcher import workspace_switcher
 
 PERIOD_OPTIONS: list[dict[str, str]] = [
     {"label": "Last 7 days", "value": "7d"},
@@ -35,8 +37,8 @@ SAMPLE_BANNER_TEXT = (
 )
 
 
-def header() -> html.Header:
-    """Title on the left; update controls and the settings button on the right."""
+def header(workspaces: Sequence[Mapping[str, Any]] = ()) -> html.Header:
+    """Title and the workspace switcher on the left; update controls and settings on the right."""
     return html.Header(
         [
             html.Div(
@@ -46,6 +48,7 @@ def header() -> html.Header:
                 ],
                 className="d-flex align-items-baseline gap-3",
             ),
+            workspace_switcher(workspaces),
             html.Div(
                 [update_controls(), settings_button()],
                 className="d-flex align-items-center gap-3 ms-auto",
@@ -98,13 +101,14 @@ def export_buttons() -> html.Div:
     )
 
 
-def page_layout(today: date) -> html.Div:
-    """The whole page; `today` sets the default custom range (the 30 days before it)."""
+def page_layout(today: date, workspaces: Sequence[Mapping[str, Any]] = ()) -> html.Div:
+    """The whole page; `today` sets the default custom range (the 30 days before it),
+    `workspaces` fill the switcher (`data.workspace_views.workspace_summaries`)."""
     return html.Div(
         [
             dcc.Store(id="data-version", data=0),
             dcc.Store(id="shown-inputs"),
-            header(),
+            header(workspaces),
             settings_panel(),
             html.Main(
                 [

@@ -1,0 +1,82 @@
+"""Callbacks of the workspace switcher: open the dialog, apply an action, switch.
+
+`apply` calls `data.workspace_views.workspace_action` once and hands its result to
+`ui.workspace_switcher.result_view`; any change writes a new `data-version`, so every card,
+chart and panel recomputes for the workspace now shown.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import Input, Output, State, no_update
+
+from data.performance_utils import timed
+from data.workspace_views import workspace_action
+from ui.workspace_switcher import dialog_view, result_view
+
+BUTTONS = {
+    "workspace-new": "create",
+    "workspace-rename": "rename",
+    "workspace-duplicate": "duplicate",
+    "workspace-delete": "delete",
+}
+
+
+def register(app: dash.Dash, data_root: Path) -> None:
+    """Register the switcher's callbacks; workspaces live in the data directory `data_root`."""
+
+    @app.callback(
+        Output("workspace-dialog", "is_open"),
+        Output("workspace-dialog-title", "children"),
+        Output("workspace-dialog-text", "children"),
+        Output("workspace-name-row", "className"),
+        Output("workspace-name", "value"),
+        Output("workspace-confirm", "children"),
+        Output("workspace-confirm", "color"),
+        Output("workspace-pending", "data"),
+        [Input(button, "n_clicks") for button in BUTTONS],
+        State("workspace-select", "options"),
+        State("workspace-select", "value"),
+        prevent_initial_call=True,
+    )
+    def open_dialog(*values: Any) -> tuple[Any, ...]:
+        options, value = values[-2:]
+        return dialog_view(BUTTONS[dash.ctx.triggered_id], options, value)
+
+    @app.callback(
+        Output("workspace-dialog", "is_open", allow_duplicate=True),
+        Input("workspace-cancel", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def cancel(_clicks: int | None) -> bool:
+        return False
+
+    @app.callback(
+        Output("workspace-select", "options"),
+        Output("workspace-select", "value"),
+        Output("workspace-message", "children"),
+        Output("workspace-message", "className"),
+        Output("workspace-dialog", "is_open", allow_duplicate=True),
+        Output("data-version", "data", allow_duplicate=True),
+        Input("workspace-select", "value"),
+        Input("workspace-confirm", "n_clicks"),
+        State("workspace-pending", "data"),
+        State("workspace-name", "value"),
+        prevent_initial_call=True,
+    )
+    def apply(
+        selected: str | None, _confirm: int | None, pending: str | None, name: str | None
+    ) -> tuple[Any, ...]:
+        action = "switch" if dash.ctx.triggered_id == "workspace-select" else pending
+        with timed("workspace_action", action=action or ""):
+            result = workspace_action(data_root, action, selected, name)
+        refused = bool(result["error"])
+        return (
+            *result_view(result),
+            refused and action != "switch",  # a refused name keeps the dialog open
+            no_update if refused else f"workspace-{time.time_ns()}",
+        )
