@@ -1,0 +1,106 @@
+"""The workspace switcher in Chromium: switching shows that workspace's numbers; New, Rename,
+Duplicate and Delete go through the dialog and change the folders on disk."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from configuration.settings import default_settings
+from data import workspaces as store
+from data.metrics_service import report_for_view
+from data.persistence import load_settings, save_settings
+from tests.browser.conftest import DashboardPage
+from ui.formatting import format_value
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 30_000
+
+
+def expected_headline(root, now, metric: str) -> str:
+    return format_value(report_for_view(root, "30d", now)[metric])
+
+
+def selected_label(dash_page: DashboardPage) -> str:
+    return dash_page.page.locator("#workspace-select option:checked").inner_text()
+
+
+def test_switching_workspace_shows_its_own_numbers(data_dir, page, dashboard, console_errors):
+    releases = store.create_workspace(data_dir, "Releases")
+    settings = default_settings()
+    settings["mappings"]["deployment_source"] = "fixversions"
+    save_settings(releases.root, settings)
+    dash_page = DashboardPage(page, dashboard, console_errors).open()
+    default_value = expected_headline(data_dir, dashboard.now, "deployment_frequency")
+    release_value = expected_headline(releases.root, dashboard.now, "deployment_frequency")
+    assert default_value != release_value  # the two workspaces really differ
+    card = dash_page.card("deployment_frequency").locator("[data-role=headline]")
+    expect(card).to_have_text(default_value)
+    assert selected_label(dash_page).startswith("Default · ")
+
+    page.select_option("#workspace-select", "releases")
+    expect(card).to_have_text(release_value, timeout=WAIT_MS)
+    assert store.active_root(data_dir) == releases.root
+    page.reload()  # the choice is kept by the server
+    expect(page.locator("#workspace-select")).to_have_value("releases", timeout=WAIT_MS)
+    expect(card).to_have_text(release_value, timeout=WAIT_MS)
+
+    page.select_option("#workspace-select", "default")
+    expect(card).to_have_text(default_value, timeout=WAIT_MS)
+    assert console_errors.errors == []
+
+
+def test_new_rename_duplicate_and_delete_through_the_dialog(
+    data_dir, page, dashboard, console_errors
+):
+    dash_page = DashboardPage(page, dashboard, console_errors).open()
+    dialog = page.locator("#workspace-dialog")
+    select = page.locator("#workspace-select")
+
+    page.click("#workspace-new")
+    expect(dialog).to_contain_text("New workspace")
+    page.click("#workspace-confirm")  # no name: refused, the dialog stays open
+    expect(page.locator("#workspace-message")).to_have_text("Give the workspace a name.")
+    expect(dialog).to_be_visible()
+    page.fill("#workspace-name", "Team B")
+    page.click("#workspace-confirm")
+    expect(select).to_have_value("team-b", timeout=WAIT_MS)
+    expect(dialog).to_be_hidden()
+    assert (data_dir / "workspaces" / "team-b").is_dir()
+
+    settings = load_settings(data_dir / "workspaces" / "team-b")
+    settings["time_zone"] = "Asia/Tokyo"
+    save_settings(data_dir / "workspaces" / "team-b", settings)
+
+    page.click("#workspace-rename")
+    expect(page.locator("#workspace-name")).to_have_value("Team B")
+    page.fill("#workspace-name", "Team C")
+    page.click("#workspace-confirm")
+    expect(page.locator("#workspace-select option:checked")).to_contain_text("Team C")
+    assert store.find_workspace(data_dir, "team c").root.name == "team-b"
+
+    page.click("#workspace-duplicate")
+    expect(page.locator("#workspace-name")).to_have_value("Team C copy")
+    page.click("#workspace-confirm")
+    expect(select).to_have_value("team-c-copy", timeout=WAIT_MS)
+    copy_root = store.find_workspace(data_dir, "Team C copy").root
+    assert load_settings(copy_root)["time_zone"] == "Asia/Tokyo"
+    expect(dash_page.card("flow_load")).to_be_visible()
+
+    page.click("#workspace-delete")
+    expect(page.locator("#workspace-dialog-text")).to_contain_text("Delete Team C copy?")
+    page.click("#workspace-cancel")  # cancelling deletes nothing
+    expect(dialog).to_be_hidden()
+    assert copy_root.is_dir()
+    page.click("#workspace-delete")
+    page.click("#workspace-confirm")
+    expect(select).to_have_value("default", timeout=WAIT_MS)
+    expect(page.locator("#workspace-message")).to_have_text("Deleted Team C copy.")
+    assert not copy_root.exists()
+    names = [o.inner_text().split(" · ")[0] for o in select.locator("option[value]").all()]
+    assert [name for name in names if name] == [
+        "Default",
+        "Team C",
+    ]
+    assert console_errors.errors == []
