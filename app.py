@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
     metrics.add_argument("--deployments", choices=["issues", "fixversions"])
     metrics.add_argument("--format", choices=["json", "csv"], default="json")
+    metrics.add_argument(
+        "--all-workspaces",
+        action="store_true",
+        help="every workspace's metrics for the same period (as the Compare view)",
+    )
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -147,8 +152,16 @@ def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     return data_root, root, settings
 
 
-def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """`metrics`: print every metric for a period, from a file or from the cache."""
+def run_metrics(
+    args: argparse.Namespace, data_root: Path, root: Path, settings: dict[str, Any]
+) -> int:
+    """`metrics`: print every metric for a period, from a file or from the cache; with
+    `--all-workspaces`, every workspace's."""
+    if args.all_workspaces:
+        from data.comparison import comparison_for_cli
+
+        print(comparison_for_cli(args, data_root))
+        return 0
     from data.metrics_service import metrics_report_for_cli
 
     print(metrics_report_for_cli(args, root, settings))
@@ -236,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             code = run_sample(args)
         elif args.command == "metrics":
-            code = run_metrics(args, root, settings)
+            code = run_metrics(args, data_root, root, settings)
         elif args.command == "fetch":
             code = run_fetch(args, root, settings)
         elif args.command == "forecast":

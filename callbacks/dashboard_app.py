@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dash
 
+import callbacks.compare
 import callbacks.export
 import callbacks.forecast
 import callbacks.metrics
@@ -72,6 +73,7 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
     callbacks.workspaces.register(app, root)
+    callbacks.compare.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from ui.charts import trend_graphs
+from ui.compare_view import compare_button, compare_dialog
 from ui.forecast_panel import forecast_section
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
@@ -50,7 +51,7 @@ def header(workspaces: Sequence[Mapping[str, Any]] = ()) -> html.Header:
             ),
             workspace_switcher(workspaces),
             html.Div(
-                [update_controls(), settings_button()],
+                [update_controls(), compare_button(), settings_button()],
                 className="d-flex align-items-center gap-3 ms-auto",
             ),
         ],
@@ -108,7 +109,9 @@ def page_layout(today: date, workspaces: Sequence[Mapping[str, Any]] = ()) -> ht
         [
             dcc.Store(id="data-version", data=0),
             dcc.Store(id="shown-inputs"),
+            dcc.Store(id="focus-metric"),
             header(workspaces),
+            compare_dialog(),
             settings_panel(),
             html.Main(
                 [

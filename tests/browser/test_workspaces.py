@@ -1,16 +1,25 @@
 """The workspace switcher in Chromium: switching shows that workspace's numbers; New, Rename,
-Duplicate and Delete go through the dialog and change the folders on disk."""
+Duplicate and Delete go through the dialog and change the folders on disk; Compare shows every
+workspace as `app.py metrics --all-workspaces` does, sorts, and a cell opens that card."""
 
 from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 from playwright.sync_api import expect
 
+from configuration.metric_defaults import ALL_METRICS
 from configuration.settings import default_settings
 from data import workspaces as store
 from data.metrics_service import report_for_view
 from data.persistence import load_settings, save_settings
-from tests.browser.conftest import DashboardPage
+from tests.browser.conftest import PROJECT, DashboardPage
+from ui.cards import sparkline
 from ui.formatting import format_value
 
 pytestmark = pytest.mark.browser
@@ -103,4 +112,62 @@ def test_new_rename_duplicate_and_delete_through_the_dialog(
         "Default",
         "Team C",
     ]
+    assert console_errors.errors == []
+
+
+def cli_all_workspaces(data_dir, now, fmt: str = "json") -> str:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT / "app.py"), "metrics", "--all-workspaces",
+         "--period", "30d", "--now", now.isoformat(), "--format", fmt],
+        capture_output=True, text=True, check=False, cwd=PROJECT, timeout=120,
+        env={**os.environ, "FLOWDASH_DATA_DIR": str(data_dir)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_compare_shows_every_workspace_as_the_cli_and_a_cell_opens_that_card(
+    data_dir, page, dashboard, console_errors
+):
+    releases = store.create_workspace(data_dir, "Releases")
+    settings = default_settings()
+    settings["mappings"]["deployment_source"] = "fixversions"
+    save_settings(releases.root, settings)
+    dash_page = DashboardPage(page, dashboard, console_errors).open()
+    cli = json.loads(cli_all_workspaces(data_dir, dashboard.now))
+    assert [e["workspace"] for e in cli["workspaces"]] == ["Default", "Releases"]
+
+    page.click("#open-compare")
+    table = page.locator("#compare-table")
+    expect(table.locator("tbody tr")).to_have_count(2, timeout=WAIT_MS)
+    for entry in cli["workspaces"]:
+        row = table.locator(f'tr[data-workspace="{entry["slug"]}"]')
+        for key in ALL_METRICS:
+            metric = entry["report"][key]
+            cell = row.locator(f'[data-metric="{key}"]')
+            expect(cell.locator("[data-role=headline]")).to_have_text(format_value(metric))
+            expect(cell.locator("[data-role=n]")).to_have_text(f"n = {metric['n']:,}")
+            assert cell.get_attribute("data-tier") == (metric.get("tier") or "")
+            drawn = sparkline(metric) is not None  # as its card: no single headline, no line
+            assert cell.locator("img").count() == int(drawn)
+
+    rows = table.locator("tbody tr")
+    per_day = {
+        e["slug"]: e["report"]["deployment_frequency"]["values"]["per_day"]
+        for e in cli["workspaces"]
+    }
+    page.select_option("#compare-sort", "deployment_frequency")
+    lowest_first = sorted(per_day, key=per_day.get)
+    expect(rows.first).to_have_attribute("data-workspace", lowest_first[0], timeout=WAIT_MS)
+    page.locator("#compare-descending").check()
+    expect(rows.first).to_have_attribute("data-workspace", lowest_first[-1], timeout=WAIT_MS)
+
+    row = table.locator('tr[data-workspace="releases"]')
+    row.locator('[data-metric="lead_time_for_changes"]').click()
+    expect(page.locator("#compare-dialog")).to_be_hidden(timeout=WAIT_MS)
+    expect(page.locator("#workspace-select")).to_have_value("releases", timeout=WAIT_MS)
+    card = dash_page.card("deployment_frequency").locator("[data-role=headline]")
+    releases_entry = cli["workspaces"][1]["report"]
+    expect(card).to_have_text(format_value(releases_entry["deployment_frequency"]), timeout=WAIT_MS)
+    expect(dash_page.card("lead_time_for_changes")).to_have_class(re.compile("card-focus"))
     assert console_errors.errors == []
