@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.export import CSV_HEADER, csv_rows
 from data.metrics_service import NO_JIRA_DATA, report_for_project
-from data.periods import parse_now, resolve_time_zone
+from data.periods import parse_now, parse_period, resolve_time_zone
 from data.persistence import load_settings
 from data.project import current_project
 from data.workspaces import list_workspaces
@@ -48,7 +48,9 @@ def compare_workspaces(
 ) -> dict[str, Any]:
     """`{"period": period text, "workspaces": [entry, ...]}` for every workspace ("default"
     first, then by name). A workspace that cannot be computed (no data yet, broken settings)
-    has `report` None and says why; the others are not held back by it."""
+    has `report` None and says why; the others are not held back by it. A bad period is a
+    `UserError` before any workspace is read."""
+    parse_period(period, now or datetime.now(UTC), resolve_time_zone(tz or "UTC"))
     return {
         "period": period,
         "workspaces": [_entry(space, period, now, tz) for space in list_workspaces(data_root)],
