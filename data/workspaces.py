@@ -29,7 +29,12 @@ import portalocker
 
 from configuration.settings import make_private_dir, settings_path
 from data.errors import UserError
-from data.persistence import atomic_write_bytes
+from data.persistence import (
+    atomic_write_bytes,
+    load_settings_for_repair,
+    save_settings,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +199,8 @@ def duplicate_workspace(data_root: Path, source: str, name: str) -> Workspace:
         clean = _clean_name(name, registry)
         slug, folder = _new_folder(data_root, registry, clean)
         try:
-            if settings_path(original.root).exists():
-                shutil.copy2(settings_path(original.root), settings_path(folder))
-                os.chmod(settings_path(folder), 0o600)
+            if settings_path(original.root).exists():  # its token stays with the original
+                save_settings(folder, load_settings_for_repair(original.root)[0])
             cache = original.root / "cache"
             if cache.is_dir():
                 shutil.copytree(cache, folder / "cache", ignore=_not_copied)
@@ -256,6 +260,7 @@ def delete_workspace(data_root: Path, which: str) -> None:
             "wait for it to finish, then delete the workspace."
         )
     try:
+        _hand_over_token(space.root)
         with _registry_locked(data_root) as registry:
             registry["workspaces"].pop(space.slug, None)
             if registry["current"] == space.slug:
@@ -267,6 +272,34 @@ def delete_workspace(data_root: Path, which: str) -> None:
         lock.release()
     shutil.rmtree(trash, ignore_errors=True)
     log.info("workspace deleted", extra={"operation": "workspace_delete", "workspace": space.slug})
+
+
+def _hand_over_token(root: Path) -> None:
+    """Before `root` is deleted: the token it holds moves to the first other workspace on the
+    same site and authentication that uses it, so that the others keep it."""
+    from configuration.settings import token_scope
+    from data.persistence import SettingsError, _read_saved, _sibling_workspaces
+
+    try:
+        jira = _read_saved(root)["jira"]
+    except SettingsError:
+        return
+    if not jira.get("token"):
+        return
+    scope = token_scope(jira)
+    for folder in _sibling_workspaces(root):
+        try:
+            other = _read_saved(folder)
+        except SettingsError:
+            continue
+        mine = other["jira"]
+        if (
+            not mine.get("token")
+            and token_scope({"url": mine["url"], "auth": mine["auth"]}) == scope
+        ):
+            mine["token"], mine["token_for"] = jira["token"], scope
+            write_json(settings_path(folder), other, mode=0o600)
+            return
 
 
 def _now_text() -> str:

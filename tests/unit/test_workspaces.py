@@ -169,3 +169,51 @@ def test_settings_of_an_unreadable_workspace_do_not_break_the_listing(data_dir: 
     (made.root / "settings.json").write_text("[not an object")
     rows = orjson.loads(workspaces_for_cli(data_dir, "json"))
     assert rows[1]["source"] == "unreadable settings"
+
+
+def jira_settings(url: str, token: str = "") -> dict:
+    settings = default_settings()
+    settings["jira"].update(url=url, email="me@example.com", jql="project = A", token=token)
+    if token:
+        settings["jira"]["token_for"] = {"url": url, "auth": "basic"}
+    return settings
+
+
+SITE = "https://acme.atlassian.net"
+SECRET = "ATATT-shared-token-0042"
+
+
+def test_workspaces_on_the_same_site_share_the_token_saved_once(data_dir):
+    save_settings(data_dir, jira_settings(SITE, SECRET))
+    other = store.create_workspace(data_dir, "Other team")
+    save_settings(other.root, jira_settings(SITE + "/"))
+    assert load_settings(other.root)["jira"]["token"] == SECRET
+    save_settings(other.root, load_settings(other.root))  # a save from the page
+    assert SECRET not in (other.root / "settings.json").read_text()  # stored once
+    assert load_settings(other.root)["jira"]["token"] == SECRET
+
+    elsewhere = store.create_workspace(data_dir, "Elsewhere")
+    save_settings(elsewhere.root, jira_settings("https://evil.example.net"))
+    assert load_settings(elsewhere.root)["jira"]["token"] == ""  # bound to its site
+    bearer = jira_settings(SITE)
+    bearer["jira"]["auth"] = "bearer"
+    save_settings(elsewhere.root, bearer)
+    assert load_settings(elsewhere.root)["jira"]["token"] == ""  # and to its auth type
+
+
+def test_a_duplicate_shares_the_token_instead_of_copying_it(data_dir):
+    save_settings(data_dir, jira_settings(SITE, SECRET))
+    copy = store.duplicate_workspace(data_dir, "default", "Copy")
+    assert SECRET not in (copy.root / "settings.json").read_text()
+    assert load_settings(copy.root)["jira"]["token"] == SECRET
+
+
+def test_deleting_the_workspace_holding_the_token_hands_it_to_one_that_uses_it(data_dir):
+    holder = store.create_workspace(data_dir, "Holder")
+    save_settings(holder.root, jira_settings(SITE, SECRET))
+    user = store.create_workspace(data_dir, "User")
+    save_settings(user.root, jira_settings(SITE))
+    store.delete_workspace(data_dir, "holder")
+    assert SECRET in (user.root / "settings.json").read_text()
+    assert load_settings(user.root)["jira"]["token"] == SECRET
+    assert load_settings(data_dir)["jira"]["token"] == ""  # the sample default has none
