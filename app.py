@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     spaces = sub.add_parser("workspaces", parents=[common], help="list the workspaces")
     spaces.add_argument("--format", choices=["text", "json"], default="text")
+    spaces.add_argument("--export", metavar="NAME", help="write this workspace to --out")
+    spaces.add_argument("--out", help="the file --export writes")
+    spaces.add_argument("--with-data", action="store_true", help="--export its fetched issues too")
+    spaces.add_argument("--import", dest="import_file", metavar="FILE", help="add a workspace")
+    spaces.add_argument("--name", help="the name --import gives it (default: the file's)")
     return parser
 
 
@@ -209,10 +214,14 @@ def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any])
 
 
 def run_workspaces(args: argparse.Namespace, data_root: Path) -> int:
-    """`workspaces`: list every workspace with its source and when it was last updated."""
-    from data.workspace_views import workspaces_for_cli
+    """`workspaces`: list every workspace with its source and when it was last updated, or
+    export one (`--export NAME --out FILE`) or import one (`--import FILE`)."""
+    from data.workspace_views import workspace_transfer_for_cli, workspaces_for_cli
 
-    print(workspaces_for_cli(data_root, args.format))
+    if args.export or args.import_file:
+        print(workspace_transfer_for_cli(data_root, args))
+    else:
+        print(workspaces_for_cli(data_root, args.format))
     return 0
 
 

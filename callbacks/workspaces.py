@@ -1,4 +1,5 @@
-"""Callbacks of the workspace switcher: open the dialog, apply an action, switch.
+"""Callbacks of the workspace switcher: open the dialog, apply an action, switch, export and
+import.
 
 `apply` calls `data.workspace_views.workspace_action` once and hands its result to
 `ui.workspace_switcher.result_view`; any change writes a new `data-version`, so every card,
@@ -15,7 +16,7 @@ import dash
 from dash import Input, Output, State, no_update
 
 from data.performance_utils import timed
-from data.workspace_views import workspace_action
+from data.workspace_views import export_action, import_action, workspace_action
 from ui.workspace_switcher import dialog_view, result_view
 
 BUTTONS = {
@@ -80,3 +81,36 @@ def register(app: dash.Dash, data_root: Path) -> None:
             refused and action != "switch",  # a refused name keeps the dialog open
             no_update if refused else f"workspace-{time.time_ns()}",
         )
+
+    @app.callback(
+        Output("workspace-download", "data"),
+        Output("workspace-message", "children", allow_duplicate=True),
+        Output("workspace-message", "className", allow_duplicate=True),
+        Input("workspace-export", "n_clicks"),
+        State("workspace-select", "value"),
+        State("workspace-export-data", "value"),
+        prevent_initial_call=True,
+    )
+    def export(_clicks: int | None, selected: str | None, with_data: Any) -> tuple[Any, ...]:
+        with timed("workspace_export", with_data=bool(with_data)):
+            result = export_action(data_root, selected, bool(with_data))
+        if result["error"]:
+            return no_update, result["error"], "small text-danger"
+        return result["download"], "", "small text-muted"
+
+    @app.callback(
+        Output("workspace-select", "options", allow_duplicate=True),
+        Output("workspace-select", "value", allow_duplicate=True),
+        Output("workspace-message", "children", allow_duplicate=True),
+        Output("workspace-message", "className", allow_duplicate=True),
+        Output("workspace-import", "contents"),
+        Input("workspace-import", "contents"),
+        State("workspace-import", "filename"),
+        prevent_initial_call=True,
+    )
+    def import_file(contents: str | None, filename: str | None) -> tuple[Any, ...]:
+        if contents is None:  # cleared after the last import
+            raise dash.exceptions.PreventUpdate
+        with timed("workspace_import"):
+            result = import_action(data_root, contents, filename)
+        return (*result_view(result), None)  # the switcher's callback then shows it

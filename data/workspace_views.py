@@ -65,6 +65,28 @@ def workspaces_for_cli(data_root: Path, output: str = "text") -> str:
     return "\n".join(lines)
 
 
+def workspace_transfer_for_cli(data_root: Path, args: Any) -> str:
+    """`workspaces --export NAME --out FILE [--with-data]` or `workspaces --import FILE`."""
+    from data.persistence import atomic_write_bytes
+    from data.workspace_transfer import import_workspace
+
+    if args.export:
+        if not args.out:
+            raise UserError("--export needs --out FILE.")
+        from data.workspace_transfer import export_workspace
+
+        payload = export_workspace(data_root, args.export, with_data=args.with_data)
+        atomic_write_bytes(Path(args.out), payload, mode=0o600)
+        return f"wrote workspace {args.export} to {args.out}"
+    path = Path(args.import_file)
+    try:
+        payload = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    made = import_workspace(data_root, payload, name=args.name, source=str(path))
+    return f"imported {made.name} into {made.root}"
+
+
 ACTIONS = ("switch", "create", "rename", "duplicate", "delete")
 
 
@@ -96,3 +118,33 @@ def workspace_action(
     rows = workspace_summaries(data_root)
     current = next(row["slug"] for row in rows if row["current"])
     return {"workspaces": rows, "current": current, "message": message, "error": error}
+
+
+def import_action(data_root: Path, contents: str | None, filename: str | None) -> dict[str, Any]:
+    """The page's import: the same result as `workspace_action`, `current` being the imported
+    workspace (the switcher then shows it); a refused file changes nothing and says why."""
+    from data.workspace_transfer import import_upload
+
+    try:
+        made = import_upload(data_root, contents, filename)
+    except UserError as exc:
+        result = workspace_action(data_root, None, None)
+        return {**result, "error": str(exc)}
+    rows = workspace_summaries(data_root)
+    return {"workspaces": rows, "current": made.slug, "message": f"Imported {made.name}.",
+            "error": None}  # fmt: skip
+
+
+def export_action(data_root: Path, which: str | None, with_data: bool) -> dict[str, Any]:
+    """The page's export: `{"download": dcc.Download dict or None, "error": text or None}`."""
+    from data.workspace_transfer import export_filename, export_workspace
+
+    try:
+        space = store.find_workspace(data_root, which)
+        payload = export_workspace(data_root, space.slug, with_data=with_data)
+    except UserError as exc:
+        return {"download": None, "error": str(exc)}
+    return {
+        "download": {"content": payload.decode(), "filename": export_filename(space.name)},
+        "error": None,
+    }

@@ -6,7 +6,8 @@ Component ids (the contract with `callbacks/workspaces.py` and the browser tests
 dialog), `workspace-dialog` (the modal), `workspace-dialog-title`, `workspace-dialog-text`,
 `workspace-name` (the name typed), `workspace-confirm` (applies), `workspace-cancel`,
 `workspace-pending` (Store: the action the dialog confirms), `workspace-message` (what the
-last action did, or why it was refused).
+last action did, or why it was refused), `workspace-export` with `workspace-export-data` (the
+"with data" box) and `workspace-download`, `workspace-import` (a dcc.Upload).
 """
 
 from __future__ import annotations
@@ -89,8 +90,17 @@ def workspace_switcher(rows: Sequence[Mapping[str, Any]]) -> html.Div:
                     dbc.Button("Rename", id="workspace-rename", **button),
                     dbc.Button("Duplicate", id="workspace-duplicate", **button),
                     dbc.Button("Delete", id="workspace-delete", **button),
+                    dbc.Button("Export", id="workspace-export", **button),
                 ]
             ),
+            dbc.Checkbox(id="workspace-export-data", label="with data", value=False),
+            dcc.Upload(
+                dbc.Button("Import", **button),
+                id="workspace-import",
+                accept=".json,application/json",
+                multiple=False,
+            ),
+            dcc.Download(id="workspace-download"),
             html.Span(id="workspace-message", className="small text-muted", role="status"),
             dcc.Store(id="workspace-pending"),
             workspace_dialog(),
