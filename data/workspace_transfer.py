@@ -60,7 +60,7 @@ def export_workspace(data_root: Path, which: str | None, *, with_data: bool = Fa
 
 def export_filename(name: str) -> str:
     """`flowdash-workspace-<slug>.json`."""
-    return f"flowdash-workspace-{store.slugify(name, set())}.json"
+    return f"flowdash-workspace-{store.name_slug(name)}.json"
 
 
 def _checked(payload: bytes, source: str) -> dict[str, Any]:

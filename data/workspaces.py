@@ -161,10 +161,15 @@ def _clean_name(name: Any, registry: dict[str, Any], *, keep: str | None = None)
     return text
 
 
-def slugify(name: str, taken: set[str]) -> str:
-    """A folder name for `name`: lower-case ASCII letters, digits and dashes, not yet taken."""
+def name_slug(name: str) -> str:
+    """`name` in lower-case ASCII letters, digits and dashes ("Team Ähre" -> "team-ahre")."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "workspace"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "workspace"
+
+
+def slugify(name: str, taken: set[str]) -> str:
+    """A folder name for `name` (`name_slug`) that is not yet taken and is not "default"."""
+    base = name_slug(name)
     slug, number = base, 2
     while slug in taken or slug == DEFAULT_SLUG or slug.startswith("."):
         slug, number = f"{base}-{number}", number + 1

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -170,4 +171,35 @@ def test_compare_shows_every_workspace_as_the_cli_and_a_cell_opens_that_card(
     releases_entry = cli["workspaces"][1]["report"]
     expect(card).to_have_text(format_value(releases_entry["deployment_frequency"]), timeout=WAIT_MS)
     expect(dash_page.card("lead_time_for_changes")).to_have_class(re.compile("card-focus"))
+    assert console_errors.errors == []
+
+
+def test_export_then_import_through_the_header(data_dir, tmp_path, page, dashboard, console_errors):
+    dash_page = DashboardPage(page, dashboard, console_errors).open()
+    settings = load_settings(data_dir)
+    settings["time_zone"] = "America/Chicago"
+    save_settings(data_dir, settings)
+    with page.expect_download() as download:
+        page.click("#workspace-export")
+    assert download.value.suggested_filename == "flowdash-workspace-default.json"
+    document = json.loads(Path(download.value.path()).read_text())
+    assert document["settings"]["time_zone"] == "America/Chicago"
+
+    upload = page.locator("#workspace-import input[type=file]")
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(document))
+    upload.set_input_files(str(same))  # its name is taken: refused, nothing created
+    expect(page.locator("#workspace-message")).to_contain_text(
+        "A workspace called 'Default' exists already. Import it under another name."
+    )
+    assert [w.slug for w in store.list_workspaces(data_dir)] == ["default"]
+
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps({**document, "name": "Chicago team"}))
+    upload.set_input_files(str(renamed))
+    expect(page.locator("#workspace-select")).to_have_value("chicago-team", timeout=WAIT_MS)
+    expect(page.locator("#workspace-message")).to_have_text("Imported Chicago team.")
+    imported = store.find_workspace(data_dir, "Chicago team")
+    assert load_settings(imported.root)["time_zone"] == "America/Chicago"
+    expect(dash_page.card("flow_load")).to_be_visible()
     assert console_errors.errors == []
