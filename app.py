@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--token-env", help="environment variable holding the token")
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
+    fetch.add_argument(
+        "--all-workspaces",
+        action="store_true",
+        help="update every workspace in turn (one at a time per JIRA site)",
+    )
     add_forecast_parser(sub, common)
 
     spaces = sub.add_parser("workspaces", parents=[common], help="list the workspaces")
@@ -182,8 +187,16 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """`fetch`: fetch into the cache and print one summary line."""
+def run_fetch(
+    args: argparse.Namespace, data_root: Path, root: Path, settings: dict[str, Any]
+) -> int:
+    """`fetch`: fetch into the cache and print one summary line (with `--all-workspaces`, one
+    line per workspace)."""
+    if args.all_workspaces:
+        from data.workspace_updates import update_all_for_cli
+
+        print(update_all_for_cli(data_root))
+        return 0
     from data.fetcher import fetch_for_cli
 
     print(fetch_for_cli(args, root, settings))
@@ -260,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "metrics":
             code = run_metrics(args, data_root, root, settings)
         elif args.command == "fetch":
-            code = run_fetch(args, root, settings)
+            code = run_fetch(args, data_root, root, settings)
         elif args.command == "forecast":
             code = run_forecast(args, root, settings)
         elif args.command == "workspaces":

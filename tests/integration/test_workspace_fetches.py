@@ -1,6 +1,7 @@
 """Workspaces against the JIRA emulator: a data directory from before workspaces is read as the
 workspace "default" with nothing refetched; two workspaces fetch at once; a workspace deleted
-while its update runs is gone for good, and the others keep their data."""
+while its update runs is gone for good, and the others keep their data; "update all" runs one
+fetch at a time per site."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from data import workspaces as store
 from data.cache_manager import IssueCache
 from data.fetcher import fetch_project, start_update, update_progress, wait_for_update
 from data.persistence import save_settings
+from data.workspace_updates import run_times, start_update_all, wait_for_all
 from tests.integration.test_cli_fetch import connection_flags, run_app
 from tests.integration.test_fetch import assert_cache_equals_emulator, settings_for
 from tests.jira_emulator import JiraEmulator
@@ -102,3 +104,32 @@ def test_a_workspace_deleted_mid_fetch_is_gone_and_the_others_keep_their_data(
     assert IssueCache.for_settings(data_dir, settings).path.read_bytes() == kept
     with pytest.raises(store.WorkspaceError, match="No workspace called 'doomed'"):
         store.find_workspace(data_dir, "doomed")
+
+
+def test_update_all_runs_one_fetch_at_a_time_per_site_and_reports_each_workspace(
+    data_dir: Path,
+    cloud_jira: JiraEmulator,  # noqa: F811
+):
+    all_settings = settings_for(cloud_jira)
+    done_settings = settings_for(
+        cloud_jira, jql=f"project = {cloud_jira.jql_project} AND status = Done"
+    )
+    first = store.create_workspace(data_dir, "All")
+    second = store.create_workspace(data_dir, "Done only")
+    save_settings(first.root, all_settings)
+    save_settings(second.root, done_settings)  # the default workspace stays the sample
+    cloud_jira.set_faults(slow_seconds=0.02)
+
+    assert start_update_all(data_dir)
+    assert not start_update_all(data_dir)  # one run at a time
+    result = wait_for_all(data_dir, 120)
+
+    rows = {row["slug"]: row for row in result["workspaces"]}
+    assert result["state"] == "finished"
+    assert rows["default"]["state"] == "skipped"
+    assert (rows["all"]["state"], rows["done-only"]["state"]) == ("done", "done"), rows
+    assert rows["all"]["issues"] == 120 and 0 < rows["done-only"]["issues"] < 120
+    times = run_times(data_dir)
+    (a_start, a_end), (b_start, b_end) = times["all"], times["done-only"]
+    assert a_end <= b_start or b_end <= a_start  # never both at once on one site
+    assert_cache_equals_emulator(first.root, all_settings, cloud_jira)
