@@ -16,8 +16,9 @@ import dash
 from dash import Input, Output, State, no_update
 
 from data.performance_utils import timed
+from data.workspace_updates import start_update_all_view, update_all_status
 from data.workspace_views import export_action, import_action, workspace_action
-from ui.workspace_switcher import dialog_view, result_view
+from ui.workspace_switcher import dialog_view, result_view, update_all_view, workspace_options
 
 BUTTONS = {
     "workspace-new": "create",
@@ -114,3 +115,30 @@ def register(app: dash.Dash, data_root: Path) -> None:
         with timed("workspace_import"):
             result = import_action(data_root, contents, filename)
         return (*result_view(result), None)  # the switcher's callback then shows it
+
+    @app.callback(
+        Output("workspace-update-all-status", "children"),
+        Output("workspace-update-all-poll", "disabled"),
+        Input("workspace-update-all", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def update_all(_clicks: int | None) -> tuple[Any, ...]:
+        with timed("update_all_start"):
+            progress = start_update_all_view(data_root)
+        return update_all_view(progress)
+
+    @app.callback(
+        Output("workspace-update-all-status", "children", allow_duplicate=True),
+        Output("workspace-update-all-poll", "disabled", allow_duplicate=True),
+        Output("data-version", "data", allow_duplicate=True),
+        Output("workspace-select", "options", allow_duplicate=True),
+        Input("workspace-update-all-poll", "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def poll_update_all(_n: int | None) -> tuple[Any, ...]:
+        progress = update_all_status(data_root)
+        lines, finished = update_all_view(progress)
+        if not finished:
+            return lines, False, no_update, no_update
+        options = workspace_options(progress["summaries"])  # their new "updated" times
+        return lines, True, f"update-all-{time.time_ns()}", options

@@ -141,6 +141,23 @@ def run_times(data_root: Path) -> dict[str, tuple[float, float]]:
     return {s: (r["started"], r["finished"]) for s, r in rows.items() if "finished" in r}
 
 
+def start_update_all_view(data_root: Path) -> dict[str, Any]:
+    """The page's *Update all*: start a run (or follow the one going on) and its progress."""
+    start_update_all(data_root)
+    return update_all_progress(data_root)
+
+
+def update_all_status(data_root: Path) -> dict[str, Any]:
+    """What the page's poll shows: the progress, and once the run is over the workspace list
+    (`data.workspace_views.workspace_summaries`: their "updated" times changed)."""
+    from data.workspace_views import workspace_summaries
+
+    progress = update_all_progress(data_root)
+    if progress["state"] != "running":
+        progress["summaries"] = workspace_summaries(data_root)
+    return progress
+
+
 def update_all_for_cli(data_root: Path) -> str:
     """`python app.py fetch --all-workspaces`: one line per workspace once all are done."""
     start_update_all(data_root)

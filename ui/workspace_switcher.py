@@ -7,7 +7,9 @@ dialog), `workspace-dialog` (the modal), `workspace-dialog-title`, `workspace-di
 `workspace-name` (the name typed), `workspace-confirm` (applies), `workspace-cancel`,
 `workspace-pending` (Store: the action the dialog confirms), `workspace-message` (what the
 last action did, or why it was refused), `workspace-export` with `workspace-export-data` (the
-"with data" box) and `workspace-download`, `workspace-import` (a dcc.Upload).
+"with data" box) and `workspace-download`, `workspace-import` (a dcc.Upload),
+`workspace-update-all` (updates every workspace in turn), `workspace-update-all-status` (one
+line per workspace, `data-workspace` and `data-state` on each) and `workspace-update-all-poll`.
 """
 
 from __future__ import annotations
@@ -101,6 +103,9 @@ def workspace_switcher(rows: Sequence[Mapping[str, Any]]) -> html.Div:
                 multiple=False,
             ),
             dcc.Download(id="workspace-download"),
+            dbc.Button("Update all", id="workspace-update-all", **button),
+            html.Ul(id="workspace-update-all-status", className="small list-unstyled mb-0"),
+            dcc.Interval(id="workspace-update-all-poll", interval=500, disabled=True),
             html.Span(id="workspace-message", className="small text-muted", role="status"),
             dcc.Store(id="workspace-pending"),
             workspace_dialog(),
@@ -173,3 +178,19 @@ def result_view(result: Mapping[str, Any]) -> tuple[Any, ...]:
         error or result.get("message", ""),
         "small text-danger" if error else "small text-muted",
     )
+
+
+def update_all_view(progress: Mapping[str, Any]) -> tuple[list[html.Li], bool]:
+    """One line per workspace of an "update all" ("Team A: running, 300 issues · Fetching"),
+    and whether the poll should stop (nothing running)."""
+    lines = []
+    for row in progress.get("workspaces", []):
+        detail = f", {row['issues']:,} issues" if row.get("issues") else ""
+        message = f" · {row['message']}" if row.get("message") else ""
+        lines.append(
+            html.Li(
+                f"{row['name']}: {row['state']}{detail}{message}",
+                **{"data-workspace": row["slug"], "data-state": row["state"]},
+            )
+        )
+    return lines, progress.get("state") != "running"

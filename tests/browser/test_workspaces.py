@@ -1,6 +1,7 @@
 """The workspace switcher in Chromium: switching shows that workspace's numbers; New, Rename,
 Duplicate and Delete go through the dialog and change the folders on disk; Compare shows every
-workspace as `app.py metrics --all-workspaces` does, sorts, and a cell opens that card."""
+workspace as `app.py metrics --all-workspaces` does, sorts, and a cell opens that card; export
+and import; *Update all* shows each workspace's progress."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from data import workspaces as store
 from data.metrics_service import report_for_view
 from data.persistence import load_settings, save_settings
 from tests.browser.conftest import PROJECT, DashboardPage
+from tests.jira_emulator import JiraEmulator
+from tests.jira_emulator.fixtures import FAST_LIMIT, settings_for
 from ui.cards import sparkline
 from ui.formatting import format_value
 
@@ -202,4 +205,32 @@ def test_export_then_import_through_the_header(data_dir, tmp_path, page, dashboa
     imported = store.find_workspace(data_dir, "Chicago team")
     assert load_settings(imported.root)["time_zone"] == "America/Chicago"
     expect(dash_page.card("flow_load")).to_be_visible()
+    assert console_errors.errors == []
+
+
+def test_update_all_shows_progress_per_workspace_until_each_is_done(
+    data_dir, page, dashboard, console_errors
+):
+    with JiraEmulator(issues=300, seed=3) as jira:
+        for name, jql in (("All", ""), ("Done only", " AND status = Done")):
+            space = store.create_workspace(data_dir, name)
+            settings = settings_for(jira, rate_limit=FAST_LIMIT)
+            settings["jira"]["jql"] += jql
+            settings["jira"]["token_for"] = {"url": jira.url, "auth": settings["jira"]["auth"]}
+            save_settings(space.root, settings)
+        jira.set_faults(slow_seconds=0.05)
+        DashboardPage(page, dashboard, console_errors).open()
+        page.click("#workspace-update-all")
+        status = page.locator("#workspace-update-all-status")
+        expect(status.locator('[data-workspace="all"]')).to_have_attribute(
+            "data-state", re.compile("queued|running|done")
+        )
+        expect(status.locator('[data-workspace="default"]')).to_have_text(
+            "Default: skipped · sample project: nothing to fetch"
+        )
+        for slug in ("all", "done-only"):
+            line = status.locator(f'[data-workspace="{slug}"]')
+            expect(line).to_have_attribute("data-state", "done", timeout=60_000)
+        expect(status.locator('[data-workspace="all"]')).to_contain_text("All: done, 300 issues")
+        expect(page.locator("#workspace-select option", has_text="All · updated")).to_have_count(1)
     assert console_errors.errors == []
