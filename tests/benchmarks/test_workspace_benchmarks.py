@@ -162,5 +162,5 @@ def test_switching_workspace_shows_its_numbers_within_300_ms_median(
     benchmark.pedantic(switch, setup=settle, rounds=20, iterations=1, warmup_rounds=0)
     benchmark.extra_info["in_page_median_ms"] = round(statistics.median(in_page), 1)
     benchmark.extra_info["in_page_first_two_ms"] = [round(ms, 1) for ms in in_page[:2]]
-    assert statistics.median(in_page) <= SWITCH_TARGET_MS
+    assert statistics.median(in_page) <= SWITCH_TARGET_MS, sorted(round(ms) for ms in in_page)
     assert console.errors == []
