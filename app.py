@@ -133,7 +133,7 @@ def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
         load_settings_for_repair,
         sweep_leftovers,
     )
-    from data.workspaces import find_workspace
+    from data.workspaces import find_workspace, list_workspaces
 
     data_root = data_dir(getattr(args, "data_dir", None))
     secure_data_dir(data_root)
@@ -148,7 +148,8 @@ def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
         print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
     setup_logging(settings, log_dir(data_root), console_level="WARNING" if quiet_console else None)
-    sweep_leftovers(root)  # temporary files of a process that was killed
+    for space in list_workspaces(data_root):  # temporary files of a process that was killed
+        sweep_leftovers(space.root)
     log.info(
         "start-up",
         extra={
