@@ -5,6 +5,8 @@
     python app.py sample --issues N --seed S --out FILE       write a sample project
     python app.py fetch [--jira-url URL] [--jql JQL] ...      fetch JIRA into the cache
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
+    python app.py items --metric M --period 30d [--week W]    the items behind a figure
+    python app.py quality [--format json|csv]                 the data-quality report
     python app.py workspaces                                  list the workspaces
 Every command takes --workspace NAME (default: the workspace the dashboard shows).
 
@@ -63,17 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
-    metrics.add_argument("--input", help="JIRA search response or list of issues (JSON)")
-    metrics.add_argument("--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD")
-    metrics.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
-    metrics.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
-    metrics.add_argument("--deployments", choices=["issues", "fixversions"])
-    metrics.add_argument("--format", choices=["json", "csv"], default="json")
+    _source_options(metrics)
     metrics.add_argument(
         "--all-workspaces",
         action="store_true",
         help="every workspace's metrics for the same period (as the Compare view)",
     )
+
+    items = sub.add_parser("items", parents=[common], help="list the items behind a figure")
+    items.add_argument("--metric", required=True, help="metric key, e.g. lead_time_for_changes")
+    items.add_argument("--week", help="one weekly point: an ISO week such as 2026-W45")
+    items.add_argument("--excluded", help="the items left out for a reason, e.g. canceled")
+    _source_options(items)
+
+    quality = sub.add_parser("quality", parents=[common], help="print the data-quality report")
+    _source_options(quality, period=False)
 
     sample = sub.add_parser("sample", parents=[common], help="write a sample project")
     sample.add_argument("--issues", type=int, default=1500)
@@ -121,6 +127,19 @@ def add_forecast_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--items", type=int, help="number of items to finish")
     what.add_argument("--jql", help="finish the open issues this JQL matches (asks JIRA)")
     what.add_argument("--epic", help="finish the open children of this epic")
+
+
+def _source_options(command: argparse.ArgumentParser, *, period: bool = True) -> None:
+    """The input, period, clock, zone, deployment source and format options of `metrics`."""
+    command.add_argument("--input", help="JIRA search response or list of issues (JSON)")
+    if period:
+        command.add_argument(
+            "--period", default="30d", help="7d, 30d, 90d or YYYY-MM-DD:YYYY-MM-DD"
+        )
+        command.add_argument("--now", help="ISO timestamp taken as now (default: the clock)")
+    command.add_argument("--tz", help="IANA time zone for weeks and dates (default: local)")
+    command.add_argument("--deployments", choices=["issues", "fixversions"])
+    command.add_argument("--format", choices=["json", "csv"], default="json")
 
 
 def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
@@ -176,6 +195,22 @@ def run_metrics(
     from data.metrics_service import metrics_report_for_cli
 
     print(metrics_report_for_cli(args, root, settings))
+    return 0
+
+
+def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`items`: print the items behind one figure, as the page's item panel lists them."""
+    from data.evidence import items_for_cli
+
+    print(items_for_cli(args, root, settings), end="")
+    return 0
+
+
+def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+    """`quality`: print the data-quality report."""
+    from data.quality import quality_for_cli
+
+    print(quality_for_cli(args, root, settings), end="")
     return 0
 
 
@@ -275,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             code = run_metrics(args, data_root, root, settings)
         elif args.command == "fetch":
             code = run_fetch(args, data_root, root, settings)
+        elif args.command == "items":
+            code = run_items(args, root, settings)
+        elif args.command == "quality":
+            code = run_quality(args, root, settings)
         elif args.command == "forecast":
             code = run_forecast(args, root, settings)
         elif args.command == "workspaces":

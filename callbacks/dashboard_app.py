@@ -19,7 +19,9 @@ import dash
 import callbacks.compare
 import callbacks.export
 import callbacks.forecast
+import callbacks.items
 import callbacks.metrics
+import callbacks.quality
 import callbacks.settings
 import callbacks.update
 import callbacks.workspaces
@@ -72,6 +74,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.forecast.register(app, root, now=pinned)
     callbacks.settings.register(app, root)
     callbacks.update.register(app, root)
+    callbacks.items.register(app, root)
+    callbacks.quality.register(app, root)
     callbacks.workspaces.register(app, root)
     callbacks.compare.register(app, root)
     log.info(

@@ -29,42 +29,57 @@ ALREADY_RUNNING = "An update is already running; following it."
 STALE_REFRESH = "The data is older than its time-to-live; refreshing it."
 ELSEWHERE = "Another update (e.g. python app.py fetch) is running; try again when it ends."
 
-PROGRESS_OUTPUTS = [
-    Output("update-progress", "value"),
-    Output("update-progress", "label"),
-    Output("update-progress", "class_name"),
-    Output("update-status", "children"),
-    Output("cancel-update", "class_name"),
-    Output("update-data", "disabled"),
-    Output("update-poll", "disabled"),
-]
+
+def progress_outputs(*, duplicate: bool = False) -> dict[str, Output]:
+    """The outputs a progress snapshot fills, by name (Dash dict outputs); `duplicate` for the
+    callbacks that share them with `on_load`."""
+    targets = {
+        "value": ("update-progress", "value"),
+        "label": ("update-progress", "label"),
+        "bar_class": ("update-progress", "class_name"),
+        "status": ("update-status", "children"),
+        "cancel_class": ("cancel-update", "class_name"),
+        "update_disabled": ("update-data", "disabled"),
+        "poll_disabled": ("update-poll", "disabled"),
+    }
+    return {
+        name: Output(component, prop, allow_duplicate=duplicate)
+        for name, (component, prop) in targets.items()
+    }
 
 
-def _progress_view(progress: dict[str, Any], note: str = "") -> list[Any]:
-    """Values of PROGRESS_OUTPUTS for one progress snapshot."""
+PROGRESS_KEYS = tuple(progress_outputs())
+
+
+def _progress_view(progress: dict[str, Any], note: str = "") -> dict[str, Any]:
+    """Values of `progress_outputs()` for one progress snapshot."""
     running = progress.get("state") == RUNNING
     bar = progress_bar(progress)
     text = status_text(progress)
-    return [
-        bar["value"],
-        bar["label"],
-        bar["class_name"],
-        f"{note} {text}".strip() if note else text,
-        "" if running else "d-none",
-        running,
-        not running,
-    ]
+    return {
+        "value": bar["value"],
+        "label": bar["label"],
+        "bar_class": bar["class_name"],
+        "status": f"{note} {text}".strip() if note else text,
+        "cancel_class": "" if running else "d-none",
+        "update_disabled": running,
+        "poll_disabled": not running,
+    }
+
+
+def _status_only(text: str) -> dict[str, Any]:
+    """Values of `progress_outputs()` that change only the status line."""
+    return {**dict.fromkeys(PROGRESS_KEYS, no_update), "status": text}
 
 
 def register(app: dash.Dash, root: Path) -> None:
     """Register the update callbacks on `app`; data and settings live in `root`."""
 
     @app.callback(
-        *PROGRESS_OUTPUTS,
-        Output("fetch-statistics", "children"),
-        Input("update-controls", "id"),
+        output={**progress_outputs(), "statistics": Output("fetch-statistics", "children")},
+        inputs=Input("update-controls", "id"),
     )
-    def on_load(_id: str) -> list[Any]:
+    def on_load(_id: str) -> dict[str, Any]:
         """On page load: refresh a cache past its time-to-live (incrementally), follow a fetch
         another tab started, show the last statistics."""
         try:
@@ -73,59 +88,55 @@ def register(app: dash.Dash, root: Path) -> None:
                     active_root(root), load_settings(active_root(root))
                 )
         except UserError as exc:
-            return [no_update] * 3 + [str(exc)] + [no_update] * 4
+            return {**_status_only(str(exc)), "statistics": no_update}
         progress = fetcher.update_progress(active_root(root))
         view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
-            view[3] = ""  # an old outcome is news only to the tab that watched it
-        return [*view, statistics_view(progress.get("summary"))]
+            view["status"] = ""  # an old outcome is news only to the tab that watched it
+        return {**view, "statistics": statistics_view(progress.get("summary"))}
 
     @app.callback(
-        *[
-            Output(o.component_id, o.component_property, allow_duplicate=True)
-            for o in PROGRESS_OUTPUTS
-        ],
-        Input("update-data", "n_clicks"),
+        output=progress_outputs(duplicate=True),
+        inputs=Input("update-data", "n_clicks"),
         prevent_initial_call=True,
     )
-    def start(_clicks: int | None) -> list[Any]:
+    def start(_clicks: int | None) -> dict[str, Any]:
         """Start a fetch in the background, or follow the one that runs."""
         try:
             with timed("update_start") as timer:
                 started = fetcher.start_update(active_root(root), load_settings(active_root(root)))
                 timer.fields["started"] = started
         except UserError as exc:
-            return [no_update] * 3 + [str(exc)] + [no_update] * 3
+            return _status_only(str(exc))
         progress = fetcher.update_progress(active_root(root))
         if not started and progress.get("state") != RUNNING:
             # the running fetch belongs to another process (e.g. `python app.py fetch`)
-            return [no_update] * 3 + [ELSEWHERE] + [no_update] * 3
+            return _status_only(ELSEWHERE)
         if progress.get("state") != RUNNING:  # finished already: the poll reports it
             progress = {**progress, "state": RUNNING}
         return _progress_view(progress, "" if started else ALREADY_RUNNING)
 
     @app.callback(
-        *[
-            Output(o.component_id, o.component_property, allow_duplicate=True)
-            for o in PROGRESS_OUTPUTS
-        ],
-        Output("fetch-statistics", "children", allow_duplicate=True),
-        Output("data-version", "data", allow_duplicate=True),
-        Input("update-poll", "n_intervals"),
+        output={
+            **progress_outputs(duplicate=True),
+            "statistics": Output("fetch-statistics", "children", allow_duplicate=True),
+            "data_version": Output("data-version", "data", allow_duplicate=True),
+        },
+        inputs=Input("update-poll", "n_intervals"),
         prevent_initial_call=True,
     )
-    def poll(_n: int | None) -> list[Any]:
+    def poll(_n: int | None) -> dict[str, Any]:
         """Show the fetch's progress; when it ends, stop polling and refresh the dashboard."""
         progress = fetcher.update_progress(active_root(root))
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
-            return [*view, no_update, no_update]
+            return {**view, "statistics": no_update, "data_version": no_update}
         changed = progress.get("state") == "done"
-        return [
-            *view,
-            statistics_view(progress.get("summary")) or no_update,
-            f"update-{time.time_ns()}" if changed else no_update,
-        ]
+        return {
+            **view,
+            "statistics": statistics_view(progress.get("summary")) or no_update,
+            "data_version": f"update-{time.time_ns()}" if changed else no_update,
+        }
 
     @app.callback(
         Output("update-status", "children", allow_duplicate=True),

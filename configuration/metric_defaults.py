@@ -87,8 +87,6 @@ DISTRIBUTION_REFERENCE: dict[str, tuple[int, int]] = {
     "Debt": (20, 25),
 }
 
-TIERS = ("Elite", "High", "Medium", "Low")
-
 
 def default_mappings() -> dict[str, Any]:
     """A fresh, mutable copy of the default mappings."""

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from configuration.metric_defaults import default_mappings
 
-APP_NAME = "flowdash"
 VERSION = "0.1.0"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -61,7 +61,6 @@ treat them as read-only.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
 import json
@@ -71,13 +70,11 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import portalocker
@@ -85,18 +82,24 @@ import psutil
 
 from configuration.settings import cache_dir, make_private_dir
 from data.errors import UserError
+from data.gc_pause import collect_before_parse, gc_paused, keep_out_of_collections
+from data.lru import LRU
 from data.performance_utils import counting_lookups, timed
 from data.persistence import atomic_write_bytes
 from data.project import ProjectData
+from data.site_url import site_url as canonical_site_url
 
 log = logging.getLogger(__name__)
 
 #: 2: issues are stored lean (`jira_parser.lean_issue`); a version-1 file is set aside and the
 #: next update is a full fetch.
-SCHEMA_VERSION = 2
+#: 3: issues keep their `summary` (the item lists show it); a version-2 file is set aside and
+#: the next update is a full fetch (JIRA's incremental query returns only updated issues).
+SCHEMA_VERSION = 3
 
-#: The system fields METRICS.md reads from every issue.
+#: The system fields METRICS.md reads from every issue, and the summary the item lists show.
 SYSTEM_FIELDS: tuple[str, ...] = (
+    "summary",
     "issuetype",
     "status",
     "created",
@@ -136,32 +139,6 @@ _STALE_STAGING_SECONDS = 24 * 3600
 _MEMO_ENTRIES = 2
 
 
-_gc_pause = {"depth": 0, "was_enabled": False}
-_gc_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while building or dumping large JSON trees.
-
-    Parsing creates millions of containers; the allocation bursts would otherwise trigger
-    collections that walk the whole heap, which doubles the parse time or worse. JSON data
-    holds no cycles, so reference counting frees it all the same. Nests across threads.
-    """
-    with _gc_guard:
-        if _gc_pause["depth"] == 0:
-            _gc_pause["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_pause["depth"] += 1
-    try:
-        yield
-    finally:
-        with _gc_guard:
-            _gc_pause["depth"] -= 1
-            if _gc_pause["depth"] == 0 and _gc_pause["was_enabled"]:
-                gc.enable()
-
-
 class CacheError(UserError):
     """A cache operation cannot go ahead; the message says what to do."""
 
@@ -174,17 +151,6 @@ class FetchInProgressError(UserError):
 # keys and fields
 
 
-def _canonical_site(site_url: str) -> str:
-    """The site URL as a key: scheme and host lower case, no trailing slash, no credentials."""
-    parts = urlsplit(site_url.strip())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = (parts.hostname or "") + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
-
-
 def _normalize_jql(jql: str) -> str:
     return " ".join(jql.split())
 
@@ -195,7 +161,7 @@ def issue_cache_key(site_url: str, jql: str, fields: Iterable[str]) -> str:
     Nothing else goes in, so a change of mappings that needs no new field keeps the cache.
     """
     canonical = {
-        "site": _canonical_site(site_url),
+        "site": canonical_site_url(site_url),
         "jql": _normalize_jql(jql),
         "fields": sorted(set(fields)),
     }
@@ -327,24 +293,9 @@ def _content_hashes(
 
 
 def _parse_cache(raw: bytes, key: str) -> CachedIssues:
-    """Validate and parse a cache file's bytes; raises _Invalid with the reason.
-
-    The parsed content is kept out of garbage collections (`_keep_out_of_collections`)."""
-    with _gc_paused():
-        cached = _parsed_and_valid(raw, key)
-        _keep_out_of_collections()
-    return cached
-
-
-def _keep_out_of_collections() -> None:
-    """Move every object alive now into the collector's permanent generation (`gc.freeze`).
-
-    Called right after a cache file is parsed, while collection is paused: the parsed issues
-    live as long as the project and hold no cycles, yet the first collection after the parse
-    would walk all of them (0.9 s at 100,000 issues) and so would every full one (1.5 s).
-    Frozen, the collector skips them; reference counting still frees them when the project is
-    dropped."""
-    gc.freeze()
+    """Validate and parse a cache file's bytes; raises _Invalid with the reason."""
+    with gc_paused():
+        return _parsed_and_valid(raw, key)
 
 
 def _parsed_and_valid(raw: bytes, key: str) -> CachedIssues:
@@ -442,7 +393,8 @@ class LazyIssues(Sequence[dict[str, Any]]):
         return self._items
 
     def _parse(self) -> list[dict[str, Any]]:
-        with timed("cache_parse_issues", issues=self._count), _gc_paused():
+        collect_before_parse()
+        with timed("cache_parse_issues", issues=self._count), gc_paused():
             try:
                 items = orjson.loads(self._section)  # type: ignore[arg-type]
             except orjson.JSONDecodeError:
@@ -451,7 +403,7 @@ class LazyIssues(Sequence[dict[str, Any]]):
                 raise CacheError(
                     "The issue cache cannot be read: click Update data to fetch it again."
                 )
-            _keep_out_of_collections()
+            keep_out_of_collections()
         return items
 
     def __len__(self) -> int:
@@ -508,7 +460,7 @@ class IssueCache:
         fields = list(fields)
         key = issue_cache_key(site_url, jql, fields)
         return cls(
-            root, key, site=_canonical_site(site_url), jql=_normalize_jql(jql), fields=fields
+            root, key, site=canonical_site_url(site_url), jql=_normalize_jql(jql), fields=fields
         )
 
     @classmethod
@@ -654,7 +606,7 @@ class IssueCache:
         meta: dict[str, Any],
     ) -> CachedIssues:
         """Serialize and write atomically; returns what was written."""
-        with _gc_paused():
+        with gc_paused():
             issues_bytes = orjson.dumps(issues)
         checksum, version = _content_hashes(
             issues_bytes, statuses, fields, meta.get("user_time_zone")
@@ -753,7 +705,7 @@ class CacheUpdate:
     def _staged(self) -> dict[str, dict[str, Any]]:
         """The staged issues by key; of two copies of one issue the newer `updated` wins."""
         staged: dict[str, dict[str, Any]] = {}
-        with open(self.staging_path, "rb") as handle, _gc_paused():
+        with open(self.staging_path, "rb") as handle, gc_paused():
             for line in handle:
                 issue = orjson.loads(line)
                 current = staged.get(issue["key"])
@@ -873,17 +825,12 @@ def _thread_lock_for(name: str | Path) -> threading.Lock:
 
 
 def _reset_after_fork() -> None:
-    """A forked child (a Dash background callback) starts with free locks and GC as it was:
-    the threads that held them or paused GC do not exist in the child."""
-    global _thread_locks_guard, _memo_guard, _gc_guard
+    """A forked child (a Dash background callback) starts with free locks: the threads that
+    held them do not exist in the child (`data.gc_pause` resets its own state)."""
+    global _thread_locks_guard, _memo_guard
     _thread_locks.clear()
     _thread_locks_guard = threading.Lock()
     _memo_guard = threading.Lock()
-    _gc_guard = threading.Lock()
-    if _gc_pause["depth"]:
-        _gc_pause["depth"] = 0
-        if _gc_pause["was_enabled"]:
-            gc.enable()
 
 
 class FetchLock:
@@ -1024,19 +971,17 @@ class _Entry:
     project: ProjectData
 
 
-_memo: OrderedDict[str, _Entry] = OrderedDict()
+_memo: LRU[str, _Entry] = LRU(_MEMO_ENTRIES)
 _memo_guard = threading.Lock()
 _memo_stats = {"loads": 0, "hits": 0, "misses": 0, "refreshes": 0}
-os.register_at_fork(after_in_child=_reset_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _remember(path: Path, signature: _FileSignature, cached: CachedIssues) -> _Entry:
     entry = _Entry(signature, cached, cached.to_project(table_file_for(path)))
     with _memo_guard:
-        _memo[str(path)] = entry
-        _memo.move_to_end(str(path))
-        while len(_memo) > _MEMO_ENTRIES:
-            _memo.popitem(last=False)
+        _memo.put(str(path), entry)
     return entry
 
 
@@ -1047,7 +992,7 @@ def table_file_for(cache_path: Path) -> Path:
 
 def _forget(path: Path) -> None:
     with _memo_guard:
-        _memo.pop(str(path), None)
+        _memo.pop(str(path))
 
 
 def _load_entry(cache: IssueCache) -> _Entry | None:
@@ -1067,7 +1012,6 @@ def _load_entry(cache: IssueCache) -> _Entry | None:
                 entry = None  # a 16-character file name prefix shared by two keys
             if entry is not None and entry.signature == signature:
                 _memo_stats["hits"] += 1
-                _memo.move_to_end(str(cache.path))
                 return entry
         if entry is not None:
             refreshed = _same_content(cache, entry)
@@ -1201,8 +1145,7 @@ class MetricCache:
     def __init__(self, root: Path, *, max_entries: int = 256, memory_entries: int = 64) -> None:
         self.folder = cache_dir(Path(root)) / "metrics"
         self.max_entries = max_entries
-        self.memory_entries = memory_entries
-        self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._memory: LRU[str, dict[str, Any]] = LRU(memory_entries)
         self._lock = threading.Lock()
         self._counts = {"hits": 0, "misses": 0, "puts": 0}
 
@@ -1211,20 +1154,14 @@ class MetricCache:
             raise ValueError("metric cache keys come from metric_cache_key()")
         return self.folder / f"{key}.json"
 
-    def _remember(self, key: str, value: dict[str, Any]) -> None:
-        self._memory[key] = value
-        self._memory.move_to_end(key)
-        while len(self._memory) > self.memory_entries:
-            self._memory.popitem(last=False)
-
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored result, or None (never stored, or its file is unreadable)."""
         path = self._path(key)
         with self._lock:
-            if key in self._memory:
+            remembered = self._memory.get(key)
+            if remembered is not None:
                 self._counts["hits"] += counting_lookups()
-                self._memory.move_to_end(key)
-                return self._memory[key]
+                return remembered
         value = None
         try:
             document = orjson.loads(path.read_bytes())
@@ -1247,7 +1184,7 @@ class MetricCache:
             return None
         with self._lock:
             self._counts["hits"] += counting_lookups()
-            self._remember(key, value)
+            self._memory.put(key, value)
         return value
 
     def put(self, key: str, value: dict[str, Any]) -> None:
@@ -1265,7 +1202,7 @@ class MetricCache:
             return
         with self._lock:
             self._counts["puts"] += 1
-            self._remember(key, value)
+            self._memory.put(key, value)
         try:
             atomic_write_bytes(path, payload)
             self._prune()

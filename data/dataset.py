@@ -15,12 +15,9 @@ Two steps:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
@@ -31,6 +28,7 @@ import numpy as np
 import orjson
 
 from data.field_mapper import ACTIVE, WAITING, FieldMapper, full_mappings, mappings_hash
+from data.gc_pause import gc_paused
 from data.issue_table import (
     FOREVER,
     NONE,
@@ -42,6 +40,7 @@ from data.issue_table import (
     concat_tables,
     normalize_issues,
 )
+from data.lru import LRU
 from data.performance_utils import timed
 from data.project import ProjectData
 from data.table_store import load_table, save_table
@@ -68,6 +67,19 @@ class Deployments:
     #: deployments left out that have no time to place them in a window (counted in every
     #: window): `not_production`, `no_deployment_date`, `released_without_release_date`
     undated: dict[str, int] = field(default_factory=dict)
+    #: evidence (`data/evidence.py`): the table row of each deployment (-1: a fixVersion, see
+    #: `version_names`), which rule failed it, and the rows of the canceled ones
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    version_names: tuple[str, ...] = ()  # per deployment, for the fixVersions source
+    failed_success: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_linked: np.ndarray = field(default_factory=lambda: _EMPTY)  # bool
+    failed_window_incident: np.ndarray = field(default_factory=lambda: _EMPTY)  # row or -1
+    canceled_rows: np.ndarray = field(default_factory=lambda: _EMPTY)
+    not_production_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # by time, as above
+    #: the items behind `undated`: table rows per reason (issues source) and the names of the
+    #: released fixVersions without a release date (fixVersions source)
+    undated_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    undated_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,6 +90,7 @@ class Changes:
     lead: np.ndarray
     code: np.ndarray  # OK / NO_COMMIT_DATE / NEGATIVE / CANCELED
     start_not_recorded: np.ndarray  # bool: commit date is a fallback work start
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each change
 
 
 @dataclass
@@ -88,6 +101,8 @@ class Incidents:
     recovery: np.ndarray
     code: np.ndarray  # OK / NEGATIVE / CANCELED / SKIPPED (no detected time)
     detected_sorted: np.ndarray  # non-canceled incidents, for the failure window
+    rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # table row of each incident
+    detected_rows: np.ndarray = field(default_factory=lambda: _EMPTY)  # of `detected_sorted`
 
 
 @dataclass
@@ -114,6 +129,10 @@ class Load:
 
     starts: dict[str, np.ndarray]
     ends: dict[str, np.ndarray]
+    #: the same spans unsorted, with their table row (for `rows_at`)
+    span_begin: dict[str, np.ndarray] = field(default_factory=dict)
+    span_end: dict[str, np.ndarray] = field(default_factory=dict)
+    span_row: dict[str, np.ndarray] = field(default_factory=dict)
 
     def count(self, state: str, moment: int) -> int:
         """Spans holding `moment` (start <= T < end); spans of one item never overlap."""
@@ -121,6 +140,11 @@ class Load:
         return int(
             np.searchsorted(starts, moment, "right") - np.searchsorted(ends, moment, "right")
         )
+
+    def rows_at(self, state: str, moment: int) -> np.ndarray:
+        """The table rows of the spans `count` counts at `moment` (one per span)."""
+        held = (self.span_begin[state] <= moment) & (moment < self.span_end[state])
+        return self.span_row[state][held]
 
 
 @dataclass
@@ -201,7 +225,10 @@ def _link_index(table: IssueTable) -> _Links:
 def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     """Incidents, and which rows are live (not canceled) incidents."""
     live = table.is_incident & ~table.canceled
-    detected_sorted = np.sort(table.detected[live & (table.detected != NONE)])
+    detected_live = live & (table.detected != NONE)
+    detected_sorted, (detected_rows,) = _sorted_by(
+        table.detected[detected_live], np.flatnonzero(detected_live)
+    )
     rows = np.flatnonzero(table.is_incident & (table.resolved != NONE))
     resolved, detected, canceled = table.resolved[rows], table.detected[rows], table.canceled[rows]
     measured = ~canceled & (detected != NONE)
@@ -209,8 +236,11 @@ def _incidents(table: IssueTable) -> tuple[Incidents, np.ndarray]:
     code = np.select([canceled, ~measured, recovery < 0], [CANCELED, SKIPPED, NEGATIVE], OK).astype(
         np.int8
     )
-    resolved_sorted, (recovery_col, code_col) = _sorted_by(resolved, recovery, code)
-    return Incidents(resolved_sorted, recovery_col, code_col, detected_sorted), live
+    resolved_sorted, (recovery_col, code_col, rows_col) = _sorted_by(resolved, recovery, code, rows)
+    incidents = Incidents(
+        resolved_sorted, recovery_col, code_col, detected_sorted, rows_col, detected_rows
+    )
+    return incidents, live
 
 
 def _deployments(
@@ -219,6 +249,7 @@ def _deployments(
     links: _Links,
     live_incident: np.ndarray,
     incidents_detected: np.ndarray,
+    detected_rows: np.ndarray = _EMPTY,
 ) -> Deployments:
     """Production deployments: issues with a deployment time, or released fixVersions. A
     deployment failed when its success field says so, a live incident links to it, or (by
@@ -228,52 +259,101 @@ def _deployments(
     Deployments left out keep their reason (reading 12), the production filter first:
     `not_production`, `no_deployment_date`, `released_without_release_date`, `canceled`."""
     m = mapper.mappings
-    undated: dict[str, int] = {}
-    not_production_times = _EMPTY.copy()
+    not_production_times = not_production_rows = _EMPTY.copy()
+    undated_rows: dict[str, np.ndarray] = {}
+    undated_names: tuple[str, ...] = ()
     if (m.get("deployment_source") or "issues") == "fixversions":
-        earliest: dict[Any, int] = {}
-        versions = table.versions
-        for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
-            known = earliest.setdefault(name, when)
-            if when != NONE and (known == NONE or when < known):
-                earliest[name] = when
-        dated = [when for when in earliest.values() if when != NONE]
-        undated["released_without_release_date"] = len(earliest) - len(dated)
-        times = np.sort(np.array(dated, dtype=np.int64), kind="stable")
+        earliest = release_dates(table)
+        dated = {name: when for name, when in earliest.items() if when != NONE}
+        undated_names = tuple(name for name, when in earliest.items() if when == NONE)
+        times, (names,) = _sorted_by(
+            np.array(list(dated.values()), dtype=np.int64),
+            np.array(list(dated), dtype=object),
+        )
+        names = tuple(names.tolist())
         failed = np.zeros(len(times), dtype=bool)
-        canceled_times = _EMPTY.copy()
+        canceled_times = canceled_rows = _EMPTY.copy()
+        rows = np.full(len(times), -1, dtype=np.int64)
+        by_success = by_link = failed
     else:
         role = table.deployment_role
         elsewhere = role == NOT_PRODUCTION
-        not_production_times = np.sort(
-            table.nonproduction_time[elsewhere & (table.nonproduction_time != NONE)]
+        dated_elsewhere = np.flatnonzero(elsewhere & (table.nonproduction_time != NONE))
+        not_production_times, (not_production_rows,) = _sorted_by(
+            table.nonproduction_time[dated_elsewhere], dated_elsewhere
         )
-        undated["not_production"] = int(np.count_nonzero(elsewhere)) - len(not_production_times)
         deploys = table.deploy_time != NONE
-        undated["no_deployment_date"] = int(np.count_nonzero((role == PRODUCTION) & ~deploys))
+        undated_rows = {
+            "not_production": np.flatnonzero(elsewhere & (table.nonproduction_time == NONE)),
+            "no_deployment_date": no_deployment_date_rows(table),
+        }
         rows = np.flatnonzero(deploys & ~table.canceled)
-        canceled_times = np.sort(table.deploy_time[deploys & table.canceled])
+        canceled = np.flatnonzero(deploys & table.canceled)
+        canceled_times, (canceled_rows,) = _sorted_by(table.deploy_time[canceled], canceled)
+        names = ()
         linked_live = np.zeros(len(links.last_row), dtype=bool)
         linked_live[links.source[live_incident[links.target]]] = True
         key_id = links.key_id[rows]
-        failed = linked_live[key_id]
+        by_link = linked_live[key_id]
+        by_success = np.zeros(len(rows), dtype=bool)
         if m.get("deployment_success_field"):
-            failed |= table.success_failed[links.last_row[key_id]]
-        times, (failed,) = _sorted_by(table.deploy_time[rows], failed)
+            by_success = table.success_failed[links.last_row[key_id]]
+        failed = by_link | by_success
+        times, (failed, rows, by_link, by_success) = _sorted_by(
+            table.deploy_time[rows], failed, rows, by_link, by_success
+        )
     failed = failed.astype(np.int64)
+    window_incident = np.full(len(times), -1, dtype=np.int64)
     if m.get("failure_by_time_window", True) and len(times) and len(incidents_detected):
         next_times = np.append(times, FOREVER)[np.searchsorted(times, times, "right")]
         after = np.searchsorted(incidents_detected, times, "right")
         before_next = np.searchsorted(incidents_detected, next_times, "left")
-        failed |= (before_next > after).astype(np.int64)
+        in_window = before_next > after
+        failed |= in_window.astype(np.int64)
+        if len(detected_rows):
+            window_incident[in_window] = detected_rows[after[in_window]]
     return Deployments(
         times,
         failed,
         np.concatenate(([0], np.cumsum(failed))),
         canceled_times,
         not_production_times,
-        {reason: count for reason, count in undated.items() if count},
+        _undated_counts(undated_rows, undated_names),
+        rows=rows,
+        version_names=names,
+        failed_success=by_success.astype(bool),
+        failed_linked=by_link.astype(bool),
+        failed_window_incident=window_incident,
+        canceled_rows=canceled_rows,
+        not_production_rows=not_production_rows,
+        undated_rows={reason: rows for reason, rows in undated_rows.items() if len(rows)},
+        undated_names=undated_names,
     )
+
+
+def release_dates(table: IssueTable) -> dict[Any, int]:
+    """Each released fixVersion name's earliest release date over all issues (NONE when no
+    issue gives it one): a version is one deployment, however many issues carry it."""
+    earliest: dict[Any, int] = {}
+    versions = table.versions
+    for name, when in zip(versions.name.tolist(), versions.when.tolist(), strict=True):
+        known = earliest.setdefault(name, when)
+        if when != NONE and (known == NONE or when < known):
+            earliest[name] = when
+    return earliest
+
+
+def no_deployment_date_rows(table: IssueTable) -> np.ndarray:
+    """Production deployment issues without a deployment time (reading 12's
+    `no_deployment_date`; canceled ones included, as no window can place them)."""
+    return np.flatnonzero((table.deployment_role == PRODUCTION) & (table.deploy_time == NONE))
+
+
+def _undated_counts(rows: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, int]:
+    """`Deployments.undated` from the items behind it, so the counts equal the lists."""
+    counts = {reason: len(found) for reason, found in rows.items()}
+    counts["released_without_release_date"] = len(names)
+    return {reason: count for reason, count in counts.items() if count}
 
 
 def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
@@ -312,10 +392,10 @@ def _changes(table: IssueTable, mapper: FieldMapper, links: _Links) -> Changes:
     code = np.select(
         [canceled, ~measured, lead < 0], [CANCELED, NO_COMMIT_DATE, NEGATIVE], OK
     ).astype(np.int8)
-    deployed_sorted, (lead, code, start_not_recorded) = _sorted_by(
-        deployed, lead, code, start_not_recorded
+    deployed_sorted, (lead, code, start_not_recorded, rows) = _sorted_by(
+        deployed, lead, code, start_not_recorded, rows
     )
-    return Changes(deployed_sorted, lead, code, start_not_recorded)
+    return Changes(deployed_sorted, lead, code, start_not_recorded, rows)
 
 
 def _completed(table: IssueTable, flow: np.ndarray) -> Completed:
@@ -373,6 +453,9 @@ def _load(table: IssueTable, flow: np.ndarray) -> Load:
     return Load(
         starts={state: np.sort(spans.begin[kept]) for state, kept in buckets.items()},
         ends={state: np.sort(spans.end[kept]) for state, kept in buckets.items()},
+        span_begin={state: spans.begin[kept] for state, kept in buckets.items()},
+        span_end={state: spans.end[kept] for state, kept in buckets.items()},
+        span_row={state: spans.row[kept] for state, kept in buckets.items()},
     )
 
 
@@ -384,7 +467,9 @@ def _assemble(
     incidents, live_rows = _incidents(table)
     live_incident = np.zeros(len(links.last_row), dtype=bool)
     live_incident[links.key_id[live_rows]] = True
-    deployments = _deployments(table, mapper, links, live_incident, incidents.detected_sorted)
+    deployments = _deployments(
+        table, mapper, links, live_incident, incidents.detected_sorted, incidents.detected_rows
+    )
     changes = _changes(table, mapper, links)
     flow = np.not_equal(table.flow_type, None)
     completed = _completed(table, flow)
@@ -429,8 +514,8 @@ class _LastTable:
 
 _tables: dict[str, _LastTable] = {}
 #: Recently built datasets by content version (a refresh or a mappings switch back is a hit).
-_datasets: OrderedDict[str, Dataset] = OrderedDict()
 _DATASETS_KEPT = 2
+_datasets: LRU[str, Dataset] = LRU(_DATASETS_KEPT)
 #: Identity fast path: the last (project, mappings hash, zone) built and its dataset version.
 _last: dict[str, Any] = {}
 
@@ -469,20 +554,6 @@ def _content_version(head: list[Any], columns: tuple[Any, ...]) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while normalizing: it allocates hundreds of thousands of
-    small acyclic objects, and each triggered collection walks the whole heap (the loaded raw
-    issues included). Reference counting frees everything all the same."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) -> Dataset:
     """The normalized dataset of a project under the given mappings and zone.
 
@@ -497,11 +568,11 @@ def build_dataset(project: ProjectData, mappings: dict[str, Any], tz: ZoneInfo) 
             and last[0] is project
             and last[1] == digest
             and last[2] == tz.key
-            and last[3] in _datasets
+            and (cached := _datasets.get(last[3])) is not None
         ):
-            return _datasets[last[3]]
+            return cached
         mapper = FieldMapper(mappings, project.statuses, project.issues)
-        with timed("normalize", issues=len(project.issues)) as timer, _no_cyclic_gc():
+        with timed("normalize", issues=len(project.issues)) as timer, gc_paused():
             dataset = _build(project, mapper, tz)
             timer.fields["rebuilt"] = dataset.records_built
             timer.fields["table"] = _tables["last"].origin
@@ -597,13 +668,14 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
     if truncated:
         warnings.append(f"{truncated} issues have truncated changelogs: used as they are")
     context = _tables["last"].context
+    # the keys too: the populations hold table rows, which the item lists turn into keys
+    keys = hashlib.blake2b("\n".join(map(str, table.key.tolist())).encode(), digest_size=16)
     content_version = _content_version(
-        [mapper.hash, tz.key, context, project.source, len(table), warnings, has],
+        [mapper.hash, tz.key, context, project.source, len(table), warnings, has, keys.hexdigest()],
         (deployments, changes, incidents, completed, load),
     )
     cached = _datasets.get(content_version)
     if cached is not None:
-        _datasets.move_to_end(content_version)
         cached.records_built = built
         return cached
     m = mapper.mappings
@@ -630,9 +702,7 @@ def _build(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> Dataset:
         records_built=built,
         table=table,
     )
-    _datasets[content_version] = dataset
-    while len(_datasets) > _DATASETS_KEPT:
-        _datasets.popitem(last=False)
+    _datasets.put(content_version, dataset)
     return dataset
 
 

@@ -15,6 +15,14 @@ from data.statistics import MS_DAY, counted, duration_values, r2, r4
 
 Result = tuple[dict[str, Any], int, dict[str, int], dict[str, int]]
 
+#: Why a deployment is left out (reading 12), in the order the checks are made.
+DEPLOYMENTS_LEFT_OUT = (
+    "not_production",
+    "no_deployment_date",
+    "released_without_release_date",
+    "canceled",
+)
+
 
 def window(times: np.ndarray, start: int, end: int) -> slice:
     """The slice of a sorted time column inside `[start, end)`."""
@@ -37,8 +45,7 @@ def deployments_left_out(ds: Dataset, start: int, end: int) -> dict[str, int]:
         dep.not_production_times, start, end
     )
     reasons["canceled"] = _in_window(dep.canceled_times, start, end)
-    order = ("not_production", "no_deployment_date", "released_without_release_date", "canceled")
-    return counted({reason: reasons.get(reason, 0) for reason in order})
+    return counted({reason: reasons.get(reason, 0) for reason in DEPLOYMENTS_LEFT_OUT})
 
 
 def deployment_frequency(ds: Dataset, start: int, end: int) -> Result:

@@ -95,11 +95,15 @@ def flow_efficiency(ds: Dataset, start: int, end: int) -> Result:
     return values, len(percents), counted({"canceled": canceled}), counted(notes)
 
 
+def just_before(moment: int) -> int:
+    """The instant a load "at `moment`" is read at: transitions (and creations) at exactly
+    `moment` are not yet applied (readings 2 and 3), so the last millisecond before it."""
+    return moment - 1
+
+
 def load_at(ds: Dataset, moment: int) -> dict[str, int]:
-    """Non-canceled flow items Active / Waiting at an instant, with the transitions (and
-    creations) at exactly that instant not yet applied (readings 2 and 3): the state in the
-    last millisecond before it."""
-    before = moment - 1
+    """Non-canceled flow items Active / Waiting at an instant, read `just_before` it."""
+    before = just_before(moment)
     return {ACTIVE: ds.load.count(ACTIVE, before), WAITING: ds.load.count(WAITING, before)}
 
 
@@ -116,7 +120,7 @@ def flow_load(ds: Dataset, start: int, end: int, *, weekly_average: bool = True)
         ]
         values["weekly_average"] = r4(sum(loads) / len(loads)) if loads else None
     values["by_state"] = by_state
-    canceled = ds.load.count(CANCELED_LOAD, end - 1)
+    canceled = ds.load.count(CANCELED_LOAD, just_before(end))
     return values, at_end, counted({"canceled": canceled}), {}
 
 

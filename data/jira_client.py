@@ -23,6 +23,7 @@ import email.utils
 import errno
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
@@ -43,6 +44,7 @@ from configuration.settings import jira_token
 from data.errors import UserError
 from data.performance_utils import timed
 from data.rate_limiter import DEFAULT_PER_SECONDS, DEFAULT_REQUESTS, limiter_for
+from data.site_url import safe_url, site_url
 
 log = logging.getLogger(__name__)
 
@@ -129,40 +131,50 @@ class JiraCancelled(Cancelled):
 # -- small helpers ---------------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """`url` without user info (credentials) and without a fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-
-
 def normalize_site_url(url: str) -> str:
-    """The site's base URL: checked, credentials removed, no trailing slash."""
+    """The site's base URL (`data.site_url.site_url`), checked first: http(s), a host and a
+    readable port."""
     text = (url or "").strip()
     parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JiraSiteNotFoundError(
             f"JIRA URL {safe_url(text) or '(empty)'!r} is not valid: "
             "use the full address, e.g. https://your-company.atlassian.net"
         )
-    return safe_url(text).rstrip("/")
+    return site_url(text)
+
+
+_ORDER_BY = re.compile(r"order\s+by\b", re.IGNORECASE)
 
 
 def strip_order_by(jql: str) -> str:
-    """The JQL without its trailing `ORDER BY ...` (outside quotes), trimmed."""
+    """The JQL without its trailing `ORDER BY ...`, trimmed.
+
+    `ORDER` and `BY` may be split by any whitespace (spaces, line breaks); text inside a quoted
+    string (where a backslash escapes the next character) is never taken for the clause, so an
+    incremental refresh can append its own condition to what is left.
+    """
     text = jql.strip()
-    upper, quote_char, cut = text.upper(), "", -1
+    quote_char, escaped = "", False
     for i, ch in enumerate(text):
         if quote_char:
-            if ch == quote_char:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote_char:
                 quote_char = ""
         elif ch in "\"'":
             quote_char = ch
-        elif upper.startswith("ORDER BY", i) and (i == 0 or not text[i - 1].isalnum()):
-            cut = i
-            break
-    return (text[:cut] if cut >= 0 else text).strip()
+        elif (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and _ORDER_BY.match(
+            text, i
+        ):
+            return text[:i].strip()
+    return text
 
 
 def parse_http_date(value: str | None) -> datetime | None:

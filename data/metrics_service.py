@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from data import dora_calculator, flow_calculator
 from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings, mappings_hash
+from data.lru import LRU
 from data.performance_utils import counting_lookups, timed, uncounted
 from data.periods import (
     Period,
@@ -91,7 +91,7 @@ ZERO_IS_A_VALUE = frozenset({"flow_load"})
 _GUIDANCE = frozenset({"reference"})
 
 _REPORTS_KEPT = 64
-_reports: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_reports: LRU[tuple[Any, ...], dict[str, Any]] = LRU(_REPORTS_KEPT)
 _reports_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
 
@@ -169,7 +169,7 @@ def _metric(ds: Dataset, key: str, period: Period, weeks: list[Any]) -> dict[str
     return metric
 
 
-def _clock_now() -> datetime:
+def clock_now() -> datetime:
     """The clock, rounded down to the minute: "last 30 days" stays one cache entry per minute."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
@@ -194,7 +194,7 @@ def report_for_project(
     cache: treat it as read-only.
     """
     zone = resolve_time_zone(tz or settings.get("time_zone"))
-    per = parse_period(period, now if now is not None else _clock_now(), zone)
+    per = parse_period(period, now if now is not None else clock_now(), zone)
     if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
         raise UserError(
             f"Unknown deployment source {deployment_source!r}: use issues or fixversions."
@@ -301,7 +301,10 @@ def report_for_shown(root: Path, shown: Any) -> dict[str, Any]:
     return report_for_view(root, period, now)
 
 
-_warmed: set[tuple[Any, ...]] = set()
+#: Views whose presets were warmed, recent ones only: a key holds `now` to the minute, so a
+#: long-running page adds one every minute it is used.
+_WARMED_KEPT = 16
+_warmed: LRU[tuple[Any, ...], bool] = LRU(_WARMED_KEPT)
 
 
 def _warm_presets(
@@ -318,7 +321,7 @@ def _warm_presets(
     with _reports_lock:
         if key in _warmed:
             return
-        _warmed.add(key)
+        _warmed.put(key, True)
 
     def warm() -> None:
         with uncounted(), timed("warm_presets", periods=len(PRESET_PERIODS)):
@@ -365,16 +368,13 @@ def _remembered(key: tuple[Any, ...]) -> dict[str, Any] | None:
     with _reports_lock:
         cached = _reports.get(key)
         if cached is not None:
-            _reports.move_to_end(key)
             _stats["hits"] += counting_lookups()
         return cached
 
 
 def _remember(key: tuple[Any, ...], report: dict[str, Any]) -> None:
     with _reports_lock:
-        _reports[key] = report
-        while len(_reports) > _REPORTS_KEPT:
-            _reports.popitem(last=False)
+        _reports.put(key, report)
 
 
 def _report(
@@ -427,20 +427,8 @@ def metrics_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> s
 
     zone = resolve_time_zone(args.tz or settings.get("time_zone"))
     now = parse_now(args.now, zone)
-    parse_period(args.period, now or _clock_now(), zone)  # a bad period fails before any read
-    if args.input:
-        from data.jira_parser import read_input_file
-
-        payload = read_input_file(Path(args.input))
-        issues = _unique_input_issues(payload["issues"], args.input)
-        project = ProjectData(
-            issues=issues,
-            statuses=payload["statuses"],
-            fields=payload["fields"],
-            source="file",
-        )
-    else:
-        project = _cached_project(root, settings)
+    parse_period(args.period, now or clock_now(), zone)  # a bad period fails before any read
+    project = cli_project(args, root, settings)
     report = report_for_project(
         project,
         settings,
@@ -471,12 +459,25 @@ def _unique_input_issues(issues: list[dict[str, Any]], name: str) -> list[dict[s
     return unique
 
 
+def cli_project(args: Any, root: Path, settings: dict[str, Any]) -> ProjectData:
+    """The project a headless command reads: `--input FILE`, else the cache."""
+    if args.input:
+        from data.jira_parser import read_input_file
+
+        payload = read_input_file(Path(args.input))
+        return ProjectData(
+            issues=_unique_input_issues(payload["issues"], args.input),
+            statuses=payload["statuses"],
+            fields=payload["fields"],
+            source="file",
+        )
+    return _cached_project(root, settings)
+
+
 def _cached_project(root: Path, settings: dict[str, Any]) -> ProjectData:
     no_data = "no cached data: run `python app.py fetch` first or pass --input"
-    try:
-        from data.cache_manager import load_project
-    except ImportError:
-        raise UserError(no_data) from None
+    from data.cache_manager import load_project
+
     project = load_project(root, settings)
     if project is None:
         raise UserError(no_data)

@@ -10,8 +10,9 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import tzlocal
 
 from data.errors import UserError
 from data.jira_parser import EPOCH, to_ms
@@ -52,21 +53,14 @@ class Week:
 
 
 def _local_zone_name() -> str:
-    """The machine's IANA zone: `$TZ`, /etc/localtime's target, /etc/timezone, else UTC."""
+    """The machine's IANA zone: `$TZ` when it names one, else the system's setting as
+    `tzlocal` reads it (Windows registry, /etc/localtime, /etc/timezone, ...), else UTC."""
     env = os.environ.get("TZ", "").lstrip(":")
     if env and _is_zone(env):
         return env
     try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        target = ""
-    if "zoneinfo/" in target:
-        name = target.split("zoneinfo/", 1)[1]
-        if _is_zone(name):
-            return name
-    try:
-        name = Path("/etc/timezone").read_text().strip()
-    except OSError:
+        name = tzlocal.get_localzone_name() or ""
+    except Exception:  # tzlocal raises several kinds on an odd system set-up; UTC then
         name = ""
     return name if name and _is_zone(name) else "UTC"
 
@@ -89,11 +83,6 @@ def resolve_time_zone(name: str | None) -> ZoneInfo:
         raise UserError(
             f"Unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC."
         ) from None
-
-
-def zone_name(tz: ZoneInfo) -> str:
-    """The IANA name of a zone, as shown in reports."""
-    return tz.key
 
 
 def parse_now(text: str | None, tz: ZoneInfo) -> datetime | None:
@@ -121,7 +110,7 @@ def local_date(ms: int, tz: ZoneInfo) -> date:
 
 def iso_text(ms: int, tz: ZoneInfo) -> str:
     """An instant as ISO 8601 with the zone's offset."""
-    return (EPOCH + timedelta(milliseconds=ms)).astimezone(tz).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz).isoformat()
 
 
 def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:

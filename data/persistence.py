@@ -49,7 +49,7 @@ def atomic_write_bytes(
     )
     try:
         if mode is not None:
-            os.fchmod(fd, mode)
+            _set_mode(fd, tmp_name, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             if durable:
@@ -68,6 +68,18 @@ def atomic_write_bytes(
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _set_mode(fd: int, name: str, mode: int) -> None:
+    """Set the temporary file's permission bits before any data is written to it.
+
+    `os.fchmod` is missing on Windows before Python 3.13; `os.chmod` by name does the same
+    there (Windows keeps only the read-only bit, and the file is private to the user's
+    profile folder anyway)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:
+        os.chmod(name, mode)
 
 
 #: Leftovers of a writer that was killed: `.<name>.<pid>-<random>.tmp` (atomic writes) and

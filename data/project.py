@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from configuration.settings import jira_configured
+from data.lru import LRU
 
 SAMPLE_ISSUES = 1500
 SAMPLE_SEED = 42
@@ -37,7 +38,7 @@ class ProjectData:
     table_file: Path | None = None
 
 
-_sample_memo: dict[str, ProjectData] = {}
+_sample_memo: LRU[str, ProjectData] = LRU(1)  # one day at a time
 _sample_guard = threading.Lock()
 
 
@@ -76,6 +77,5 @@ def sample_project(now: datetime | None = None) -> ProjectData:
                 version=version,
                 source="sample",
             )
-            _sample_memo.clear()  # one day at a time
-            _sample_memo[version] = cached
+            _sample_memo.put(version, cached)
         return cached

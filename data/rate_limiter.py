@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from data.site_url import site_url
+
 DEFAULT_REQUESTS = 100
 DEFAULT_PER_SECONDS = 10.0
-DEFAULT_BURST = 100
 #: The slowest a bucket learns to go after repeated 429s: one request per 20 s.
 MIN_RATE = 0.05
 
@@ -146,11 +147,10 @@ class TokenBucket:
 
 
 def site_key(url: str) -> str:
-    """The identity of a JIRA site for rate limiting: scheme, host and port, lower case."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{host}{port}"
+    """The identity of a JIRA site for rate limiting: the normalized URL's scheme, host and
+    port (one bucket per server, whatever the context path)."""
+    parts = urlsplit(site_url(url))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 _registry: dict[str, TokenBucket] = {}

@@ -19,7 +19,6 @@ issues as read-only or copy what you change.
 from __future__ import annotations
 
 import bisect
-import gc
 import logging
 import math
 import random
@@ -31,6 +30,7 @@ from typing import Any
 import orjson
 
 from data.errors import UserError
+from data.gc_pause import gc_paused
 from data.persistence import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -313,7 +313,6 @@ class _Plan:
     resolved: int | None = None
     links: list[tuple[str, str, _Plan]] = field(default_factory=list)  # (type, direction, other)
     labels: list[str] = field(default_factory=list)
-    fix_version: int | None = None
     environment: str | None = None
     parent: _Plan | None = None
     extra_updates: int = 0
@@ -896,16 +895,10 @@ def generate_issues(
     now_ms = int(now_dt.timestamp() * 1000)
     start_ms = now_ms - int(months * 30.44 * DAY)
     rng = random.Random(seed)
-    # millions of small acyclic objects: cyclic GC passes would only cost time here
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # millions of small acyclic objects: collections would only cost time
         plans, releases = _plans(count, rng, start_ms, now_ms, rework)
         builder = _Builder(rng, now_ms, project_key, base_url.rstrip("/"), releases)
         issues = [builder.build(plan) for plan in plans]
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     log.debug(
         "sample generated", extra={"operation": "sample", "issues": len(issues), "seed": seed}
     )

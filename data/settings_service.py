@@ -47,6 +47,7 @@ from data.persistence import (
     problems_text,
     save_settings,
 )
+from data.site_url import site_url
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +362,7 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
     An empty URL is allowed (the dashboard then shows the sample project). Raises
     `SettingsFormError` with one line naming the first problem.
     """
-    url = _clean(form.get("url")).rstrip("/")
+    url = _clean(form.get("url"))
     auth = _clean(form.get("auth")) or "basic"
     email = _clean(form.get("email"))
     jql = _clean(form.get("jql"))
@@ -375,6 +376,12 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
                 "JIRA URL must start with https:// (or http://) and name a host, "
                 "e.g. https://example.atlassian.net."
             )
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise SettingsFormError(
+                "JIRA URL has a port that is not a number, e.g. https://jira.example.com:8443."
+            ) from None
         if parts.username or parts.password:
             raise SettingsFormError(
                 "JIRA URL must not hold credentials; put the e-mail and token in their fields."
@@ -387,7 +394,7 @@ def merge_connection_form(settings: dict[str, Any], form: Mapping[str, Any]) -> 
             raise SettingsFormError(
                 "JQL is empty: say which issues to fetch, e.g. project = DEMO ORDER BY created."
             )
-    jira: dict[str, Any] = {"url": url, "auth": auth, "email": email, "jql": jql}
+    jira: dict[str, Any] = {"url": site_url(url), "auth": auth, "email": email, "jql": jql}
     saved = settings.get("jira", {})
     if token:
         jira["token"] = token

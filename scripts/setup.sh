@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.11 and installs the pinned requirements when they changed.
+# Creates .venv with Python 3.11 and installs a lock file's pinned, hashed packages when that
+# lock changed: requirements.lock (runtime, for start.sh) or, with FLOWDASH_LOCK set to
+# requirements-dev.lock (test.sh, CI), runtime plus tests and lint.
 # Sourced by start.sh and test.sh; safe to run again (does nothing when up to date).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,10 +18,11 @@ if [ ! -x .venv/bin/python ]; then
     "$python_bin" -m venv .venv
   fi
 fi
-stamp=.venv/.requirements.sha256
-wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
+lock=${FLOWDASH_LOCK:-requirements.lock}
+stamp=.venv/.$lock.sha256
+wanted=$(sha256sum "$lock" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "Installing Python packages (requirements.txt) ..."
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  echo "Installing Python packages ($lock) ..."
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
   echo "$wanted" > "$stamp"
 fi

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+FLOWDASH_LOCK=requirements-dev.lock source scripts/setup.sh
 if [ ! -x /usr/lib/chromium/chromium ]; then
   echo "Installing Debian's Chromium for the browser tests ..."
   as_root apt-get update -qq

@@ -18,12 +18,13 @@ from configuration.metric_defaults import DORA_METRICS, FLOW_METRICS
 from ui.formatting import (
     INSUFFICIENT_DATA,
     NONE_IN_PERIOD,
-    format_counts,
     format_number,
     format_percent,
+    format_reason,
     format_value,
     ordered_types,
 )
+from ui.item_panel import open_items_id
 
 #: Short definitions (from METRICS.md) shown in each card's tooltip.
 DEFINITIONS: dict[str, str] = {
@@ -182,11 +183,12 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(metric: dict[str, Any]) -> html.Img | None:
+def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
-    a value is a dashed baseline (never a zero bar). The latest week is drawn darker.
+    a value is a dashed baseline (never a zero bar). The latest week is drawn darker. A
+    transparent button over each bar (`data-role=spark-week`) opens the items of that week.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -214,7 +216,7 @@ def sparkline(metric: dict[str, Any]) -> html.Img | None:
         f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
     )
     first, last = points[0], points[-1]
-    return html.Img(
+    image = html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
         alt="weekly trend",
         title=(
@@ -224,6 +226,38 @@ def sparkline(metric: dict[str, Any]) -> html.Img | None:
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points)),
     )
+    # one transparent button over each bar: it opens the items of that week
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week),
+            className="spark-week",
+            title=f"Items of the week of {week}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week),
+        )
+        for week, _ in points
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str) -> html.Div:
+    """ "Excluded: canceled 4 · negative 2", each reason a link to its items."""
+    parts: list[Any] = [f"{label}: "]
+    for index, (reason, count) in enumerate(counts.items()):
+        if index:
+            parts.append(" · ")
+        parts.append(
+            html.Span(
+                f"{format_reason(reason)} {count:,}",
+                id=open_items_id(metric_key, reason=reason),
+                className="item-link",
+                n_clicks=0,
+                role="button",
+                title="List these items",
+                **_attrs(reason=reason),
+            )
+        )
+    return html.Div(parts, className=f"metric-{role}", **_attrs(role=role))
 
 
 def _distribution_body(values: dict[str, Any]) -> list[Any]:
@@ -332,10 +366,22 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
         ],
         className="d-flex align-items-center gap-1 card-title-row",
     )
-    body: list[Any] = [title_row, _headline(key, metric)]
-    body.append(
-        html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n"))
-    )
+    figure = [
+        _headline(key, metric),
+        html.Div(f"n = {format_number(metric.get('n'))}", className="metric-n", **_attrs(role="n")),
+    ]
+    body: list[Any] = [
+        title_row,
+        html.Div(  # the figure: a click lists the items it comes from
+            figure,
+            id=open_items_id(key),
+            className="figure-target",
+            n_clicks=0,
+            role="button",
+            title="List the items behind this figure",
+            **_attrs(role="figure"),
+        ),
+    ]
     if metric.get("message") and metric["message"] != format_value(metric):
         body.append(
             html.Div(metric["message"], className="metric-message", **_attrs(role="message"))
@@ -345,25 +391,13 @@ def metric_card(key: str, metric: dict[str, Any]) -> html.Div:
             body.extend(_distribution_body(values))
         else:
             body.extend(_details(key, values))
-        spark = sparkline(metric) if key != "flow_distribution" else None
+        spark = sparkline(metric, key) if key != "flow_distribution" else None
         if spark is not None:
             body.append(spark)
     if metric.get("excluded"):
-        body.append(
-            html.Div(
-                f"Excluded: {format_counts(metric['excluded'])}",
-                className="metric-excluded",
-                **_attrs(role="excluded"),
-            )
-        )
+        body.append(_reason_links(key, "Excluded", metric["excluded"], "excluded"))
     if metric.get("notes"):
-        body.append(
-            html.Div(
-                f"Flagged: {format_counts(metric['notes'])}",
-                className="metric-notes",
-                **_attrs(role="notes"),
-            )
-        )
+        body.append(_reason_links(key, "Flagged", metric["notes"], "notes"))
     body.append(dbc.Tooltip(DEFINITIONS.get(key, ""), target=tip_id, placement="top"))
     return html.Div(
         html.Div(body, className="card-body"),

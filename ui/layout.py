@@ -4,7 +4,8 @@ Component ids here are the contract with `callbacks/` and the browser tests:
 `data-version` (Store other pages write to when data or settings change), `shown-inputs` (the
 period and the exact "now" of the report on screen: the trend charts and exports recompute
 from them, a free metric-cache hit, so they always equal the cards), `period-choice`,
-`custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`.
+`custom-start`, `custom-end`, `apply-custom`, `metric-cards`, `export-csv`, `export-json`;
+the item panel's (`ui/item_panel.py`) and the data-quality view's (`ui/quality_view.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dash import dcc, html
 from ui.charts import trend_graphs
 from ui.compare_view import compare_button, compare_dialog
 from ui.forecast_panel import forecast_section
+from ui.item_panel import item_panel_layout
+from ui.quality_view import quality_badge, quality_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
 from ui.workspace_switcher import workspace_switcher
@@ -51,7 +54,7 @@ def header(workspaces: Sequence[Mapping[str, Any]] = ()) -> html.Header:
             ),
             workspace_switcher(workspaces),
             html.Div(
-                [update_controls(), compare_button(), settings_button()],
+                [quality_badge(), update_controls(), compare_button(), settings_button()],
                 className="d-flex align-items-center gap-3 ms-auto",
             ),
         ],
@@ -113,6 +116,8 @@ def page_layout(today: date, workspaces: Sequence[Mapping[str, Any]] = ()) -> ht
             header(workspaces),
             compare_dialog(),
             settings_panel(),
+            item_panel_layout(),
+            quality_panel(),
             html.Main(
                 [
                     dbc.Alert(

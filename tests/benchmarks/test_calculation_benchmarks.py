@@ -33,21 +33,29 @@ from data.dataset import build_dataset
 from data.metrics_service import METRIC_KEYS, report_for_project
 from data.project import ProjectData
 from data.sample_project import statuses
-from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
+from tests.benchmarks.conftest import (
+    BENCH_NOW,
+    BENCH_SETTINGS,
+    bench_rounds,
+    bench_sizes,
+    bench_warmup,
+)
 from tests.reference_metrics import comparable, fast_report, first_difference, reference_report
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
 )
 
-SIZES = [1_000, 5_000, 20_000, 100_000]
+SIZES = bench_sizes(1_000, 5_000, 20_000, 100_000)
+#: The size of the memory and refresh benchmarks.
+MID_SIZE = bench_sizes(5_000)[0]
 UTC_ZONE = ZoneInfo("UTC")
 SETTINGS = BENCH_SETTINGS
 PERIOD = "90d"
 
 
 def rounds_for(size: int) -> int:
-    return 3 if size >= 100_000 else 5 if size >= 20_000 else 15
+    return bench_rounds(3 if size >= 100_000 else 5 if size >= 20_000 else 15)
 
 
 def measured(
@@ -69,6 +77,7 @@ def measured(
         finally:
             cpu.append(time.process_time() - start)
 
+    warmup = bench_warmup(warmup)
     result = benchmark.pedantic(run, setup=setup, rounds=rounds, warmup_rounds=warmup)
     timed_rounds = cpu[warmup:]
     benchmark.extra_info["cpu_median_ms"] = round(statistics.median(timed_rounds) * 1e3, 1)
@@ -94,7 +103,7 @@ def test_all_nine_metrics_on_a_normalized_dataset(
     project = sample_project(size)
     dataset_module.clear_caches()
     build_dataset(project, SETTINGS["mappings"], UTC_ZONE)  # normalized once, as in the app
-    report = measured(benchmark, lambda: fresh_report(project), rounds_for(size) * 2)
+    report = measured(benchmark, lambda: fresh_report(project), bench_rounds(rounds_for(size) * 2))
     check(report)
     benchmark.extra_info["issues"] = size
 
@@ -167,11 +176,11 @@ def test_restart_with_the_kept_table_to_all_nine_metrics(
 def test_refresh_of_one_percent_renormalizes_only_those(
     benchmark, cached_issues: Callable[[int], list[dict]]
 ) -> None:
-    issues = cached_issues(5_000)
+    issues = cached_issues(MID_SIZE)
     dataset_module.clear_caches()
     build_dataset(ProjectData(issues, statuses()), SETTINGS["mappings"], UTC_ZONE)
     changed = list(issues)
-    for index in range(0, 5_000, 100):  # 50 issues updated
+    for index in range(0, MID_SIZE, 100):  # 1 % of the issues updated
         raw = dict(changed[index])
         raw["fields"] = {**raw["fields"], "updated": "2030-01-01T00:00:00.000+0000"}
         changed[index] = raw
@@ -182,16 +191,16 @@ def test_refresh_of_one_percent_renormalizes_only_those(
         project = ProjectData(changed if state["flip"] else issues, statuses())
         return build_dataset(project, SETTINGS["mappings"], UTC_ZONE)
 
-    dataset = measured(benchmark, refresh, rounds=10, warmup=0)
-    assert dataset.records_built == 50
-    benchmark.extra_info["issues"] = 5_000
-    benchmark.extra_info["rebuilt"] = 50
+    dataset = measured(benchmark, refresh, rounds=bench_rounds(10), warmup=0)
+    assert dataset.records_built == MID_SIZE // 100
+    benchmark.extra_info["issues"] = MID_SIZE
+    benchmark.extra_info["rebuilt"] = MID_SIZE // 100
 
 
 def test_peak_memory_at_5000_issues_stays_under_50_mb(
     benchmark, sample_cache: Callable[[int], Path]
 ) -> None:
-    root = sample_cache(5_000)
+    root = sample_cache(MID_SIZE)
     peaks: dict[str, float] = {}
 
     def measured_once() -> dict:

@@ -16,6 +16,7 @@ import pytest
 
 from data.cache_manager import IssueCache, clear_memory
 from data.fetcher import fetch_project
+from tests.benchmarks.conftest import bench_rounds, bench_sizes, bench_warmup, judged
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import settings_for
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
 )
 
-ISSUES = 5000
+ISSUES = bench_sizes(5_000)[0]
 #: What JIRA Cloud roughly allows per user; the client's own bucket uses the app defaults.
 SERVER_LIMIT = (100, 10.0)
 
@@ -44,7 +45,7 @@ def test_initial_fetch_of_5000_issues(benchmark, tmp_path, flavor):
             clear_memory()
             summaries.append(fetch_project(fresh_dir(tmp_path, flavor), settings))
 
-        benchmark.pedantic(one_fetch, rounds=3, iterations=1)
+        benchmark.pedantic(one_fetch, rounds=bench_rounds(3), iterations=1)
         last = summaries[-1]
         assert last.mode == "full"
         assert last.issues == ISSUES
@@ -76,9 +77,15 @@ def test_refresh_after_one_percent_changed_beats_a_full_refetch(benchmark, tmp_p
             refreshes.append(fetch_project(root, settings))
 
         # one warm-up round: the first refresh after three full refetches pays their garbage
-        benchmark.pedantic(refresh, setup=change, rounds=7, iterations=1, warmup_rounds=1)
+        benchmark.pedantic(
+            refresh,
+            setup=change,
+            rounds=bench_rounds(7),
+            iterations=1,
+            warmup_rounds=bench_warmup(1),
+        )
         assert all(r.mode == "incremental" and r.fetched == ISSUES // 100 for r in refreshes)
-        refreshes = refreshes[1:]
+        refreshes = refreshes[bench_warmup(1) :]
         calls = max(r.api_calls for r in refreshes)
         seconds = sorted(r.seconds for r in refreshes)[len(refreshes) // 2]
         cached = IssueCache.for_settings(root, settings).load()
@@ -95,8 +102,9 @@ def test_refresh_after_one_percent_changed_beats_a_full_refetch(benchmark, tmp_p
             f"refresh of 1 % {calls} calls {seconds:.3f} s (median): "
             f"{fewer_calls:.1%} fewer calls, {less_time:.1%} less time"
         )
-        assert fewer_calls >= 0.95
-        assert less_time >= 0.90
+        if judged():
+            assert fewer_calls >= 0.95
+            assert less_time >= 0.90
 
 
 @pytest.mark.parametrize("client_limit", ["app default 100/10 s", "matched 20/10 s"])

@@ -17,6 +17,7 @@ from configuration.logging_config import setup_logging, shutdown_logging
 from configuration.sensitive_data_filter import SensitiveDataFilter, forget_secrets
 from configuration.settings import default_settings
 from data.performance_utils import timed
+from tests.benchmarks.conftest import bench_rounds, judged
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
@@ -60,9 +61,12 @@ def test_setup_with_200_old_log_files_to_delete_under_100ms(benchmark, tmp_path:
     def start(folder: Path) -> None:
         setup_logging(settings(), folder)
 
-    benchmark.pedantic(start, setup=fresh_folder, rounds=20)
-    assert not [p for p in (tmp_path / "run19").iterdir() if p.name.count(".log.")]
-    assert benchmark.stats.stats.median < 0.100
+    benchmark.pedantic(start, setup=fresh_folder, rounds=bench_rounds(20))
+    assert not [
+        p for p in (tmp_path / f"run{bench_rounds(20) - 1}").iterdir() if p.name.count(".log.")
+    ]
+    if judged():
+        assert benchmark.stats.stats.median < 0.100
 
 
 def record() -> logging.LogRecord:
@@ -86,14 +90,13 @@ def test_filter_cost_of_one_info_line_under_50us(benchmark):
     setup_logging(settings(), Path(os.environ.get("TMPDIR", "/tmp")) / "bench-logs-filter")
 
     benchmark(lambda: redactor.filter(record()))
-    assert benchmark.stats.stats.median < 50e-6
+    if judged():
+        assert benchmark.stats.stats.median < 50e-6
 
 
-def test_one_info_line_through_every_handler(benchmark, tmp_path: Path, monkeypatch):
+def test_one_info_line_through_every_handler(benchmark, tmp_path: Path):
     setup_logging(settings(), tmp_path)
     root = logging.getLogger()
-    # the product's handlers only: the console is measured by the terminal, not by us
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if hasattr(h, "maxBytes")])
     log = logging.getLogger("data.jira_client")
 
     def line() -> None:
@@ -104,8 +107,15 @@ def test_one_info_line_through_every_handler(benchmark, tmp_path: Path, monkeypa
             extra={"operation": "jira_request", "page": 3, "duration_ms": 182.4},
         )
 
-    benchmark(line)
-    root.handlers[0].flush()
+    # the product's handlers only: the console is measured by the terminal, not by us. The
+    # list is put back before the clean-up removes the handlers, so none is left behind.
+    every = root.handlers
+    root.handlers = [h for h in every if hasattr(h, "maxBytes")]
+    try:
+        benchmark(line)
+        root.handlers[0].flush()
+    finally:
+        root.handlers = every
 
 
 def test_timed_block_with_performance_log(benchmark, tmp_path: Path):
@@ -131,4 +141,5 @@ def test_redacting_a_100kb_base64_body_stays_linear(benchmark):
 
     result = benchmark(redact_text, text)
     assert TOKEN not in result and inside not in result
-    assert benchmark.stats.stats.median < 0.5
+    if judged():
+        assert benchmark.stats.stats.median < 0.5

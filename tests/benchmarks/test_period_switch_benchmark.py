@@ -23,13 +23,14 @@ from playwright.sync_api import Page
 from data.cache_manager import IssueCache
 from data.persistence import load_settings, save_settings
 from data.sample_project import fields, generate_issues, statuses
+from tests.benchmarks.conftest import bench_rounds, bench_sizes, judged
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
 )
 
-ISSUES = 5_000
+ISSUES = bench_sizes(5_000)[0]
 TARGET_MEDIAN_MS = 300.0
 LABELS = ("Last 7 days", "Last 90 days", "Last 30 days")
 
@@ -73,7 +74,7 @@ def test_period_switch_shows_new_numbers_within_300_ms_median(
     console.watch(page)
     page.goto(large_dashboard.url)
     page.locator("[data-metric]").nth(8).wait_for(timeout=120_000)
-    assert "5,000 issues" in page.locator("#dataset-info").inner_text()
+    assert f"{ISSUES:,} issues" in page.locator("#dataset-info").inner_text()
     labels = itertools.cycle(LABELS)
     in_page: list[float] = []
 
@@ -86,10 +87,11 @@ def test_period_switch_shows_new_numbers_within_300_ms_median(
     def switch(label: str) -> None:
         in_page.append(page.evaluate(SWITCH_JS, label))
 
-    benchmark.pedantic(switch, setup=settle, rounds=30, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(switch, setup=settle, rounds=bench_rounds(30), iterations=1, warmup_rounds=0)
 
     benchmark.extra_info["in_page_median_ms"] = round(statistics.median(in_page), 1)
     benchmark.extra_info["in_page_first_three_ms"] = [round(ms, 1) for ms in in_page[:3]]
-    assert statistics.median(in_page) <= TARGET_MEDIAN_MS
-    assert benchmark.stats.stats.median * 1000 <= TARGET_MEDIAN_MS
+    if judged():
+        assert statistics.median(in_page) <= TARGET_MEDIAN_MS
+        assert benchmark.stats.stats.median * 1000 <= TARGET_MEDIAN_MS
     assert console.errors == []

@@ -45,6 +45,7 @@ from configuration.settings import default_settings
 from data import cache_manager, dataset, metrics_service
 from data.fetcher import fetch_project
 from data.persistence import load_settings, save_settings
+from tests.benchmarks.conftest import bench_sizes
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 from tests.jira_emulator import JiraEmulator
 
@@ -52,7 +53,7 @@ pytestmark = pytest.mark.skipif(
     not os.environ.get("BENCHMARKS"), reason="benchmarks run on demand: BENCHMARKS=1"
 )
 
-ISSUES = 5_000
+ISSUES = bench_sizes(5_000)[0]
 #: What JIRA Cloud roughly allows per user (as the fetch benchmarks).
 SERVER_LIMIT = (100, 10.0)
 TARGET_HIT_RATE = 0.90
@@ -135,7 +136,7 @@ def show(page: Page, label: str) -> None:
 def open_dashboard(page: Page, served: Served) -> None:
     page.goto(served.url)
     page.locator("[data-metric]").nth(8).wait_for(timeout=WAIT_MS)
-    expect(page.locator("#dataset-info")).to_contain_text("5,0", timeout=WAIT_MS)
+    expect(page.locator("#dataset-info")).to_contain_text(f"{ISSUES:,}"[:3], timeout=WAIT_MS)
     settle(page)
 
 

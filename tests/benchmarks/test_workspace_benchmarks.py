@@ -30,6 +30,7 @@ from data.comparison import compare_workspaces
 from data.metrics_service import prepare_dataset
 from data.persistence import save_settings
 from data.sample_project import fields, generate_issues, statuses
+from tests.benchmarks.conftest import bench_rounds, bench_sizes, judged
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 
 pytestmark = pytest.mark.skipif(
@@ -37,7 +38,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 WORKSPACES = 10
-ISSUES = 5_000
+#: 5,000 issues a workspace (the small quick size in CI: `BENCHMARKS=quick`)
+ISSUES = bench_sizes(5_000)[0]
 WARM_TARGET_S = 1.0
 COLD_TARGET_S = 3.0
 SWITCH_TARGET_MS = 300.0
@@ -82,10 +84,14 @@ def check(result: dict) -> None:
 def test_comparison_of_ten_workspaces_warm(benchmark, ten_workspaces: Path):
     compare_workspaces(ten_workspaces, "30d", sample_now())  # an earlier view
     result = benchmark.pedantic(
-        compare_workspaces, args=(ten_workspaces, "30d", sample_now()), rounds=10, iterations=1
+        compare_workspaces,
+        args=(ten_workspaces, "30d", sample_now()),
+        rounds=bench_rounds(10),
+        iterations=1,
     )
     check(result)
-    assert benchmark.stats.stats.median <= WARM_TARGET_S
+    if judged():
+        assert benchmark.stats.stats.median <= WARM_TARGET_S
 
 
 @pytest.mark.parametrize("stored_reports", [True, False], ids=["stored-reports", "tables-only"])
@@ -103,11 +109,12 @@ def test_comparison_of_ten_workspaces_cold(benchmark, ten_workspaces: Path, stor
         compare_workspaces,
         args=(ten_workspaces, "90d", sample_now()),
         setup=setup,
-        rounds=3,
+        rounds=bench_rounds(3),
         iterations=1,
     )
     check(result)
-    assert benchmark.stats.stats.median <= COLD_TARGET_S
+    if judged():
+        assert benchmark.stats.stats.median <= COLD_TARGET_S
 
 
 #: Pick a workspace in the switcher and resolve with the ms until its issue count is shown.
@@ -159,8 +166,9 @@ def test_switching_workspace_shows_its_numbers_within_300_ms_median(
     def switch(target: tuple[str, str]) -> None:
         in_page.append(page.evaluate(SWITCH_JS, list(target)))
 
-    benchmark.pedantic(switch, setup=settle, rounds=20, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(switch, setup=settle, rounds=bench_rounds(20), iterations=1, warmup_rounds=0)
     benchmark.extra_info["in_page_median_ms"] = round(statistics.median(in_page), 1)
     benchmark.extra_info["in_page_first_two_ms"] = [round(ms, 1) for ms in in_page[:2]]
-    assert statistics.median(in_page) <= SWITCH_TARGET_MS, sorted(round(ms) for ms in in_page)
+    if judged():
+        assert statistics.median(in_page) <= SWITCH_TARGET_MS, sorted(round(ms) for ms in in_page)
     assert console.errors == []

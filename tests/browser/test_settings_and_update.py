@@ -121,6 +121,8 @@ def expect_cards_from_cache(page: Page, app: Served) -> dict[str, str]:
     """Wait until every card shows the report computed from the JIRA cache; the headlines."""
     report = report_for_view(app.root, "30d", app.now)
     assert report["dataset"]["source"] == "jira"
+    # the cards come in a callback after the update's last poll: wait for them to be drawn
+    expect(page.locator("[data-metric]")).not_to_have_count(0)
     expected = {key: format_value(report[key]) for key in headlines(page)}
     for key, text in expected.items():
         expect(page.locator(f"[data-metric={key}] [data-role=headline]")).to_have_text(text)

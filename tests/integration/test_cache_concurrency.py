@@ -250,14 +250,14 @@ def test_concurrent_first_loads_share_one_file_read(data_dir: Path):
 
 
 def test_a_child_forked_during_a_parse_has_free_locks_and_gc_on(data_dir: Path):
-    from data import cache_manager
+    from data import cache_manager, gc_pause
 
     # another thread of the parent is between the two halves of acquire() and parsing
     half_taken = cache_manager._thread_lock_for(fetch_lock(data_dir).path)
     half_taken.acquire()
     read, write = os.pipe()
     try:
-        with cache_manager._gc_paused():
+        with gc_pause.gc_paused():
             pid = os.fork()
             if pid == 0:  # the child reports and leaves without running the parent's cleanup
                 lock = fetch_lock(data_dir)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
+from data.fetcher import incremental_jql
 from data.jira_client import (
     CLOUD,
     DATACENTER,
@@ -265,7 +267,22 @@ def test_every_request_is_logged_without_the_token(jira, caplog):
         ('summary ~ "ORDER BY" AND project = DEMO', 'summary ~ "ORDER BY" AND project = DEMO'),
         ("  project = DEMO  ", "project = DEMO"),
         ("ORDER BY created", ""),
+        ("project = DEMO order  by created", "project = DEMO"),
+        ("project = DEMO\nORDER\n  BY created DESC", "project = DEMO"),
+        ("project = DEMO ORDER\tBY key", "project = DEMO"),
+        (r'summary ~ "say \"hi\" ORDER BY x" ORDER BY key', r'summary ~ "say \"hi\" ORDER BY x"'),
+        (r"summary ~ 'it\'s ORDER BY' order by key", r"summary ~ 'it\'s ORDER BY'"),
+        ("reorder_by = 1 AND project = DEMO", "reorder_by = 1 AND project = DEMO"),
+        ("project = DEMO AND summary ~ orderly", "project = DEMO AND summary ~ orderly"),
     ],
 )
-def test_strip_order_by_keeps_quoted_text(jql, expected):
+def test_strip_order_by_cuts_the_clause_only_outside_quoted_text(jql, expected):
     assert strip_order_by(jql) == expected
+
+
+def test_refresh_jql_built_from_an_order_by_split_over_lines_is_one_valid_condition():
+    refresh = incremental_jql(
+        'summary ~ "a \\" order by" \nORDER  BY created', datetime(2024, 5, 1, tzinfo=UTC), "UTC"
+    )
+    assert refresh.startswith('(summary ~ "a \\" order by") AND updated >= "2024/04/')
+    assert refresh.upper().count("ORDER") == 1

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from configuration.settings import PROJECT_ROOT, cache_dir, default_settings
 from data.cache_manager import (
     SCHEMA_VERSION,
+    SYSTEM_FIELDS,
     CacheError,
     IssueCache,
     MetricCache,
@@ -102,6 +104,7 @@ def test_key_ignores_field_order_jql_spacing_and_trailing_slash():
 
 def test_fields_for_default_mappings_are_the_system_fields():
     assert fields_for_mappings(default_settings()["mappings"]) == [
+        "summary",
         "issuetype",
         "status",
         "created",
@@ -128,7 +131,7 @@ def test_fields_for_mappings_add_every_mapped_custom_field_once():
         deployment_time_field="customfield_9",
     )
     fields = fields_for_mappings(mappings)
-    assert fields[9:] == [f"customfield_{n}" for n in range(1, 10)]
+    assert fields[len(SYSTEM_FIELDS) :] == [f"customfield_{n}" for n in range(1, 10)]
     mappings["story_points_field"] = "customfield_1"
     assert fields_for_mappings(mappings).count("customfield_1") == 1
 
@@ -228,8 +231,8 @@ def _not_json(raw: bytes) -> bytes:
 
 def _old_schema(raw: bytes) -> bytes:
     current = f'"schema_version":{SCHEMA_VERSION}'.encode()
-    assert SCHEMA_VERSION == 2 and current in raw  # 1 was the fat (not lean) issue format
-    return raw.replace(current, b'"schema_version":1', 1)
+    assert SCHEMA_VERSION == 3 and current in raw  # 2 had no summary, 1 was not lean
+    return raw.replace(current, b'"schema_version":2', 1)
 
 
 def _edited_issue(raw: bytes) -> bytes:
@@ -248,7 +251,7 @@ def _dropped_issue(raw: bytes) -> bytes:
     [
         (_not_json, "not valid JSON"),
         (_truncate, "not valid JSON"),
-        (_old_schema, "schema version 1, expected 2 (an older format"),
+        (_old_schema, "schema version 2, expected 3 (an older format"),
         (_edited_issue, "checksum mismatch"),
         (_dropped_issue, "not valid JSON"),  # its issues no longer end where the head says
     ],
@@ -683,6 +686,25 @@ def test_loaded_issues_are_kept_out_of_garbage_collections(cache: IssueCache):
     # each issue is two dicts (the issue and its fields): all in the permanent generation
     assert gc.get_freeze_count() - frozen_before >= 2 * 200
     assert not any(obj is loaded.issues.parsed() for obj in gc.get_objects())
+
+
+def test_parsing_issues_never_freezes_garbage_that_was_waiting_for_a_collection(
+    cache: IssueCache,
+):
+    commit_full(cache, [make_issue(f"DEMO-{n}") for n in range(1, 51)])
+    clear_memory()
+    loaded = cache.load()
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # only the cyclic collector can free it
+    gone = weakref.ref(cycle)
+    del cycle
+    assert loaded.issues[0]["key"] == "DEMO-1"  # the parse, then the freeze
+    gc.collect()
+    assert gone() is None
 
 
 def test_loading_leaves_garbage_collection_as_it_was(cache: IssueCache):

@@ -290,6 +290,7 @@ def test_lean_issue_keeps_the_read_keys_the_mapped_fields_and_only_status_change
         "id": "10001",
         "key": "DEMO-1",
         "fields": {
+            "summary": "Checkout fails",  # shown in the item lists
             "issuetype": {"name": "Bug", "id": "3"},
             "status": {"id": "10002", "name": "Done", "statusCategory": {"key": "done"}},
             "created": "2024-01-01T09:00:00.000+0000",

@@ -130,6 +130,16 @@ def test_after_a_view_the_preset_periods_are_ready_and_warming_is_not_counted(
     assert metrics_service.report_for_view(data_dir, "90d", NOW) is first
 
 
+def test_warmed_views_are_bounded_however_many_minutes_the_page_is_used(data_dir: Path) -> None:
+    for minute in range(metrics_service._WARMED_KEPT + 5):
+        metrics_service.report_for_view(data_dir, "30d", NOW.replace(minute=minute))
+        wait_for_warming()
+    assert len(metrics_service._warmed) == metrics_service._WARMED_KEPT
+    latest = metrics_service.report_cache_stats()["misses"]
+    metrics_service.report_for_view(data_dir, "7d", NOW.replace(minute=20))  # warmed just now
+    assert metrics_service.report_cache_stats()["misses"] == latest
+
+
 def test_a_view_of_jira_without_fetched_data_says_to_update(data_dir: Path) -> None:
     saved = default_settings()
     saved["jira"].update({"url": "https://jira.example.net", "jql": "project = DEMO"})

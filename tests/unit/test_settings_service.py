@@ -323,6 +323,7 @@ def test_token_from_the_environment_is_announced_not_shown(
     [
         ({"url": "example.atlassian.net"}, "https://"),
         ({"url": "https://me:secret@example.atlassian.net"}, "credentials"),
+        ({"url": "https://example.atlassian.net:84x3"}, "port that is not a number"),
         ({"email": ""}, "e-mail"),
         ({"jql": "  "}, "JQL is empty"),
         ({"auth": "kerberos"}, "basic or bearer"),
