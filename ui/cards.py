@@ -184,11 +184,29 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
 
 
 def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
+    """The card's sparkline (`sparkline_image`) with a transparent button over each bar
+    (`data-role=spark-week`) that opens the items of that week."""
+    image = sparkline_image(metric)
+    if image is None:
+        return None
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week["week_start"]),
+            className="spark-week",
+            title=f"Items of the week of {week['week_start']}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week["week_start"]),
+        )
+        for week in metric["weekly"]
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def sparkline_image(metric: dict[str, Any]) -> html.Img | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
-    a value is a dashed baseline (never a zero bar). The latest week is drawn darker. A
-    transparent button over each bar (`data-role=spark-week`) opens the items of that week.
+    a value is a dashed baseline (never a zero bar). The latest week is drawn darker.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -216,7 +234,7 @@ def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
         f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
     )
     first, last = points[0], points[-1]
-    image = html.Img(
+    return html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
         alt="weekly trend",
         title=(
@@ -226,18 +244,6 @@ def sparkline(metric: dict[str, Any], metric_key: str) -> html.Div | None:
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points)),
     )
-    # one transparent button over each bar: it opens the items of that week
-    weeks = [
-        html.Button(
-            id=open_items_id(metric_key, week=week),
-            className="spark-week",
-            title=f"Items of the week of {week}",
-            n_clicks=0,
-            **_attrs(role="spark-week", week=week),
-        )
-        for week, _ in points
-    ]
-    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
 
 
 def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str) -> html.Div:

@@ -17,7 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from configuration.metric_defaults import ALL_METRICS
-from ui.cards import TIER_COLORS, TITLES, sparkline
+from ui.cards import TIER_COLORS, TITLES, sparkline_image
 from ui.formatting import format_period, format_value
 
 
@@ -91,7 +91,7 @@ def _cell(slug: str, key: str, metric: Mapping[str, Any]) -> html.Td:
                 else None,
             ]
         ),
-        sparkline(dict(metric)),
+        sparkline_image(dict(metric)),
     ]
     return html.Td(
         html.Div(

@@ -23,7 +23,7 @@ from data.persistence import load_settings, save_settings
 from tests.browser.conftest import PROJECT, DashboardPage
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT, settings_for
-from ui.cards import sparkline
+from ui.cards import sparkline_image
 from ui.formatting import format_value
 
 pytestmark = pytest.mark.browser
@@ -152,7 +152,7 @@ def test_compare_shows_every_workspace_as_the_cli_and_a_cell_opens_that_card(
             expect(cell.locator("[data-role=headline]")).to_have_text(format_value(metric))
             expect(cell.locator("[data-role=n]")).to_have_text(f"n = {metric['n']:,}")
             assert cell.get_attribute("data-tier") == (metric.get("tier") or "")
-            drawn = sparkline(metric) is not None  # as its card: no single headline, no line
+            drawn = sparkline_image(metric) is not None  # as its card: no single headline, no line
             assert cell.locator("img").count() == int(drawn)
 
     rows = table.locator("tbody tr")
