@@ -18,6 +18,7 @@ from data.errors import UserError
 from data.export import export_filename, report_to_csv, report_to_json
 from data.metrics_service import report_for_shown
 from data.performance_utils import timed
+from data.workspaces import active_root
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def register(app: dash.Dash, root: Path) -> None:
         fmt = "csv" if ctx.triggered_id == "export-csv" else "json"
         try:
             with timed("export", format=fmt) as timer:
-                report = report_for_shown(root, shown)
+                report = report_for_shown(active_root(root), shown)
                 content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
                 timer.fields["bytes"] = len(content)
         except UserError as exc:  # the cards callback shows the reason
