@@ -545,9 +545,9 @@ def check_connection_form(root: Path, form: Mapping[str, Any]) -> dict[str, Any]
         )
     with _client(settings) as client:
         result = dict(client.test_connection(settings["jira"]["jql"]))
-    from data.periods import resolve_time_zone, zone_name
+    from data.periods import resolve_time_zone
 
-    result["dashboard_time_zone"] = zone_name(resolve_time_zone(settings.get("time_zone")))
+    result["dashboard_time_zone"] = resolve_time_zone(settings.get("time_zone")).key
     return result
 
 
