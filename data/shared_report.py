@@ -1,6 +1,6 @@
 """What the offline HTML report holds besides the metrics: where the data came from, the
-settings used and the data-quality report. The page's "Download report" and `python app.py
-report` both take it from here.
+settings used, the flow analytics of the same period and the data-quality report. The page's
+"Download report" and `python app.py report` both take it from here.
 
 The context names the workspace (the JIRA site, the bundled sample or the input file) and
 the JQL, never a credential: only `jira.url` and `jira.jql` are read from the connection
@@ -16,10 +16,12 @@ from typing import Any
 
 from configuration.metric_defaults import DEFAULT_MAPPINGS
 from configuration.settings import site_of
+from data.analytics_service import analytics_for_report
 from data.export import csv_rows
 from data.field_mapper import full_mappings
 from data.metrics_service import cli_project, report_for_cli_args, report_for_shown
 from data.persistence import load_settings
+from data.project import current_project
 from data.quality import quality_for_view, quality_report
 
 
@@ -56,21 +58,24 @@ def share_context(
 
 def shared_report_for_view(root: Path, shown: Any) -> dict[str, Any]:
     """The report on screen (the page's `shown-inputs` store), its context, its statistics as
-    rows (the CSV export's) and the project's data-quality report, for the page's "Download
-    report"; UserError for a store the page did not write."""
+    rows (the CSV export's), the flow analytics of its period and the project's data-quality
+    report, for the page's "Download report"; UserError for a store the page did not write."""
     report = report_for_shown(root, shown)
-    context = share_context(load_settings(root), report["dataset"]["source"])
+    settings = load_settings(root)
+    context = share_context(settings, report["dataset"]["source"])
     return {
         "report": report,
         "context": context,
         "statistics": list(csv_rows(report)),
+        "analytics": analytics_for_report(current_project(root, settings), settings, report),
         "quality": quality_for_view(root),
     }
 
 
 def shared_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """The report the options choose, as `app.py metrics` computes it, its context, its
-    statistics as rows and the project's data-quality report (`app.py quality`'s)."""
+    statistics as rows, the flow analytics of its period and the project's data-quality
+    report (`app.py quality`'s)."""
     project = cli_project(args, root, settings)
     report = report_for_cli_args(args, root, settings, project)
     context = share_context(settings, report["dataset"]["source"], input_file=args.input)
@@ -81,5 +86,6 @@ def shared_report_for_cli(args: Any, root: Path, settings: dict[str, Any]) -> di
         "report": report,
         "context": context,
         "statistics": list(csv_rows(report)),
+        "analytics": analytics_for_report(project, settings, report),
         "quality": quality,
     }
