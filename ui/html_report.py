@@ -4,8 +4,9 @@ Everything is inlined (styles, the report's data, the chart script and plotly.js
 installed plotly package); fonts are the reader's system fonts, so nothing is fetched when the
 file is opened. The page is composed of section builders (`SECTIONS`), each taking the shared
 report (`data.shared_report`: `report`, `context`, `statistics`, `analytics`, `quality`) and
-returning HTML text; a new section is one more function. Printed (or saved as PDF) it keeps each card and chart whole:
-charts have a fixed width that fits an A4 page and never break across pages.
+returning HTML text; a new section is one more function. Printed (or saved as PDF) it keeps
+each card and chart whole: charts have a fixed width that fits an A4 page and never break
+across pages.
 
 Builders only arrange what the report holds (numbers formatted as on the cards, the flow
 analytics charts built by the page's own figure builders, `ui/flow_analytics.py`); they
@@ -164,13 +165,18 @@ def header_section(shared: Shared) -> str:
 
 
 def settings_section(shared: Shared) -> str:
-    """The settings the numbers were computed with, and the mappings that differ from the
-    defaults."""
+    """The settings the numbers were computed with, the service level the cycle-time scatter
+    scores, and the mappings that differ from the defaults."""
     settings = shared["report"].get("settings") or {}
     rows = [_row("setting", "value", header=True)]
     for name in ("deployment_source", "time_zone", "tier_year", "failure_by_time_window"):
         if name in settings:
             rows.append(_row(escape(name), escape(json.dumps(settings[name]).strip('"'))))
+    analytics = shared.get("analytics")
+    if analytics:
+        sle = analytics["sle_setting"]
+        text = "off" if sle["days"] is None else f"{sle['percent']:g} % within {sle['days']:g} days"
+        rows.append(_row("service level (flow analytics)", escape(text)))
     for name, value in shared["context"]["mappings"].items():
         if name == "deployment_source":
             continue

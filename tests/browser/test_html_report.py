@@ -215,3 +215,28 @@ def test_download_report_button_gives_the_file_of_the_period_on_screen(
     served = dash_page.served
     assert_analytics_drawn(dash_page.page, analytics_for_view(served.root, "30d", served.now))
     expect(dash_page.page.locator("[data-role=workspace]")).to_contain_text("sample project")
+
+
+def test_each_report_chart_downloads_a_png_named_after_it_and_the_period(
+    page: Page, data_dir: Path, sample_file: Path, cli_report, tmp_path
+):
+    out = tmp_path / "report.html"
+    write_report(data_dir, sample_file, out, "30d")
+    period = cli_report("30d")["period"]
+    first = period["start"][:10]
+    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    open_offline(page, out)
+
+    for name, stem in (
+        ("deployment_rework_rate", "deployment_rework_rate"),
+        ("fa-scatter", "cycle_time_scatter"),
+    ):
+        chart = page.locator(f'[data-figure="{name}"] .js-plotly-plot')
+        chart.hover()
+        buttons = chart.locator(".modebar-btn")
+        expect(buttons).to_have_count(1)
+        with page.expect_download(timeout=30_000) as download:
+            buttons.first.click()
+        saved = download.value
+        assert saved.suggested_filename == f"{stem}_{first}_{last}.png"
+        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

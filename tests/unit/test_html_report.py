@@ -160,6 +160,11 @@ def test_page_report_holds_the_flow_analytics_the_page_shows_for_the_same_period
     sle = expected["scatter"]["sle"]
     assert f"SLE 80 % within 12 d: {sle['share']:.1f} % within" in page
     assert f"{expected['scatter']['n']:,} items completed" in page
+    assert "<td>service level (flow analytics)</td><td>80 % within 12 days</td>" in page
+
+
+def test_settings_used_say_when_no_service_level_is_set(shared) -> None:
+    assert "<td>service level (flow analytics)</td><td>off</td>" in report_html(shared)
 
 
 def test_cli_report_holds_the_flow_analytics_the_page_shows_for_the_same_period(
