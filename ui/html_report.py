@@ -23,7 +23,7 @@ from html import escape
 from typing import Any
 
 from configuration.metric_defaults import ALL_METRICS, DORA_METRICS, FLOW_METRICS
-from ui.cards import DEFINITIONS, TITLES
+from ui.cards import DEFINITIONS, TITLES, sparkline_points, sparkline_svg, sparkline_title
 from ui.charts import image_filename, trend_figure
 from ui.flow_analytics import CHARTS, analytics_figures, summary_line
 from ui.formatting import (
@@ -72,6 +72,7 @@ th{background:#f3f4f6;font-weight:600}
 .stats{margin-top:6px;width:100%}
 .stats td{border:none;padding:1px 0;font-size:12px}
 .stats td:last-child{text-align:right}
+.spark svg{display:block;width:100%;height:34px;margin-top:6px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{background:#fff;border:1px solid #e5e7eb;border-radius:8px;width:"""
     + str(CHART_WIDTH + 2)
@@ -188,7 +189,24 @@ def settings_section(shared: Shared) -> str:
     )
 
 
-def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) -> str:
+def _sparkline(key: str, metric: dict[str, Any], period: dict[str, Any]) -> str:
+    """The card's weekly sparkline, inline SVG, a partial last week hollow as on the page."""
+    points = sparkline_points(metric) if key != "flow_distribution" else []
+    if not points or metric.get("status") == "insufficient_data":
+        return ""
+    days = partial_week(period, metric.get("weekly") or [])
+    title = escape(sparkline_title(metric, points, days))
+    label = "weekly trend" + (f", last week partial: {days} of 7 days" if days else "")
+    return (
+        f'<div class="spark" data-role="sparkline" data-weeks="{len(points)}" '
+        f'data-partial-days="{days or ""}" role="img" aria-label="{label}" title="{title}">'
+        f"{sparkline_svg(points, days)}</div>"
+    )
+
+
+def _card(
+    key: str, metric: dict[str, Any], statistics: list[dict[str, str]], period: dict[str, Any]
+) -> str:
     text = format_value(metric)
     has_value = metric.get("status") != "insufficient_data" and text != "None in period"
     unit = escape(metric.get("unit") or "") if has_value else ""
@@ -221,6 +239,7 @@ def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) ->
     ]
     if rows:
         parts.append(f'<table class="stats">{"".join(rows)}</table>')
+    parts.append(_sparkline(key, metric, period))
     if metric.get("excluded"):
         excluded = escape(format_counts(metric["excluded"]))
         parts.append(f'<div class="small" data-role="excluded">Excluded: {excluded}</div>')
@@ -234,11 +253,14 @@ def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) ->
 
 
 def cards_section(shared: Shared) -> str:
-    """Every card, DORA then Flow, with tier, `n`, every statistic and what was left out."""
+    """Every card, DORA then Flow, with tier, `n`, every statistic, the weekly sparkline and
+    what was left out."""
     report, statistics = shared["report"], shared["statistics"]
 
     def grid(title: str, keys: tuple[str, ...], name: str) -> str:
-        cards = "".join(_card(key, report[key], statistics) for key in keys if key in report)
+        cards = "".join(
+            _card(key, report[key], statistics, report["period"]) for key in keys if key in report
+        )
         return (
             f'<section data-section="{name}"><h2>{title}</h2>'
             f'<div class="cards">{cards}</div></section>'

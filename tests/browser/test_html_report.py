@@ -111,6 +111,10 @@ def assert_report_equals(page: Page, report: dict[str, Any]) -> None:
             expect(notes).to_have_count(0)
         else:
             expect(notes).to_have_text(f"partial: {days} of 7 days")
+        spark = card.locator("[data-role=sparkline]")
+        if key != "flow_distribution" and metric["status"] != "insufficient_data":
+            expect(spark).to_have_attribute("data-partial-days", str(days or ""))
+            expect(spark.locator("rect, line")).to_have_count(len(metric["weekly"]))
     assert embedded["period"] == report["period"]
 
 

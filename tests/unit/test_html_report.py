@@ -213,3 +213,47 @@ def test_a_period_ending_on_a_monday_has_no_partial_mark(project, settings) -> N
     for key in ALL_METRICS:
         assert partial_notes(drawn[key]) == [], key
         assert not drawn[key]["layout"].get("shapes"), key
+
+
+def sparklines(page: str) -> dict[str, tuple[str, str]]:
+    """Each card's sparkline: (its partial-days attribute, its SVG), by metric."""
+    cards = re.findall(
+        r'<div class="card" data-metric="([^"]+)".*?'
+        r'<div class="spark" data-role="sparkline" data-weeks="\d+" data-partial-days="(\d*)"'
+        r"[^>]*>(<svg.*?</svg>)",
+        page,
+    )
+    return {key: (days, svg) for key, days, svg in cards}
+
+
+def last_shape(svg: str) -> str:
+    return re.findall(r"<(?:rect|line)[^>]*/>", svg)[-1]
+
+
+def test_card_sparklines_draw_a_partial_last_week_hollow_as_the_page_does(
+    project, settings, shared
+) -> None:
+    monday = datetime(2024, 6, 3, tzinfo=UTC)
+    whole_shared = shared_for(project, settings, "28d", monday)
+    for item, days in ((shared, "5"), (whole_shared, "")):
+        report = item["report"]
+        drawn = sparklines(report_html(item))
+        expected = {
+            key
+            for key in ALL_METRICS
+            if key != "flow_distribution"
+            and report[key].get("headline")
+            and report[key]["status"] != "insufficient_data"
+        }
+        assert drawn and set(drawn) == expected
+        hollows = []
+        for key, (partial_days, svg) in drawn.items():
+            metric = report[key]
+            assert partial_days == days, key
+            assert len(re.findall(r"<(?:rect|line)", svg)) == len(metric["weekly"]), key
+            last_value = metric["weekly"][-1]["values"].get(metric["headline"])
+            hollow = days != "" and last_value is not None
+            assert ("fill='none'" in last_shape(svg)) is hollow, key
+            assert svg.count("fill='none'") == int(hollow), key
+            hollows.append(hollow)
+        assert any(hollows) is (days != "")
