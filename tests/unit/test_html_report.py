@@ -257,3 +257,14 @@ def test_card_sparklines_draw_a_partial_last_week_hollow_as_the_page_does(
             assert svg.count("fill='none'") == int(hollow), key
             hollows.append(hollow)
         assert any(hollows) is (days != "")
+
+
+def test_a_period_before_the_data_has_empty_analytics_charts_and_says_nothing_is_in_progress(
+    project, settings
+) -> None:
+    page = report_html(shared_for(project, settings, "2020-01-01:2020-01-31", NOW))
+    drawn = figures(page)
+    assert [len(trace["y"]) for trace in drawn["fa-scatter"]["data"]] == []
+    assert drawn["fa-histogram"]["data"][0]["y"] == []
+    assert "No item is in progress at the end." in page
+    assert "0 items completed · 0 in progress at the period&#x27;s end · 31 days" in page
