@@ -262,33 +262,39 @@ def sparkline_title(
 def sparkline(
     metric: dict[str, Any], metric_key: str, partial_days: int | None = None
 ) -> html.Div | None:
+    """The card's sparkline (`sparkline_image`) with a transparent button over each bar
+    (`data-role=spark-week`) that opens the items of that week."""
+    image = sparkline_image(metric, partial_days)
+    if image is None:
+        return None
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week["week_start"]),
+            className="spark-week",
+            title=f"Items of the week of {week['week_start']}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week["week_start"]),
+        )
+        for week in metric["weekly"]
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def sparkline_image(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
     """A weekly trend as tiny bars in one inline SVG image (`sparkline_svg`): one element,
     cheap to redraw. A partial latest week is drawn hollow and dashed and the title says so,
-    so that a short week never reads as a drop. A transparent button over each bar
-    (`data-role=spark-week`) opens the items of that week.
-    """
+    so that a short week never reads as a drop (the Compare view shows it without the card's
+    week buttons)."""
     points = sparkline_points(metric)
     if not points:
         return None
-    image = html.Img(
+    return html.Img(
         src="data:image/svg+xml;utf8," + quote(sparkline_svg(points, partial_days)),
         alt="weekly trend" + (", last week partial" if partial_days else ""),
         title=sparkline_title(metric, points, partial_days),
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )
-    # one transparent button over each bar: it opens the items of that week
-    weeks = [
-        html.Button(
-            id=open_items_id(metric_key, week=week),
-            className="spark-week",
-            title=f"Items of the week of {week}",
-            n_clicks=0,
-            **_attrs(role="spark-week", week=week),
-        )
-        for week, _ in points
-    ]
-    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
 
 
 def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str) -> html.Div:
