@@ -147,12 +147,14 @@ def _title(key: str, metric: dict[str, Any]) -> str:
 
 
 def header_section(shared: Shared) -> str:
-    """Title, period, workspace and JQL, the dataset, when the file was written."""
+    """Title, period, the workspace's name, where its data came from and the JQL, the
+    dataset, when the file was written."""
     report, context = shared["report"], shared["context"]
     dataset = report.get("dataset") or {}
     lines = [
         f'<p class="meta" data-role="period">{escape(format_period(report["period"]))}</p>',
         f'<p class="meta" data-role="workspace">Workspace: {escape(context["workspace"])}</p>',
+        f'<p class="meta" data-role="source">Data: {escape(context["source"])}</p>',
     ]
     if context.get("jql"):
         lines.append(

@@ -56,7 +56,9 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
     out = tmp_path / "report.html"
 
     def write() -> int:
-        content = report_html(shared_report_for_cli(ARGS, root, BENCH_SETTINGS)).encode()
+        content = report_html(
+            shared_report_for_cli(ARGS, root, BENCH_SETTINGS, workspace="Default")
+        ).encode()
         atomic_write_bytes(out, content, durable=False)
         return len(content)
 
@@ -71,7 +73,7 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 def test_html_page_and_write_alone_for_5000_issues(
     benchmark, sample_cache: Callable[[int], Path], tmp_path: Path
 ) -> None:
-    shared = shared_report_for_cli(ARGS, sample_cache(SIZE), BENCH_SETTINGS)
+    shared = shared_report_for_cli(ARGS, sample_cache(SIZE), BENCH_SETTINGS, workspace="Default")
     out = tmp_path / "report.html"
 
     def write() -> None:

@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 
 from configuration.metric_defaults import ALL_METRICS
 from data.analytics_service import analytics_for_view
+from data.workspaces import create_workspace, switch_workspace
 from tests.browser.conftest import PROJECT, ConsoleLog, DashboardPage, sample_now
 from ui.flow_analytics import CHARTS
 from ui.formatting import format_number, format_value, partial_week
@@ -162,9 +163,8 @@ def test_written_report_opens_with_the_network_blocked_and_equals_app_py_metrics
     assert outside == []
     assert_report_equals(page, report)
     assert_analytics_drawn(page, analytics_for_view(data_dir, "30d", sample_now()))
-    expect(page.locator("[data-role=workspace]")).to_have_text(
-        f"Workspace: File {sample_file.name}"
-    )
+    expect(page.locator("[data-role=workspace]")).to_have_text("Workspace: Default")
+    expect(page.locator("[data-role=source]")).to_have_text(f"Data: File {sample_file.name}")
     expect(page.locator("[data-role=period]")).to_contain_text("Last 30 days")
     settings = page.locator("[data-section=settings]")
     expect(settings).to_contain_text(f"tier_year{report['settings']['tier_year']}")
@@ -218,7 +218,8 @@ def test_download_report_button_gives_the_file_of_the_period_on_screen(
     assert_report_equals(dash_page.page, report)
     served = dash_page.served
     assert_analytics_drawn(dash_page.page, analytics_for_view(served.root, "30d", served.now))
-    expect(dash_page.page.locator("[data-role=workspace]")).to_contain_text("sample project")
+    expect(dash_page.page.locator("[data-role=workspace]")).to_have_text("Workspace: Default")
+    expect(dash_page.page.locator("[data-role=source]")).to_contain_text("sample project")
 
 
 def test_each_report_chart_downloads_a_png_named_after_it_and_the_period(
@@ -244,3 +245,21 @@ def test_each_report_chart_downloads_a_png_named_after_it_and_the_period(
         saved = download.value
         assert saved.suggested_filename == f"{stem}_{first}_{last}.png"
         assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_download_report_names_the_workspace_the_page_shows(dash_page: DashboardPage, tmp_path):
+    root = dash_page.served.root
+    team = create_workspace(root, "Team Pay")
+    switch_workspace(root, "Team Pay")
+    dash_page.open()
+    with dash_page.page.expect_download(timeout=60_000) as download:
+        dash_page.page.click("#download-report")
+    path = tmp_path / "report.html"
+    download.value.save_as(path)
+
+    open_offline(dash_page.page, path)
+
+    expect(dash_page.page.locator("[data-role=workspace]")).to_have_text("Workspace: Team Pay")
+    expected = analytics_for_view(team.root, "30d", dash_page.served.now)
+    assert_analytics_drawn(dash_page.page, expected)
+    assert dash_page.console.errors == []

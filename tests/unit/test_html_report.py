@@ -25,6 +25,7 @@ from data.project import ProjectData
 from data.quality import quality_report
 from data.sample_project import generate_issues, statuses
 from data.shared_report import share_context, shared_report_for_cli, shared_report_for_view
+from data.workspaces import create_workspace, switch_workspace
 from ui.flow_analytics import CHARTS
 from ui.html_report import REPORT_DATA_ID, header_section, report_filename, report_html
 
@@ -51,7 +52,7 @@ def shared_for(project: ProjectData, settings: dict, period: str, now: datetime)
     report = report_for_project(project, settings, period, now=now, tz="UTC")
     return {
         "report": report,
-        "context": share_context(settings, "jira"),
+        "context": share_context(settings, "jira", workspace="Team Pay"),
         "statistics": list(csv_rows(report)),
         "analytics": analytics_for_report(project, settings, report),
         "quality": quality_report(project, settings, tz="UTC"),
@@ -85,7 +86,8 @@ def today() -> datetime:
 
 def test_report_names_the_site_the_jql_and_changed_mappings_never_a_credential(shared) -> None:
     page = report_html(shared)
-    assert "Workspace: https://acme.atlassian.net" in page
+    assert "Workspace: Team Pay</p>" in page
+    assert "Data: https://acme.atlassian.net" in page
     assert "project = PAY" in page
     assert "mappings.rework_labels</td><td>hotfix, revert" in page
     assert TOKEN not in page and EMAIL not in page and "pa55word" not in page
@@ -175,7 +177,7 @@ def test_cli_report_holds_the_flow_analytics_the_page_shows_for_the_same_period(
         input=None, period="90d", now=now.isoformat(), tz=None, deployments=None, tiers=None
     )
 
-    shared = shared_report_for_cli(args, data_dir, load_settings(data_dir))
+    shared = shared_report_for_cli(args, data_dir, load_settings(data_dir), workspace="Default")
 
     expected = analytics_for_view(data_dir, "90d", now)
     assert shared["analytics"] == expected
@@ -268,3 +270,24 @@ def test_a_period_before_the_data_has_empty_analytics_charts_and_says_nothing_is
     assert drawn["fa-histogram"]["data"][0]["y"] == []
     assert "No item is in progress at the end." in page
     assert "0 items completed · 0 in progress at the period&#x27;s end · 31 days" in page
+
+
+def test_page_report_names_the_workspace_the_dashboard_shows_and_holds_its_numbers(
+    data_dir: Path,
+) -> None:
+    team = create_workspace(data_dir, "Team Pay")
+    save_service_level(team.root, "9", "70")  # only this workspace has a service level
+    now = today() - timedelta(days=2)
+    shown = {"period": "30d", "now": now.isoformat()}
+    default_page = report_html(shared_report_for_view(data_dir, shown))
+
+    switch_workspace(data_dir, "Team Pay")
+    shared = shared_report_for_view(data_dir, shown)
+
+    page = report_html(shared)
+    assert shared["context"]["workspace"] == "Team Pay"
+    assert '<p class="meta" data-role="workspace">Workspace: Team Pay</p>' in page
+    assert shared["analytics"] == analytics_for_view(team.root, "30d", now)
+    assert "<td>service level (flow analytics)</td><td>70 % within 9 days</td>" in page
+    assert '<p class="meta" data-role="workspace">Workspace: Default</p>' in default_page
+    assert "<td>service level (flow analytics)</td><td>off</td>" in default_page
