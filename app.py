@@ -8,6 +8,8 @@
     python app.py forecast how-many --until DATE | when --items N   Monte Carlo forecasts
     python app.py items --metric M --period 30d [--week W]    the items behind a figure
     python app.py quality [--format json|csv]                 the data-quality report
+    python app.py workspaces                                  list the workspaces
+Every command takes --workspace NAME (default: the workspace the dashboard shows).
 
 User errors (bad argument, missing file, unreachable JIRA) print one line and exit 2.
 """
@@ -52,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"folder for settings, caches and logs (default: ${DATA_DIR_ENV} or the project)",
     )
+    common.add_argument(
+        "--workspace",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="the workspace to use (default: the one the dashboard shows)",
+    )
     parser = argparse.ArgumentParser(
         prog="app.py", description="DORA and Flow metrics from JIRA.", parents=[common]
     )
@@ -69,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = sub.add_parser("metrics", parents=[common], help="print every metric")
     _source_options(metrics, tiers=True)
+    metrics.add_argument(
+        "--all-workspaces",
+        action="store_true",
+        help="every workspace's metrics for the same period (as the Compare view)",
+    )
 
     items = sub.add_parser("items", parents=[common], help="list the items behind a figure")
     items.add_argument("--metric", required=True, help="metric key, e.g. lead_time_for_changes")
@@ -97,7 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--token-env", help="environment variable holding the token")
     fetch.add_argument("--auth", choices=["basic", "bearer"])
     fetch.add_argument("--full", action="store_true", help="ignore the cache and fetch all")
+    fetch.add_argument(
+        "--all-workspaces",
+        action="store_true",
+        help="update every workspace in turn (one at a time per JIRA site)",
+    )
     add_forecast_parser(sub, common)
+
+    spaces = sub.add_parser("workspaces", parents=[common], help="list the workspaces")
+    spaces.add_argument("--format", choices=["text", "json"], default="text")
+    spaces.add_argument("--export", metavar="NAME", help="write this workspace to --out")
+    spaces.add_argument("--out", help="the file --export writes")
+    spaces.add_argument("--with-data", action="store_true", help="--export its fetched issues too")
+    spaces.add_argument("--import", dest="import_file", metavar="FILE", help="add a workspace")
+    spaces.add_argument("--name", help="the name --import gives it (default: the file's)")
     return parser
 
 
@@ -147,8 +173,9 @@ def _source_options(
         command.add_argument("--format", choices=["json", "csv"], default="json")
 
 
-def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """Resolve the data directory, load settings and set up logging (once, for any command)."""
+def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
+    """Resolve the data directory and the workspace, load its settings and set up logging
+    (once, for any command). Returns the data directory, the workspace's folder, its settings."""
     from configuration.logging_config import setup_logging
     from data.persistence import (
         SettingsError,
@@ -156,9 +183,11 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         load_settings_for_repair,
         sweep_leftovers,
     )
+    from data.workspaces import find_workspace, list_workspaces
 
-    root = data_dir(getattr(args, "data_dir", None))
-    secure_data_dir(root)
+    data_root = data_dir(getattr(args, "data_dir", None))
+    secure_data_dir(data_root)
+    root = find_workspace(data_root, getattr(args, "workspace", None)).root
     try:
         settings = load_settings(root)
     except SettingsError as exc:
@@ -168,24 +197,34 @@ def start_up(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         settings, _ = load_settings_for_repair(root)
         print(f"warning: {exc}", file=sys.stderr)
     quiet_console = args.command and not os.environ.get("LOG_LEVEL")
-    setup_logging(settings, log_dir(root), console_level="WARNING" if quiet_console else None)
-    sweep_leftovers(root)  # temporary files of a process that was killed
+    setup_logging(settings, log_dir(data_root), console_level="WARNING" if quiet_console else None)
+    for space in list_workspaces(data_root):  # temporary files of a process that was killed
+        sweep_leftovers(space.root)
     log.info(
         "start-up",
         extra={
             "operation": "start_up",
             "version": VERSION,
-            "data_dir": str(root),
+            "data_dir": str(data_root),
             "settings_path": str(settings_path(root)),
             "command": args.command or "serve",
         },
     )
-    return root, settings
+    return data_root, root, settings
 
 
-def run_metrics(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """`metrics`: print every metric for a period, from a file or from the cache."""
+def run_metrics(
+    args: argparse.Namespace, data_root: Path, root: Path, settings: dict[str, Any]
+) -> int:
+    """`metrics`: print every metric for a period, from a file or from the cache; with
+    `--all-workspaces`, every workspace's."""
     from configuration.settings import jira_configured
+
+    if args.all_workspaces:
+        from data.comparison import comparison_for_cli
+
+        print(comparison_for_cli(args, data_root))
+        return 0
     from data.metrics_service import metrics_report_for_cli
 
     if not args.input and not jira_configured(settings):
@@ -238,8 +277,16 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_fetch(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """`fetch`: fetch into the cache and print one summary line."""
+def run_fetch(
+    args: argparse.Namespace, data_root: Path, root: Path, settings: dict[str, Any]
+) -> int:
+    """`fetch`: fetch into the cache and print one summary line (with `--all-workspaces`, one
+    line per workspace)."""
+    if args.all_workspaces:
+        from data.workspace_updates import update_all_for_cli
+
+        print(update_all_for_cli(data_root))
+        return 0
     from data.fetcher import fetch_for_cli
 
     print(fetch_for_cli(args, root, settings))
@@ -279,18 +326,34 @@ def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any])
     return 0
 
 
-def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
-    """Serve the dashboard with waitress."""
+def run_workspaces(args: argparse.Namespace, data_root: Path) -> int:
+    """`workspaces`: list every workspace with its source and when it was last updated, or
+    export one (`--export NAME --out FILE`) or import one (`--import FILE`)."""
+    from data.workspace_views import workspace_transfer_for_cli, workspaces_for_cli
+
+    if args.export or args.import_file:
+        print(workspace_transfer_for_cli(data_root, args))
+    else:
+        print(workspaces_for_cli(data_root, args.format))
+    return 0
+
+
+def serve(args: argparse.Namespace, data_root: Path, settings: dict[str, Any]) -> int:
+    """Serve the dashboard with waitress; `--workspace` makes that workspace the one shown."""
     import waitress
 
     from callbacks.dashboard_app import create_app
     from callbacks.request_guard import check_bind, guard_server
+    from data.workspaces import active_root, switch_workspace
+
+    if getattr(args, "workspace", None):
+        switch_workspace(data_root, args.workspace)
 
     host = args.host or settings["server"]["host"]
     port = args.port or settings["server"]["port"]
     allowed = [*settings["server"]["allowed_hosts"], *(args.allowed_host or [])]
     check_bind(host, allowed)
-    dash_app = create_app(root)
+    dash_app = create_app(data_root)
     guard_server(dash_app.server, host, port, allowed)
     try:
         server = waitress.create_server(dash_app.server, host=host, port=port, threads=8)
@@ -303,7 +366,8 @@ def serve(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int
         ) from None
     print(f"Dashboard at http://{host}:{port}  (Ctrl+C to stop)")
     log.info("serving", extra={"operation": "serve", "host": host, "port": port})
-    threading.Thread(target=warm_first_view, args=(root,), name="warm", daemon=True).start()
+    warm_root = active_root(data_root)
+    threading.Thread(target=warm_first_view, args=(warm_root,), name="warm", daemon=True).start()
     server.run()
     return 0
 
@@ -314,23 +378,25 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        root, settings = start_up(args)
+        data_root, root, settings = start_up(args)
         if args.command == "sample":
             code = run_sample(args)
         elif args.command == "metrics":
-            code = run_metrics(args, root, settings)
+            code = run_metrics(args, data_root, root, settings)
         elif args.command == "report":
             code = run_report(args, root, settings)
         elif args.command == "fetch":
-            code = run_fetch(args, root, settings)
+            code = run_fetch(args, data_root, root, settings)
         elif args.command == "items":
             code = run_items(args, root, settings)
         elif args.command == "quality":
             code = run_quality(args, root, settings)
         elif args.command == "forecast":
             code = run_forecast(args, root, settings)
+        elif args.command == "workspaces":
+            code = run_workspaces(args, data_root)
         else:
-            code = serve(args, root, settings)
+            code = serve(args, data_root, settings)
         sys.stdout.flush()  # a closed pipe shows here, inside the try
         return code
     except UserError as exc:

@@ -1,7 +1,9 @@
 """The Dash application: page layout, local assets, and every page area's callbacks.
 
-`create_app(root)` is what `python app.py` serves. For tests and demos the clock can be fixed:
-pass `now=` or set `FLOWDASH_NOW` to an ISO 8601 instant (e.g. `2024-05-31T00:00:00+00:00`);
+`create_app(root)` is what `python app.py` serves; `root` is the data directory, and every
+callback works on the workspace the header's switcher shows (`data.workspaces.active_root`).
+For tests and demos the clock can be fixed: pass `now=` or set `FLOWDASH_NOW` to an ISO 8601
+instant (e.g. `2024-05-31T00:00:00+00:00`);
 "Last N days" then ends at that instant, exactly as `python app.py metrics --now ...` does.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 import dash
 import flask
 
+import callbacks.compare
 import callbacks.export
 import callbacks.flow_analytics
 import callbacks.forecast
@@ -23,8 +26,11 @@ import callbacks.metrics
 import callbacks.quality
 import callbacks.settings
 import callbacks.update
+import callbacks.workspaces
 from callbacks.http_delivery import enable_fast_delivery
 from data.errors import UserError
+from data.workspace_views import workspace_summaries
+from data.workspaces import active_root
 from ui.layout import page_layout
 from ui.period_url import period_from_search, search_from_url
 
@@ -79,8 +85,10 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     def layout() -> dash.html.Div:
         today = (pinned or datetime.now(UTC)).astimezone().date()
         search = page_search()
-        view = callbacks.metrics.initial_view(root, search, pinned)
-        return page_layout(today, period_from_search(search), search, view)
+        view = callbacks.metrics.initial_view(active_root(root), search, pinned)
+        return page_layout(
+            today, period_from_search(search), search, view, workspace_summaries(root)
+        )
 
     app.layout = layout
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
@@ -93,6 +101,8 @@ def create_app(root: Path, *, now: datetime | None = None) -> dash.Dash:
     callbacks.flow_analytics.register(app, root)
     callbacks.items.register(app, root)
     callbacks.quality.register(app, root)
+    callbacks.workspaces.register(app, root)
+    callbacks.compare.register(app, root)
     log.info(
         "dashboard created",
         extra={"operation": "create_app", "data_dir": str(root), "fixed_now": str(pinned or "")},

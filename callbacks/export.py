@@ -20,6 +20,7 @@ from data.export import export_filename, report_to_csv, report_to_json
 from data.metrics_service import report_for_shown
 from data.performance_utils import timed
 from data.shared_report import shared_report_for_view
+from data.workspaces import active_root
 from ui.html_report import report_filename, report_html
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def register(app: dash.Dash, root: Path) -> None:
         fmt = "csv" if ctx.triggered_id == "export-csv" else "json"
         try:
             with timed("export", format=fmt) as timer:
-                report = report_for_shown(root, shown)
+                report = report_for_shown(active_root(root), shown)
                 content = report_to_csv(report) if fmt == "csv" else report_to_json(report)
                 timer.fields["bytes"] = len(content)
         except UserError as exc:  # the cards callback shows the reason
@@ -66,7 +67,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         try:
             with timed("html_report") as timer:
-                shared = shared_report_for_view(root, shown)
+                shared = shared_report_for_view(active_root(root), shown)
                 content = report_html(shared)
                 timer.fields["bytes"] = len(content)
         except UserError as exc:  # the cards callback shows the reason

@@ -24,6 +24,7 @@ from data.analytics_service import (
 )
 from data.errors import UserError
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.flow_analytics import (
     CFD_PICK,
     CHARTS,
@@ -60,7 +61,7 @@ def register(app: dash.Dash, root: Path) -> None:
         try:
             with timed("flow_analytics", period=shown["period"]) as timer:
                 result = analytics_for_view(
-                    root, shown["period"], datetime.fromisoformat(shown["now"])
+                    active_root(root), shown["period"], datetime.fromisoformat(shown["now"])
                 )
                 timer.fields["issues"] = result["issues"]
         except UserError as exc:  # the cards callback shows the message
@@ -93,7 +94,10 @@ def register(app: dash.Dash, root: Path) -> None:
         try:
             with timed("flow_analytics_items", chart=selection["chart"]):
                 return items_for_view(
-                    root, shown["period"], datetime.fromisoformat(shown["now"]), selection
+                    active_root(root),
+                    shown["period"],
+                    datetime.fromisoformat(shown["now"]),
+                    selection,
                 )
         except UserError as exc:
             log.warning(
@@ -109,7 +113,7 @@ def register(app: dash.Dash, root: Path) -> None:
         prevent_initial_call=True,
     )
     def fill_settings_service_level(_clicks: int | None) -> tuple[Any, ...]:
-        return (*service_level_values(saved_service_level(root)), "")
+        return (*service_level_values(saved_service_level(active_root(root))), "")
 
     @app.callback(
         Output("sle-message", "children"),
@@ -133,7 +137,7 @@ def register(app: dash.Dash, root: Path) -> None:
             days, percent = panel_days, panel_percent
         try:
             with timed("save_service_level", form="settings" if from_panel else "section"):
-                save_service_level(root, days, percent)
+                save_service_level(active_root(root), days, percent)
         except UserError as exc:
             message, new_version = str(exc), no_update
         else:

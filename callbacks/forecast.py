@@ -23,6 +23,7 @@ from data.forecast_service import (
     save_forecast_settings,
 )
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.forecast_panel import forecast_result
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         moment = now or datetime.now(UTC)
         try:
             with timed("dashboard_forecast", mode=form["mode"]) as timer:
-                result = forecast_for_view(root, form, moment)
+                result = forecast_for_view(active_root(root), form, moment)
         except UserError as exc:
             log.warning(
                 "forecast not shown", extra={"operation": "dashboard_forecast", "error": str(exc)}
@@ -97,7 +98,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
         Input("data-version", "data"),
     )
     def fill_options(_version: Any) -> tuple[Any, ...]:
-        values = forecast_form_values(root)
+        values = forecast_form_values(active_root(root))
         return (
             values["history_weeks"],
             values["seed"],
@@ -114,7 +115,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
     def save(_clicks: int | None, *options: Any) -> str:
         try:
             with timed("save_forecast_settings"):
-                saved = save_forecast_settings(root, _options(*options))
+                saved = save_forecast_settings(active_root(root), _options(*options))
         except UserError as exc:
             return f"Not saved: {exc}"
         return f"Saved: {saved.history_weeks} weeks, seed {saved.seed}."

@@ -18,6 +18,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.item_view import item_view, items_csv_for_view
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.item_panel import (
     OPEN_ITEMS,
     first_page,
@@ -70,7 +71,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         try:
             with timed("item_panel", metric=request.get("metric")) as timer:
-                view = item_view(root, request, shown)
+                view = item_view(active_root(root), request, shown)
                 timer.fields["items"] = view["count"]
         except UserError as exc:
             log.warning("items not listed", extra={"operation": "item_panel", "error": str(exc)})
@@ -100,7 +101,9 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         wanted = first_page(ctx.triggered[0]["prop_id"], page)
         with timed("item_page", page=wanted):
-            view = item_view(root, request, shown, page=wanted, sort_by=sort_by, text=text)
+            view = item_view(
+                active_root(root), request, shown, page=wanted, sort_by=sort_by, text=text
+            )
         return table_rows(view), view["pages"], view["page"], matching_text(view)
 
     @app.callback(
@@ -122,5 +125,7 @@ def register(app: dash.Dash, root: Path) -> None:
         if not clicks or not request:
             raise dash.exceptions.PreventUpdate
         with timed("item_csv"):
-            download = items_csv_for_view(root, request, shown, sort_by=sort_by, text=text)
+            download = items_csv_for_view(
+                active_root(root), request, shown, sort_by=sort_by, text=text
+            )
         return {**download, "type": "text/csv"}

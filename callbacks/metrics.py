@@ -26,6 +26,7 @@ from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
 from data.metrics_service import NoJiraDataYet, page_view, report_for_shown
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.charts import chart_configs, trend_figures, trend_table
 from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
 from ui.period_url import PERIOD_SYNC_JS, controls_for, period_from_search
@@ -110,7 +111,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
     )
     def show_metrics(search: str | None, _version: Any, shown: Any) -> list[Any]:
         try:
-            view = compute_view(root, search, now)
+            view = compute_view(active_root(root), search, now)
         except UserError as exc:
             log.warning(
                 "metrics not shown", extra={"operation": "dashboard_metrics", "error": str(exc)}
@@ -136,7 +137,7 @@ def register(app: dash.Dash, root: Path, *, now: datetime | None = None) -> None
             return [*empty, *chart_configs(None), *(trend_table(figure) for figure in empty)]
         try:
             with timed("dashboard_trends"):
-                report = report_for_shown(root, shown)
+                report = report_for_shown(active_root(root), shown)
         except UserError as exc:  # data changed under us: the cards callback reports it
             log.warning(
                 "trends not shown", extra={"operation": "dashboard_trends", "error": str(exc)}

@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, State, ctx
 from data.errors import UserError
 from data.performance_utils import timed
 from data.quality import quality_for_view
+from data.workspaces import active_root
 from ui.quality_view import QUALITY_ITEMS, badge_color, quality_body, quality_keys
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def register(app: dash.Dash, root: Path) -> None:
     def show_quality(_version: Any) -> tuple:
         try:
             with timed("quality_report") as timer:
-                report = quality_for_view(root)
+                report = quality_for_view(active_root(root))
                 timer.fields["problems"] = report["problems"]
         except UserError as exc:  # no data yet, or unreadable settings: say so in the panel
             log.warning("quality not shown", extra={"operation": "quality", "error": str(exc)})

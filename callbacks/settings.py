@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, State, no_update
 from data import settings_service
 from data.errors import UserError
 from data.performance_utils import timed
+from data.workspaces import active_root
 from ui.mapping_dialog import mapping_dialog_body, mapping_form
 from ui.settings_panel import mappings_saved_view, message_view, test_result_view, warnings_view
 
@@ -69,7 +70,7 @@ def register(app: dash.Dash, root: Path) -> None:
         """Fill the form from the saved settings (never the token) and open the panel."""
         with timed("settings_panel_open"):
             try:
-                model = settings_service.panel_model(root)
+                model = settings_service.panel_model(active_root(root))
             except UserError as exc:
                 return (True, *([no_update] * 7), message_view(str(exc)), None)
         form = model["form"]
@@ -97,7 +98,9 @@ def register(app: dash.Dash, root: Path) -> None:
         """Ask JIRA with the form's (unsaved) values; show title, flavor, user, matching count."""
         try:
             with timed("test_connection"):
-                result = settings_service.check_connection_form(root, _connection(*values))
+                result = settings_service.check_connection_form(
+                    active_root(root), _connection(*values)
+                )
         except UserError as exc:
             return message_view(str(exc))
         return test_result_view(result)
@@ -115,7 +118,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         try:
             with timed("use_time_zone"):
-                saved = settings_service.use_time_zone(root, zone or "")
+                saved = settings_service.use_time_zone(active_root(root), zone or "")
         except UserError as exc:
             return message_view(str(exc)), no_update
         return message_view(f"Time zone set to {saved}.", "success"), _version("time-zone")
@@ -133,7 +136,9 @@ def register(app: dash.Dash, root: Path) -> None:
         """Save the connection; an empty token field keeps the saved token."""
         try:
             with timed("save_connection"):
-                settings = settings_service.save_connection_form(root, _connection(*values))
+                settings = settings_service.save_connection_form(
+                    active_root(root), _connection(*values)
+                )
         except UserError as exc:
             return message_view(str(exc)), no_update, no_update, no_update
         placeholder = settings_service.token_placeholder(settings)
@@ -157,7 +162,7 @@ def register(app: dash.Dash, root: Path) -> None:
         from the settings panel, or from the page's offer of fields not mapped yet."""
         try:
             with timed("mapping_dialog_open"):
-                model = settings_service.mapping_dialog_model(root)
+                model = settings_service.mapping_dialog_model(active_root(root))
         except UserError as exc:
             return True, None, message_view(str(exc))
         return True, mapping_dialog_body(model), warnings_view(model["warnings"])
@@ -191,7 +196,7 @@ def register(app: dash.Dash, root: Path) -> None:
         form = mapping_form(*form_parts)
         try:
             with timed("save_mappings") as timer:
-                result = settings_service.save_mappings_form(root, form)
+                result = settings_service.save_mappings_form(active_root(root), form)
                 timer.fields["unavailable_metrics"] = len(result["warnings"])
         except UserError as exc:
             return True, message_view(str(exc)), no_update, no_update

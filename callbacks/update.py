@@ -22,6 +22,7 @@ from data import fetcher
 from data.errors import UserError
 from data.performance_utils import timed
 from data.persistence import load_settings
+from data.workspaces import active_root
 from ui.update_bar import (
     FINISHED,
     RUNNING,
@@ -110,11 +111,11 @@ def register(app: dash.Dash, root: Path) -> None:
         another tab started, show the last statistics."""
         try:
             with timed("refresh_if_stale") as timer:
-                settings = load_settings(root)
-                timer.fields["started"] = fetcher.refresh_if_stale(root, settings)
+                settings = load_settings(active_root(root))
+                timer.fields["started"] = fetcher.refresh_if_stale(active_root(root), settings)
         except UserError as exc:
             return {**_status_only(str(exc)), "statistics": no_update}
-        progress = fetcher.update_progress(root, settings)
+        progress = fetcher.update_progress(active_root(root), settings)
         view = _progress_view(progress, STALE_REFRESH if timer.fields["started"] else "")
         if progress.get("state") in FINISHED:
             view["status"] = ""  # an old outcome is news only to the tab that watched it
@@ -129,14 +130,14 @@ def register(app: dash.Dash, root: Path) -> None:
         """Start a fetch in the background, or follow the one that runs."""
         try:
             with timed("update_start") as timer:
-                started = fetcher.start_update(root, load_settings(root))
+                started = fetcher.start_update(active_root(root), load_settings(active_root(root)))
                 timer.fields["started"] = started
         except UserError as exc:
             return {
                 **_status_only(str(exc)),
                 **dict(zip(ALERT_KEYS, [str(exc), "danger", True], strict=True)),
             }
-        progress = fetcher.update_progress(root)
+        progress = fetcher.update_progress(active_root(root))
         if not started and progress.get("state") != RUNNING:
             # the running fetch belongs to another process (e.g. `python app.py fetch`)
             return {**_status_only(ELSEWHERE), **dict.fromkeys(ALERT_KEYS, no_update)}
@@ -158,7 +159,7 @@ def register(app: dash.Dash, root: Path) -> None:
     def poll(_n: int | None) -> dict[str, Any]:
         """Show the fetch's progress; when it ends, stop polling and refresh the dashboard
         (or, failed or cancelled, say in an alert that the numbers are the previous data)."""
-        progress = fetcher.update_progress(root, _settings_or_none(root))
+        progress = fetcher.update_progress(active_root(root), _settings_or_none(active_root(root)))
         view = _progress_view(progress)
         if progress.get("state") == RUNNING:
             return {
@@ -184,7 +185,9 @@ def register(app: dash.Dash, root: Path) -> None:
         """After settings or data changed: the statistics of the current query's last fetch
         only (a new site or JQL has none yet; never another query's)."""
         return statistics_view(
-            fetcher.update_progress(root, _settings_or_none(root)).get("summary")
+            fetcher.update_progress(active_root(root), _settings_or_none(active_root(root))).get(
+                "summary"
+            )
         )
 
     @app.callback(
@@ -195,5 +198,5 @@ def register(app: dash.Dash, root: Path) -> None:
     def cancel(_clicks: int | None) -> str:
         """Ask the running fetch to stop; the poll reports when it has."""
         with timed("update_cancel"):
-            fetcher.cancel_update(root)
+            fetcher.cancel_update(active_root(root))
         return "Cancelling…"

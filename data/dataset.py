@@ -626,6 +626,9 @@ class _LastTable:
     stored_header: dict[str, Any] | None = None
     #: where the rows came from: "disk", or "normalized" (all or some of them)
     origin: str = "normalized"
+    #: the project's kept-table file: a build for another project (another workspace) reads
+    #: its own kept table instead of matching rows against this one
+    table_file: str | None = None
 
     @cached_property
     def rows(self) -> dict[tuple[Any, Any], int]:
@@ -713,8 +716,10 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
     raws = project.issues
     header = {"project_version": project.version, "context": context, "rows": len(raws)}
     last = _tables.get("last")
+    table_file = None if project.table_file is None else str(project.table_file)
     if last is not None and (
-        last.context != context
+        last.table_file != table_file
+        or last.context != context
         or (last.issue_categories is not None and last.issue_categories != mapper.cat_from_issues)
     ):
         last = None
@@ -733,7 +738,9 @@ def _issue_table(project: ProjectData, mapper: FieldMapper, tz: ZoneInfo) -> tup
         if project.table_file is not None and project.version and stored_header != header:
             save_table(project.table_file, table, {**header, "issue_categories": issue_categories})
             stored_header = header
-    _tables["last"] = _LastTable(context, table, raws, issue_categories, stored_header, origin)
+    _tables["last"] = _LastTable(
+        context, table, raws, issue_categories, stored_header, origin, table_file
+    )
     return table, built
 
 

@@ -154,6 +154,56 @@ def _bind_old_token(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+#: The workspace registry and folder names (`data.workspaces` owns them; repeated here because
+#: that module builds on this one).
+_REGISTRY_FILE = "workspaces.json"
+_WORKSPACES_DIR = "workspaces"
+
+
+def _sibling_workspaces(root: Path) -> list[Path]:
+    """The other workspaces' folders of the data directory `root` belongs to ([] when the data
+    directory has only its one workspace)."""
+    root = Path(root)
+
+    def holds_workspaces(folder: Path) -> bool:
+        return (folder / _REGISTRY_FILE).exists() or (folder / _WORKSPACES_DIR).is_dir()
+
+    if holds_workspaces(root):
+        data_root = root
+    elif root.parent.name == _WORKSPACES_DIR and holds_workspaces(root.parent.parent):
+        data_root = root.parent.parent
+    else:
+        return []
+    folders = [data_root]
+    with contextlib.suppress(OSError):
+        folders += sorted(p for p in (data_root / _WORKSPACES_DIR).iterdir() if p.is_dir())
+    return [f for f in folders if f != root and not f.name.startswith(".")]
+
+
+def _token_held_elsewhere(root: Path, scope: dict[str, str]) -> dict[str, Any] | None:
+    """The `jira` section of another workspace that saved a token for `scope` (site + auth)."""
+    for folder in _sibling_workspaces(root):
+        try:
+            other = _read_saved(folder)["jira"]
+        except (SettingsError, KeyError, TypeError):
+            continue
+        if other.get("token") and token_scope(other) == scope:
+            return other
+    return None
+
+
+def _share_token(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """A workspace without a token of its own uses the one another workspace saved for the same
+    JIRA site and authentication: the token is stored once per site, bound to it."""
+    jira = settings["jira"]
+    if jira.get("token") or not str(jira.get("url") or "").strip():
+        return settings
+    holder = _token_held_elsewhere(root, token_scope({"url": jira["url"], "auth": jira["auth"]}))
+    if holder is not None:
+        jira["token"], jira["token_for"] = holder["token"], token_scope(holder)
+    return settings
+
+
 def problems_text(root: Path, problems: list[str]) -> str:
     """One line naming the settings file and its first problems."""
     shown = "; ".join(problems[:3]) + (
@@ -173,7 +223,7 @@ def load_settings(root: Path) -> dict[str, Any]:
         raise SettingsError(
             problems_text(root, problems) + " Fix them in Settings, or in the file."
         )
-    return _bind_old_token(settings)
+    return _share_token(root, _bind_old_token(settings))
 
 
 def load_settings_for_repair(root: Path) -> tuple[dict[str, Any], list[str]]:
@@ -182,7 +232,7 @@ def load_settings_for_repair(root: Path) -> tuple[dict[str, Any], list[str]]:
     What the settings panel opens on, so that a broken file can be repaired from the page; an
     unreadable file (not JSON) still raises `SettingsError`."""
     settings, problems = repaired(_read_saved(root))
-    return _bind_old_token(settings), problems
+    return _share_token(root, _bind_old_token(settings)), problems
 
 
 def keep_invalid_copy(root: Path) -> Path:
@@ -194,6 +244,12 @@ def keep_invalid_copy(root: Path) -> Path:
 
 
 def save_settings(root: Path, settings: dict[str, Any]) -> None:
-    """Save settings atomically; mode 0600 because the file may hold a JIRA token."""
+    """Save settings atomically; mode 0600 because the file may hold a JIRA token. A token that
+    another workspace already holds for the same site is not written again (it is shared)."""
+    jira = settings.get("jira") or {}
+    if jira.get("token"):
+        holder = _token_held_elsewhere(root, token_scope(jira))
+        if holder is not None and holder["token"] == jira["token"]:
+            settings = {**settings, "jira": {**jira, "token": "", "token_for": None}}
     write_json(settings_path(root), settings, mode=0o600)
     log.info("settings saved", extra={"operation": "save_settings", "path": str(root)})

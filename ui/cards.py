@@ -205,14 +205,32 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
 def sparkline(
     metric: dict[str, Any], metric_key: str, partial_days: int | None = None
 ) -> html.Div | None:
+    """The card's sparkline (`sparkline_image`) with a transparent button over each bar
+    (`data-role=spark-week`) that opens the items of that week."""
+    image = sparkline_image(metric, partial_days)
+    if image is None:
+        return None
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week["week_start"]),
+            className="spark-week",
+            title=f"Items of the week of {week['week_start']}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week["week_start"]),
+        )
+        for week in metric["weekly"]
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def sparkline_image(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
     """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
 
     The bar height is the week's headline value relative to the highest week; a week without
     a value is a dashed baseline (never a zero bar). The latest week is drawn darker; when it
     is partial (`partial_days` of 7 in the period, as the trend charts mark it) it is drawn
     hollow and dashed instead, and the title says so, so that a short week never reads as a
-    drop. A transparent button over each bar (`data-role=spark-week`) opens the items of that
-    week.
+    drop.
     """
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
@@ -249,7 +267,7 @@ def sparkline(
     )
     first, last = points[0], points[-1]
     partial = f" (partial: {partial_days} of 7 days)" if partial_days else ""
-    image = html.Img(
+    return html.Img(
         src="data:image/svg+xml;utf8," + quote(svg),
         alt="weekly trend" + (", last week partial" if partial_days else ""),
         title=(
@@ -259,18 +277,6 @@ def sparkline(
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )
-    # one transparent button over each bar: it opens the items of that week
-    weeks = [
-        html.Button(
-            id=open_items_id(metric_key, week=week),
-            className="spark-week",
-            title=f"Items of the week of {week}",
-            n_clicks=0,
-            **_attrs(role="spark-week", week=week),
-        )
-        for week, _ in points
-    ]
-    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
 
 
 def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str) -> html.Div:

@@ -16,6 +16,7 @@ project, JQL, issues, last update), `mapping-offer` (JIRA fields the mappings do
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from dash import dcc, html
 
 from ui.cards import metric_cards, no_data_notice, out_of_data_notice
 from ui.charts import trend_figures, trend_graphs
+from ui.compare_view import compare_button, compare_dialog
 from ui.flow_analytics import analytics_section
 from ui.forecast_panel import forecast_section
 from ui.formatting import format_period
@@ -35,6 +37,7 @@ from ui.period_url import controls_for
 from ui.quality_view import quality_badge, quality_panel
 from ui.settings_panel import settings_button, settings_panel
 from ui.update_bar import update_controls
+from ui.workspace_switcher import workspace_switcher
 
 PERIOD_OPTIONS: list[dict[str, str]] = [
     {"label": "Last 7 days", "value": "7d"},
@@ -50,8 +53,8 @@ SAMPLE_BANNER_TEXT = (
 )
 
 
-def header() -> html.Header:
-    """Title on the left; update controls and the settings button on the right."""
+def header(workspaces: Sequence[Mapping[str, Any]] = ()) -> html.Header:
+    """Title and the workspace switcher on the left; update controls and settings on the right."""
     return html.Header(
         [
             html.Div(
@@ -61,8 +64,9 @@ def header() -> html.Header:
                 ],
                 className="d-flex align-items-baseline gap-3",
             ),
+            workspace_switcher(workspaces),
             html.Div(
-                [quality_badge(), update_controls(), settings_button()],
+                [quality_badge(), update_controls(), compare_button(), settings_button()],
                 className="header-actions d-flex flex-wrap align-items-center gap-3 ms-auto",
             ),
         ],
@@ -215,16 +219,25 @@ def kept_numbers_text(reason: str) -> str:
     )
 
 
-def page_layout(today: date, period: str, search: str, view: PageView | None) -> html.Div:
+def page_layout(
+    today: date,
+    period: str,
+    search: str,
+    view: PageView | None,
+    workspaces: Sequence[Mapping[str, Any]] = (),
+) -> html.Div:
     """The whole page, showing `period` (from the URL's `search`); `view` is its first
-    computation (None: the first callback computes it); `today` sets the default range."""
+    computation (None: the first callback computes it); `today` sets the default range;
+    `workspaces` fill the switcher (`data.workspace_views.workspace_summaries`)."""
     view = view or PageView(cards=None, figures=trend_figures(None))
     return html.Div(
         [
             dcc.Location(id="page-url", refresh=False, search=search),
             dcc.Store(id="data-version", data=0),
             dcc.Store(id="shown-inputs", data=view.shown),
-            header(),
+            dcc.Store(id="focus-metric"),
+            header(workspaces),
+            compare_dialog(),
             settings_panel(),
             mapping_dialog(),  # outside the panel: the field offer opens it from the page too
             item_panel_layout(),

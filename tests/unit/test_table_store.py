@@ -210,3 +210,20 @@ def test_a_report_stored_under_an_earlier_format_is_not_served(
         load_project(data_dir, settings), settings, "90d", now=NOW, root=data_dir
     )
     assert "stale" not in fresh and fresh["dataset"]["issues"] == 300
+
+
+def test_two_projects_built_in_turn_each_read_their_own_kept_table(
+    tmp_path: Path, data_dir: Path, settings: dict
+) -> None:
+    """Switching workspaces: the last build of another project is no base for this one."""
+    other_root = tmp_path / "other"
+    with IssueCache.for_settings(other_root, settings).begin_update("full") as update:
+        update.add_issues(generate_issues(200, 9, now=NOW))
+        update.commit(NOW, statuses(), sample_fields(), "UTC")
+    first = build_dataset(load_project(data_dir, settings), settings["mappings"], UTC_ZONE)
+    second = build_dataset(load_project(other_root, settings), settings["mappings"], UTC_ZONE)
+    assert (first.records_built, second.records_built) == (300, 200)
+    dataset_module.clear_caches()  # the datasets are gone, the tables are kept on disk
+    for root, issues in ((data_dir, 300), (other_root, 200), (data_dir, 300)):
+        again = build_dataset(load_project(root, settings), settings["mappings"], UTC_ZONE)
+        assert (again.issues, again.records_built) == (issues, 0)
