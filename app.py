@@ -249,15 +249,22 @@ def run_metrics(
     return 0
 
 
-def run_report(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
+def run_report(
+    args: argparse.Namespace, data_root: Path, root: Path, settings: dict[str, Any]
+) -> int:
     """`report`: write the self-contained HTML report of a period (the page's "Download
-    report"), with the numbers `metrics` prints for the same options."""
+    report") for the workspace `--workspace` names (else the one the dashboard shows), with
+    the numbers `metrics` prints for the same options."""
     from data.persistence import atomic_write_bytes
     from data.shared_report import shared_report_for_cli
+    from data.workspaces import find_workspace
     from ui.html_report import report_html
 
     started = time.perf_counter()
-    shared = shared_report_for_cli(root, settings, **source_options(args), tiers=args.tiers)
+    space = find_workspace(data_root, getattr(args, "workspace", None))
+    shared = shared_report_for_cli(
+        root, settings, **source_options(args), tiers=args.tiers, workspace=space.name
+    )
     content = report_html(shared).encode("utf-8")
     out = Path(args.out)
     try:
@@ -437,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "metrics":
             code = run_metrics(args, data_root, root, settings)
         elif args.command == "report":
-            code = run_report(args, root, settings)
+            code = run_report(args, data_root, root, settings)
         elif args.command == "fetch":
             code = run_fetch(args, data_root, root, settings)
         elif args.command == "items":

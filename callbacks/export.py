@@ -67,7 +67,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate
         try:
             with timed("html_report") as timer:
-                shared = shared_report_for_view(active_root(root), shown)
+                shared = shared_report_for_view(root, shown)  # the workspace shown, named
                 content = report_html(shared)
                 timer.fields["bytes"] = len(content)
         except UserError as exc:  # the cards callback shows the reason

@@ -18,10 +18,11 @@ from data.dataset import Dataset, build_dataset
 from data.errors import UserError
 from data.field_mapper import full_mappings
 from data.flow_analytics import flow_analytics, selected_keys
+from data.jira_parser import to_ms
 from data.metrics_service import NO_JIRA_DATA
 from data.periods import Period, parse_period, resolve_time_zone
 from data.persistence import load_settings, save_settings
-from data.project import current_project
+from data.project import ProjectData, current_project
 
 
 def _view(root: Path, period: str, now: datetime) -> tuple[Dataset, Period, dict[str, Any]]:
@@ -52,17 +53,41 @@ def saved_service_level(root: Path) -> dict[str, float | None]:
 def analytics_for_view(root: Path, period: str, now: datetime) -> dict[str, Any]:
     """Every flow analytics chart of the current project for `period` ending at `now`."""
     dataset, per, settings = _view(root, period, now)
+    return _analytics(dataset, per.start_ms, per.end_ms, per.label, settings)
+
+
+def analytics_for_report(
+    project: ProjectData, settings: dict[str, Any], report: dict[str, Any]
+) -> dict[str, Any]:
+    """Every flow analytics chart of `project` for the very window, zone and deployment source
+    of a metrics report (the offline HTML report's section): the page's charts for the same
+    data and period, since the window is read back from the report itself."""
+    period = report["period"]
+    zone = resolve_time_zone(period["time_zone"])
+    mappings = full_mappings(settings.get("mappings"))
+    # the report's own mappings: the dataset it was computed from is reused, not rebuilt
+    mappings["deployment_source"] = report["settings"]["deployment_source"]
+    dataset = build_dataset(project, mappings, zone)
+    start = to_ms(datetime.fromisoformat(period["start"]))
+    end = to_ms(datetime.fromisoformat(period["end"]))
+    return _analytics(dataset, start, end, period["label"], settings)
+
+
+def _analytics(
+    dataset: Dataset, start: int, end: int, label: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The charts of `[start, end)` with the saved service level (one place for both views)."""
     sle_days, sle_percent = service_level(settings)
     result = flow_analytics(
         dataset,
-        per.start_ms,
-        per.end_ms,
-        resolve_time_zone(per.time_zone),
+        start,
+        end,
+        resolve_time_zone(dataset.time_zone),
         sle_days=sle_days,
         sle_percent=sle_percent,
     )
     return {
-        "period": per.label,
+        "period": label,
         "issues": dataset.issues,
         "sle_setting": {"days": sle_days, "percent": sle_percent},
         **result,

@@ -6,7 +6,8 @@ listed equals the figure's `n` (or its excluded count). `describe` turns those r
 rows a user reads: key and link, summary, type, flow type, state now, the instants the metric
 used and the measured duration; for change failure rate, which rule failed the deployment.
 
-`item_list` is the one entry point for the page's item panel and `python app.py items`.
+`lazy_item_list` is the one entry point for the page's item panel and `python app.py items`
+(`item_list`: the same, every item described).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -392,13 +393,16 @@ def describe(
     raws: Any,
     mapper: FieldMapper,
     reason: str | None = None,
+    part: slice = slice(None),
 ) -> list[dict[str, Any]]:
-    """One dict per selected item, with the columns of `item_columns(metric, reason)`."""
+    """One dict per selected item (those in `part` of the selection), with the columns of
+    `item_columns(metric, reason)`."""
     zone = ZoneInfo(ds.time_zone)
     table = ds.table
     live_incidents = set(table.key[table.is_incident & ~table.canceled].tolist())
     items = []
-    for at, row in enumerate(sel.rows.tolist()):
+    first = part.indices(len(sel.rows))[0]
+    for at, row in enumerate(sel.rows[part].tolist(), start=first):
         if row < 0:  # a released fixVersion
             name = sel.names[at] if sel.names else None
             item: dict[str, Any] = dict.fromkeys(COMMON_COLUMNS)
@@ -546,6 +550,43 @@ def dataset_and_mapper(
     return ds, FieldMapper(mappings, project.statuses, project.issues)
 
 
+#: Describes the items of one part (a slice) of an item list, in the list's order.
+Describe = Callable[[slice], list[dict[str, Any]]]
+
+
+@dataclass
+class ItemList:
+    """The items a request names, described only when read: `header` holds the title, count,
+    columns, period and JIRA links at once, `rows(part)` describes just the items in `part`
+    (a page on screen), `answer()` all of them (what `item_list` returns)."""
+
+    header: dict[str, Any]
+    _describe: Describe
+    _site: str | None
+    _all: list[dict[str, Any]] | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.header["count"])
+
+    def rows(self, part: slice = slice(None)) -> list[dict[str, Any]]:
+        """The described items in `part`, in the list's order (each with its JIRA link)."""
+        if self._all is not None:
+            return self._all[part]
+        items: list[dict[str, Any]] = self._describe(part)
+        if self._site:
+            for item in items:
+                if item.get("key") and item.get("type") != "Version":
+                    item["url"] = browse_url(self._site, item["key"])
+        return items
+
+    def answer(self) -> dict[str, Any]:
+        """The header with every item described (kept after the first call)."""
+        if self._all is None:
+            self._all = self.rows()
+        return {**self.header, "items": self._all}
+
+
 def item_list(
     project: ProjectData,
     settings: dict[str, Any],
@@ -556,7 +597,25 @@ def item_list(
     tz: str | None = None,
     deployment_source: str | None = None,
 ) -> dict[str, Any]:
-    """The items a request names, for `period` at `now`.
+    """The items a request names, for `period` at `now`, every one described (see
+    `lazy_item_list` for the arguments)."""
+    return lazy_item_list(
+        project, settings, request, period, now, tz=tz, deployment_source=deployment_source
+    ).answer()
+
+
+def lazy_item_list(
+    project: ProjectData,
+    settings: dict[str, Any],
+    request: dict[str, Any],
+    period: str,
+    now: Any,
+    *,
+    tz: str | None = None,
+    deployment_source: str | None = None,
+) -> ItemList:
+    """The items a request names, for `period` at `now`, described when read: opening a list
+    of thousands costs the selection and the page on screen only.
 
     `request` is `{"metric", "week", "excluded"}` (the items of a figure, of one weekly point,
     or left out for a reason) or `{"title", "keys"}` (an explicit list of issue keys).
@@ -568,9 +627,14 @@ def item_list(
     raws = project.issues
     if "keys" in request:
         keys = [str(key) for key in request.get("keys") or []]
-        items = key_rows(ds, raws, mapper, keys)
-        return _answer(
-            project, settings, per, items, KEYS_COLUMNS, str(request.get("title") or "Items")
+        return _item_list(
+            project,
+            settings,
+            per,
+            (len(keys), [key for key in keys if key]),
+            lambda part: key_rows(ds, raws, mapper, keys[part]),
+            KEYS_COLUMNS,
+            str(request.get("title") or "Items"),
         )
     metric = request.get("metric")
     if metric not in ALL_METRICS:
@@ -584,30 +648,36 @@ def item_list(
         week = parse_week(str(request["week"]), weeks_for_period(per, zone))
         start, end, week_label = week.start_ms, week.end_ms, iso_week(week.start)
     sel = select(ds, metric, start, end, reason)
-    items = describe(ds, sel, metric, raws, mapper, reason)
+    rows = sel.rows[sel.rows >= 0]
     label = LABELS[metric][0]
     what = f"excluded ({reason.replace('_', ' ')})" if reason else "counted"
-    title = f"{label}{', week ' + week_label if week_label else ''}: {len(items)} items {what}"
-    answer = _answer(project, settings, per, items, item_columns(metric, reason), title)
-    answer.update(metric=metric, week=week_label, excluded=reason)
-    return answer
+    title = f"{label}{', week ' + week_label if week_label else ''}: {len(sel)} items {what}"
+    listed = _item_list(
+        project,
+        settings,
+        per,
+        (len(sel), ds.table.key[rows].tolist()),
+        lambda part: describe(ds, sel, metric, raws, mapper, reason, part),
+        item_columns(metric, reason),
+        title,
+    )
+    listed.header.update(metric=metric, week=week_label, excluded=reason)
+    return listed
 
 
-def _answer(
+def _item_list(
     project: ProjectData,
     settings: dict[str, Any],
     per: Period,
-    items: list[dict[str, Any]],
+    counted: tuple[int, list[str]],
+    describe_part: Describe,
     columns: tuple[str, ...],
     title: str,
-) -> dict[str, Any]:
-    keys = [item["key"] for item in items if item.get("key") and item.get("type") != "Version"]
+) -> ItemList:
+    """An ItemList of `counted` (how many items, and the keys of those in JIRA)."""
+    count, keys = counted
     jira = jira_part(project, settings, keys)
-    if jira["site"]:
-        for item in items:
-            if item.get("key") and item.get("type") != "Version":
-                item["url"] = browse_url(jira["site"], item["key"])
-    return {
+    header = {
         "title": title,
         "metric": None,
         "week": None,
@@ -617,11 +687,11 @@ def _answer(
             "start": iso_text(per.start_ms, ZoneInfo(per.time_zone)),
             "end": iso_text(per.end_ms, ZoneInfo(per.time_zone)),
         },
-        "count": len(items),
+        "count": count,
         "columns": list(columns),
-        "items": items,
         "jira": jira,
     }
+    return ItemList(header, describe_part, jira["site"])
 
 
 def items_to_csv(answer: dict[str, Any]) -> str:

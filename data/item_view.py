@@ -1,8 +1,9 @@
 """The item panel's view of an item list: one page at a time, sorted and filtered on the server.
 
 The panel opens a list of up to tens of thousands of rows; only the page on screen travels to
-the browser. The whole list (`evidence.item_list`) is computed once per request and kept
-(the last few lists), so paging, sorting, filtering and the CSV download cost no recompute.
+the browser, and only that page is described (`evidence.lazy_item_list`): opening 5,000 items
+costs their selection and 100 rows. The list is kept per request (the last few lists); the
+first sort, filter or CSV download describes every item once, and later ones reuse that.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from data.evidence import item_list, items_to_csv
+from data.evidence import ItemList, items_to_csv, lazy_item_list
 from data.field_mapper import full_mappings, mappings_hash
 from data.metrics_service import clock_now
 from data.persistence import load_settings
@@ -23,14 +24,12 @@ from data.project import current_project
 
 PAGE_SIZE = 100
 _KEPT = 4
-_lists: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_lists: OrderedDict[tuple[Any, ...], ItemList] = OrderedDict()
 _lock = threading.Lock()
 
 
-def items_for_view(
-    root: Path, request: dict[str, Any], shown: dict[str, str] | None
-) -> dict[str, Any]:
-    """The whole item list of a request, from the project on screen (sample or JIRA cache),
+def items_for_view(root: Path, request: dict[str, Any], shown: dict[str, str] | None) -> ItemList:
+    """The item list of a request, from the project on screen (sample or JIRA cache),
     for the period and "now" of the report on screen (`shown`; before any: the last 30
     days). Kept per (request, period, now, project version, mappings)."""
     settings = load_settings(root)
@@ -49,7 +48,7 @@ def items_for_view(
         if key in _lists:
             _lists.move_to_end(key)
             return _lists[key]
-    answer = item_list(project, settings, request, period, now)
+    answer = lazy_item_list(project, settings, request, period, now)
     with _lock:
         _lists[key] = answer
         while len(_lists) > _KEPT:
@@ -102,15 +101,21 @@ def item_view(
     """One page of a request's items, filtered by `text` and sorted by `sort_by`: the list's
     title, count, columns and JIRA links, with `items` (the page), `matching` (how many pass
     the filter), `page`, `pages` and `page_size`."""
-    answer = items_for_view(root, request, shown)
-    rows = _sorted(_matching(answer, text), sort_by)
-    pages = max(1, -(-len(rows) // page_size))
+    listed = items_for_view(root, request, shown)
+    if sort_by or (text or "").strip():
+        answer = listed.answer()
+        rows = _sorted(_matching(answer, text), sort_by)
+        matching = len(rows)
+    else:  # the list's own order: describe the page only
+        answer, rows, matching = listed.header, [], listed.count
+    pages = max(1, -(-matching // page_size))
     page = min(max(0, page), pages - 1)
     start = page * page_size
+    part = slice(start, start + page_size)
     return {
         **answer,
-        "items": rows[start : start + page_size],
-        "matching": len(rows),
+        "items": rows[part] if rows or matching == 0 else listed.rows(part),
+        "matching": matching,
         "page": page,
         "pages": pages,
         "page_size": page_size,
@@ -127,7 +132,7 @@ def items_csv_for_view(
 ) -> dict[str, str]:
     """Every item the panel's filter keeps, in its order, as a CSV download (`content`,
     `filename`)."""
-    answer = items_for_view(root, request, shown)
+    answer = items_for_view(root, request, shown).answer()
     rows = _sorted(_matching(answer, text), sort_by)
     name = answer.get("metric") or "list"
     if answer.get("week"):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from configuration.sensitive_data_filter import forget_secrets
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -19,6 +22,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("FLOWDASH_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def no_secret_from_another_test() -> Iterator[None]:
+    """Each test starts with no registered secret: a token one test saved (say "wrong") must
+    not be redacted from another test's messages (paths included)."""
+    forget_secrets()
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")

@@ -202,41 +202,21 @@ def _detail_lines(key: str, values: dict[str, Any]) -> list[html.Div]:
     return []
 
 
-def sparkline(
-    metric: dict[str, Any], metric_key: str, partial_days: int | None = None
-) -> html.Div | None:
-    """The card's sparkline (`sparkline_image`) with a transparent button over each bar
-    (`data-role=spark-week`) that opens the items of that week."""
-    image = sparkline_image(metric, partial_days)
-    if image is None:
-        return None
-    weeks = [
-        html.Button(
-            id=open_items_id(metric_key, week=week["week_start"]),
-            className="spark-week",
-            title=f"Items of the week of {week['week_start']}",
-            n_clicks=0,
-            **_attrs(role="spark-week", week=week["week_start"]),
-        )
-        for week in metric["weekly"]
-    ]
-    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
-
-
-def sparkline_image(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
-    """A weekly trend as tiny bars in one inline SVG image: one element, cheap to redraw.
-
-    The bar height is the week's headline value relative to the highest week; a week without
-    a value is a dashed baseline (never a zero bar). The latest week is drawn darker; when it
-    is partial (`partial_days` of 7 in the period, as the trend charts mark it) it is drawn
-    hollow and dashed instead, and the title says so, so that a short week never reads as a
-    drop.
-    """
+def sparkline_points(metric: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The weekly headline values a sparkline draws: `(week_start, value or None)`; empty
+    when the metric has no headline or no weekly series."""
     headline = metric.get("headline")
     weekly = metric.get("weekly") or []
     if headline is None or not weekly:
-        return None
-    points = [(week["week_start"], (week.get("values") or {}).get(headline)) for week in weekly]
+        return []
+    return [(week["week_start"], (week.get("values") or {}).get(headline)) for week in weekly]
+
+
+def sparkline_svg(points: list[tuple[str, Any]], partial_days: int | None = None) -> str:
+    """The bars of a sparkline as SVG markup (the page shows it as an image, the offline
+    report inline): each week's value relative to the highest week, a dashed baseline for a
+    week without a value (never a zero bar), the latest week darker, or hollow and dashed
+    when it is partial (`partial_days` of 7 in the period)."""
     top = max((value for _, value in points if value is not None), default=0) or 1
     shapes = []
     for index, (_, value) in enumerate(points):
@@ -261,19 +241,57 @@ def sparkline_image(metric: dict[str, Any], partial_days: int | None = None) -> 
             f"<rect x='{x}' y='{SPARK_HEIGHT - height:.2f}' width='{SPARK_STEP - 2}' "
             f"height='{height:.2f}' rx='0.6' fill='{color}'/>"
         )
-    svg = (
+    return (
         "<svg xmlns='http://www.w3.org/2000/svg' preserveAspectRatio='none' "
         f"viewBox='0 0 {len(points) * SPARK_STEP - 2} {SPARK_HEIGHT}'>{''.join(shapes)}</svg>"
     )
+
+
+def sparkline_title(
+    metric: dict[str, Any], points: list[tuple[str, Any]], partial_days: int | None
+) -> str:
+    """The sparkline's tooltip: first and last week with their values, the partial note."""
     first, last = points[0], points[-1]
     partial = f" (partial: {partial_days} of 7 days)" if partial_days else ""
+    return (
+        f"Weekly {metric['headline'].replace('_', ' ')}: week of {first[0]} "
+        f"{format_number(first[1])} … week of {last[0]} {format_number(last[1])}{partial}"
+    )
+
+
+def sparkline(
+    metric: dict[str, Any], metric_key: str, partial_days: int | None = None
+) -> html.Div | None:
+    """The card's sparkline (`sparkline_image`) with a transparent button over each bar
+    (`data-role=spark-week`) that opens the items of that week."""
+    image = sparkline_image(metric, partial_days)
+    if image is None:
+        return None
+    weeks = [
+        html.Button(
+            id=open_items_id(metric_key, week=week["week_start"]),
+            className="spark-week",
+            title=f"Items of the week of {week['week_start']}",
+            n_clicks=0,
+            **_attrs(role="spark-week", week=week["week_start"]),
+        )
+        for week in metric["weekly"]
+    ]
+    return html.Div([image, html.Div(weeks, className="spark-weeks")], className="spark-wrap")
+
+
+def sparkline_image(metric: dict[str, Any], partial_days: int | None = None) -> html.Img | None:
+    """A weekly trend as tiny bars in one inline SVG image (`sparkline_svg`): one element,
+    cheap to redraw. A partial latest week is drawn hollow and dashed and the title says so,
+    so that a short week never reads as a drop (the Compare view shows it without the card's
+    week buttons)."""
+    points = sparkline_points(metric)
+    if not points:
+        return None
     return html.Img(
-        src="data:image/svg+xml;utf8," + quote(svg),
+        src="data:image/svg+xml;utf8," + quote(sparkline_svg(points, partial_days)),
         alt="weekly trend" + (", last week partial" if partial_days else ""),
-        title=(
-            f"Weekly {headline.replace('_', ' ')}: week of {first[0]} {format_number(first[1])}"
-            f" … week of {last[0]} {format_number(last[1])}{partial}"
-        ),
+        title=sparkline_title(metric, points, partial_days),
         className="sparkline",
         **_attrs(role="sparkline", weeks=len(points), partial_days=partial_days),
     )

@@ -3,30 +3,43 @@
 Everything is inlined (styles, the report's data, the chart script and plotly.js from the
 installed plotly package); fonts are the reader's system fonts, so nothing is fetched when the
 file is opened. The page is composed of section builders (`SECTIONS`), each taking the shared
-report (`data.shared_report`: `report`, `context`, `statistics`) and returning HTML text; a new
-section is one more function. Printed (or saved as PDF) it keeps each card and chart whole:
-charts have a fixed width that fits an A4 page and never break across pages.
+report (`data.shared_report`: `report`, `context`, `statistics`, `analytics`, `quality`) and
+returning HTML text; a new section is one more function. Printed (or saved as PDF) it keeps
+each card and chart whole: charts have a fixed width that fits an A4 page and never break
+across pages.
 
-Builders only arrange what the report holds (numbers formatted as on the cards); they compute
-nothing.
+Builders only arrange what the report holds (numbers formatted as on the cards, the flow
+analytics charts built by the page's own figure builders, `ui/flow_analytics.py`); they
+compute nothing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 from typing import Any
 
 from configuration.metric_defaults import ALL_METRICS, DORA_METRICS, FLOW_METRICS
-from ui.cards import DEFINITIONS, TITLES
+from ui.cards import DEFINITIONS, TITLES, sparkline_points, sparkline_svg, sparkline_title
 from ui.charts import image_filename, trend_figure
-from ui.formatting import format_counts, format_number, format_period, format_value, period_days
+from ui.flow_analytics import CHARTS, analytics_figures, summary_line
+from ui.formatting import (
+    format_counts,
+    format_number,
+    format_period,
+    format_value,
+    partial_week,
+    period_days,
+)
 
 #: Chart size: fits an A4 page's printable width (about 718 px at 96 dpi) with room to spare.
 CHART_WIDTH = 640
 CHART_HEIGHT = 240
+#: The flow analytics charts are taller (percentile notes, status columns, bar labels).
+ANALYTICS_HEIGHT = 320
 REPORT_DATA_ID = "flowdash-report"
 
 Shared = dict[str, Any]
@@ -59,6 +72,7 @@ th{background:#f3f4f6;font-weight:600}
 .stats{margin-top:6px;width:100%}
 .stats td{border:none;padding:1px 0;font-size:12px}
 .stats td:last-child{text-align:right}
+.spark svg{display:block;width:100%;height:34px;margin-top:6px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{background:#fff;border:1px solid #e5e7eb;border-radius:8px;width:"""
     + str(CHART_WIDTH + 2)
@@ -69,6 +83,12 @@ th{background:#f3f4f6;font-weight:600}
     + str(CHART_HEIGHT)
     + """px}
 .definition{font-size:12px;color:#6b7280;margin:4px 8px 8px}
+h3{font-size:14px;margin:16px 0 6px}
+.aging table{width:"""
+    + str(CHART_WIDTH + 2)
+    + """px}
+td.num{text-align:right}
+tr.late td{background:#fee2e2}
 footer{margin-top:24px;color:#6b7280;font-size:12px}
 @media print{
  @page{size:A4;margin:12mm}
@@ -127,12 +147,14 @@ def _title(key: str, metric: dict[str, Any]) -> str:
 
 
 def header_section(shared: Shared) -> str:
-    """Title, period, workspace and JQL, the dataset, when the file was written."""
+    """Title, period, the workspace's name, where its data came from and the JQL, the
+    dataset, when the file was written."""
     report, context = shared["report"], shared["context"]
     dataset = report.get("dataset") or {}
     lines = [
         f'<p class="meta" data-role="period">{escape(format_period(report["period"]))}</p>',
         f'<p class="meta" data-role="workspace">Workspace: {escape(context["workspace"])}</p>',
+        f'<p class="meta" data-role="source">Data: {escape(context["source"])}</p>',
     ]
     if context.get("jql"):
         lines.append(
@@ -146,13 +168,18 @@ def header_section(shared: Shared) -> str:
 
 
 def settings_section(shared: Shared) -> str:
-    """The settings the numbers were computed with, and the mappings that differ from the
-    defaults."""
+    """The settings the numbers were computed with, the service level the cycle-time scatter
+    scores, and the mappings that differ from the defaults."""
     settings = shared["report"].get("settings") or {}
     rows = [_row("setting", "value", header=True)]
     for name in ("deployment_source", "time_zone", "tier_year", "failure_by_time_window"):
         if name in settings:
             rows.append(_row(escape(name), escape(json.dumps(settings[name]).strip('"'))))
+    analytics = shared.get("analytics")
+    if analytics:
+        sle = analytics["sle_setting"]
+        text = "off" if sle["days"] is None else f"{sle['percent']:g} % within {sle['days']:g} days"
+        rows.append(_row("service level (flow analytics)", escape(text)))
     for name, value in shared["context"]["mappings"].items():
         if name == "deployment_source":
             continue
@@ -164,7 +191,24 @@ def settings_section(shared: Shared) -> str:
     )
 
 
-def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) -> str:
+def _sparkline(key: str, metric: dict[str, Any], period: dict[str, Any]) -> str:
+    """The card's weekly sparkline, inline SVG, a partial last week hollow as on the page."""
+    points = sparkline_points(metric) if key != "flow_distribution" else []
+    if not points or metric.get("status") == "insufficient_data":
+        return ""
+    days = partial_week(period, metric.get("weekly") or [])
+    title = escape(sparkline_title(metric, points, days))
+    label = "weekly trend" + (f", last week partial: {days} of 7 days" if days else "")
+    return (
+        f'<div class="spark" data-role="sparkline" data-weeks="{len(points)}" '
+        f'data-partial-days="{days or ""}" role="img" aria-label="{label}" title="{title}">'
+        f"{sparkline_svg(points, days)}</div>"
+    )
+
+
+def _card(
+    key: str, metric: dict[str, Any], statistics: list[dict[str, str]], period: dict[str, Any]
+) -> str:
     text = format_value(metric)
     has_value = metric.get("status") != "insufficient_data" and text != "None in period"
     unit = escape(metric.get("unit") or "") if has_value else ""
@@ -197,6 +241,7 @@ def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) ->
     ]
     if rows:
         parts.append(f'<table class="stats">{"".join(rows)}</table>')
+    parts.append(_sparkline(key, metric, period))
     if metric.get("excluded"):
         excluded = escape(format_counts(metric["excluded"]))
         parts.append(f'<div class="small" data-role="excluded">Excluded: {excluded}</div>')
@@ -210,11 +255,14 @@ def _card(key: str, metric: dict[str, Any], statistics: list[dict[str, str]]) ->
 
 
 def cards_section(shared: Shared) -> str:
-    """Every card, DORA then Flow, with tier, `n`, every statistic and what was left out."""
+    """Every card, DORA then Flow, with tier, `n`, every statistic, the weekly sparkline and
+    what was left out."""
     report, statistics = shared["report"], shared["statistics"]
 
     def grid(title: str, keys: tuple[str, ...], name: str) -> str:
-        cards = "".join(_card(key, report[key], statistics) for key in keys if key in report)
+        cards = "".join(
+            _card(key, report[key], statistics, report["period"]) for key in keys if key in report
+        )
         return (
             f'<section data-section="{name}"><h2>{title}</h2>'
             f'<div class="cards">{cards}</div></section>'
@@ -223,15 +271,29 @@ def cards_section(shared: Shared) -> str:
     return grid("DORA", DORA_METRICS, "dora") + grid("Flow", FLOW_METRICS, "flow")
 
 
-def _chart(key: str, metric: dict[str, Any], period: dict[str, Any]) -> str:
-    figure = trend_figure(key, metric)
-    figure["layout"] = {**figure["layout"], "width": CHART_WIDTH, "height": CHART_HEIGHT}
-    filename = escape(image_filename(key, period))
+def _chart_html(
+    name: str, figure: dict[str, Any], filename: str, definition: str, *, height: int
+) -> str:
+    """One chart: its figure as JSON (drawn by `SCRIPT`), fixed to the printable width, and
+    its definition below; `filename` names its PNG."""
+    figure["layout"] = {**figure["layout"], "width": CHART_WIDTH, "height": height}
     return (
-        f'<div class="chart" data-figure="{key}" data-filename="{filename}">'
-        f'<div class="chart-plot"></div>'
+        f'<div class="chart" data-figure="{escape(name)}" data-filename="{escape(filename)}">'
+        f'<div class="chart-plot" style="height:{height}px"></div>'
         f'<script type="application/json">{_json(figure)}</script>'
-        f'<div class="definition">{escape(DEFINITIONS.get(key, ""))}</div></div>'
+        f'<div class="definition">{escape(definition)}</div></div>'
+    )
+
+
+def _chart(key: str, metric: dict[str, Any], period: dict[str, Any]) -> str:
+    """A metric's weekly trend, its partial last week marked as on the page."""
+    figure = trend_figure(key, metric, period)
+    definition = DEFINITIONS.get(key, "")
+    days = partial_week(period, metric.get("weekly") or [])
+    if days is not None:
+        definition += f" The last week is partial: {days} of 7 days in the period."
+    return _chart_html(
+        key, figure, image_filename(key, period), definition.strip(), height=CHART_HEIGHT
     )
 
 
@@ -248,9 +310,9 @@ def dora_trends_section(shared: Shared) -> str:
     )
 
 
-def flow_analytics_section(shared: Shared) -> str:
-    """The flow analytics the dashboard has: the weekly trend of every Flow metric, and the
-    distribution beside its reference ranges."""
+def flow_trends_section(shared: Shared) -> str:
+    """The weekly trend of every Flow metric, and the distribution beside its reference
+    ranges."""
     distribution = shared["report"].get("flow_distribution") or {}
     values = distribution.get("values") or {}
     shares, reference = values.get("shares") or {}, values.get("reference") or {}
@@ -266,10 +328,71 @@ def flow_analytics_section(shared: Shared) -> str:
             )
         )
     return (
-        '<section data-section="flow-analytics"><h2>Flow analytics</h2>'
+        '<section data-section="flow-trends"><h2>Flow weekly trends</h2>'
         f'<div class="charts">{_charts(shared, FLOW_METRICS)}</div>'
         "<h2>Flow distribution against the reference ranges</h2>"
         f"<table>{''.join(rows)}</table></section>"
+    )
+
+
+#: Sentences of the page's chart definitions that only make sense on the page.
+_CLICK_SENTENCE = re.compile(r"\s*Click [^.]*\.")
+
+
+def _png_name(title: str) -> str:
+    """ "Cycle-time scatter" -> "cycle_time_scatter"."""
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+
+
+def _aging_table(aging: dict[str, Any]) -> str:
+    """The aging items, oldest first, as the page's table lists them; rows past the 85th
+    percentile marked."""
+    rows = aging["table"]
+    if not rows:
+        return '<p class="meta" data-role="aging-table">No item is in progress at the end.</p>'
+    head = _row("item", "status", "state", "flow type", "age (days)", header=True)
+    late = ' class="late"'
+    body = "".join(
+        f'<tr data-key="{escape(row["key"])}"{late if row["past_p85"] else ""}>'
+        f"<td>{escape(row['key'])}</td><td>{escape(row['status'])}</td>"
+        f"<td>{escape(row['state'])}</td><td>{escape(row['flow_type'])}</td>"
+        f'<td class="num">{row["age_days"]:.1f}</td></tr>'
+        for row in rows
+    )
+    note = ""
+    if aging["n"] > len(rows):
+        note = f'<p class="small">The {len(rows)} oldest of {aging["n"]:,} items.</p>'
+    return (
+        f'<div class="aging"><h3>Aging work in progress, oldest first</h3>{note}'
+        f'<table data-role="aging-table"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
+    )
+
+
+def flow_analytics_section(shared: Shared) -> str:
+    """The page's "Flow analytics" charts for the same period (cycle-time scatter with the
+    service level, histogram, aging work in progress and its table, cumulative flow, time in
+    state, blocked time), static: drawn as SVG (no WebGL, so they print), nothing to click."""
+    result, period = shared["analytics"], shared["report"]["period"]
+    charts = []
+    for (graph_id, title, definition), figure in zip(
+        CHARTS, analytics_figures(result), strict=True
+    ):
+        for trace in figure["data"]:
+            if trace.get("type") == "scattergl":
+                trace["type"] = "scatter"
+        charts.append(
+            _chart_html(
+                graph_id,
+                figure,
+                image_filename(_png_name(title), period),
+                _CLICK_SENTENCE.sub("", definition),
+                height=ANALYTICS_HEIGHT,
+            )
+        )
+    return (
+        '<section data-section="flow-analytics"><h2>Flow analytics</h2>'
+        f'<p class="meta" data-role="analytics-summary">{escape(summary_line(result))}</p>'
+        f'<div class="charts">{"".join(charts)}</div>{_aging_table(result["aging"])}</section>'
     )
 
 
@@ -338,6 +461,7 @@ SECTIONS: tuple[Section, ...] = (
     settings_section,
     cards_section,
     dora_trends_section,
+    flow_trends_section,
     flow_analytics_section,
     quality_section,
 )

@@ -5,6 +5,9 @@ page; timed in the page from the start of the navigation (`performance.now()` is
 the moment the nine cards show numbers and to the moment every trend chart has drawn its
 traces. Bytes transferred are what the browser received over the network (compressed
 sizes, headers included), read from the DevTools protocol.
+What is judged is `charts_median_ms` (printed as "judged: charts ..."); the time in
+pytest-benchmark's table is the whole round (new context, navigation, networkidle, context
+close) and is not the figure of the target.
 Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_first_view_benchmark.py
 """
 
@@ -91,10 +94,13 @@ def test_first_view_shows_numbers_and_charts_within_1_s(
     benchmark.extra_info["charts_ms"] = [round(ms) for ms in charts_ms]
     benchmark.extra_info["bytes_median"] = int(statistics.median(transferred))
     print(
-        f"\nfirst view: cards {statistics.median(cards_ms):.0f} ms, charts "
-        f"{statistics.median(charts_ms):.0f} ms (median of {ROUNDS}; "
-        f"min {min(charts_ms):.0f}, max {max(charts_ms):.0f}), "
-        f"{statistics.median(transferred) / 1e6:.2f} MB transferred"
+        f"\nfirst view, from the start of navigation (median of {ROUNDS} new contexts): "
+        f"cards {statistics.median(cards_ms):.0f} ms; "
+        f"{'judged' if judged() else 'not judged (quick mode)'}: charts "
+        f"{statistics.median(charts_ms):.0f} ms <= {TARGET_MEDIAN_MS:.0f} ms "
+        f"(min {min(charts_ms):.0f}, max {max(charts_ms):.0f}); "
+        f"{statistics.median(transferred) / 1e6:.2f} MB transferred. The benchmark table's "
+        "time is the whole round (context, networkidle, close), not this figure."
     )
     if judged():  # quick mode (CI) checks that it runs, not how fast
         assert statistics.median(charts_ms) <= TARGET_MEDIAN_MS

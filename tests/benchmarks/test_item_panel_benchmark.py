@@ -3,8 +3,9 @@
 The project is a JIRA cache of 5,000 sample issues, written through the real issue cache.
 One round = one request of all 5,000 keys written to the `item-request` store, the way every
 page area opens the panel, timed in the page from the write to the moment the panel shows
-the count and the table's first page. The table pages (100 rows drawn at a time); all 5,000
-rows travel to the browser. Between rounds (untimed) the panel is closed and the page settles.
+the count and the table's first page. The table pages on the server: the count, the JIRA
+links and the first 100 rows travel to the browser (the 5,000 keys travel up, in the
+request). Between rounds (untimed) the panel is closed and the page settles.
 Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_item_panel_benchmark.py
 """
 

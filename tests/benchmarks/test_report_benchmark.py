@@ -3,8 +3,8 @@
 Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_report_benchmark.py
 Measured: what `python app.py report --period 90d --out FILE` does after `fetch`, from a cold
 process state (no report or dataset in memory, no stored report): read the issue cache and
-the normalized table `fetch` kept, compute every metric, build the page (plotly.js inlined)
-and write it atomically. A second benchmark takes the
+the normalized table `fetch` kept, compute every metric and the flow analytics, build the page
+(plotly.js inlined) and write it atomically. A second benchmark takes the
 report as computed and measures the page and the write alone. The file size is recorded.
 """
 
@@ -20,7 +20,7 @@ import pytest
 
 from configuration.settings import cache_dir
 from data import dataset as dataset_module
-from data import metrics_service
+from data import flow_analytics, metrics_service
 from data.cache_manager import clear_memory
 from data.persistence import atomic_write_bytes
 from data.shared_report import shared_report_for_cli
@@ -38,10 +38,12 @@ OPTIONS: dict[str, Any] = {"period": "90d", "now": BENCH_NOW.isoformat(), "tz": 
 
 
 def cold_state(root: Path) -> None:
-    """A fresh process after `fetch`: nothing in memory, no stored report for the period (the
-    normalized table `fetch` keeps stays)."""
+    """A fresh process after `fetch`: nothing in memory (the flow analytics' per-dataset
+    preparation included), no stored report for the period (the normalized table `fetch`
+    keeps stays)."""
     clear_memory()
     dataset_module.clear_caches()
+    flow_analytics._prepared.clear()
     metrics_service.clear_report_cache()
     shutil.rmtree(cache_dir(root) / "metrics", ignore_errors=True)
 
@@ -53,7 +55,9 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
     out = tmp_path / "report.html"
 
     def write() -> int:
-        content = report_html(shared_report_for_cli(root, BENCH_SETTINGS, **OPTIONS)).encode()
+        content = report_html(
+            shared_report_for_cli(root, BENCH_SETTINGS, **OPTIONS, workspace="Default")
+        ).encode()
         atomic_write_bytes(out, content, durable=False)
         return len(content)
 
@@ -68,7 +72,9 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 def test_html_page_and_write_alone_for_5000_issues(
     benchmark, sample_cache: Callable[[int], Path], tmp_path: Path
 ) -> None:
-    shared = shared_report_for_cli(sample_cache(SIZE), BENCH_SETTINGS, **OPTIONS)
+    shared = shared_report_for_cli(
+        sample_cache(SIZE), BENCH_SETTINGS, **OPTIONS, workspace="Default"
+    )
     out = tmp_path / "report.html"
 
     def write() -> None:

@@ -167,6 +167,7 @@ def test_report_from_the_fetched_cache_names_the_site_and_jql_and_equals_metrics
         assert document[key] == metrics[key], key
     # the emulator serves the sample's rework deployments (hotfix labels, fixes of open incidents)
     assert document["deployment_rework_rate"]["values"]["rework"] > 0
-    assert f"Workspace: {jira.url.rstrip('/')}" in page
+    assert "Workspace: Default</p>" in page
+    assert f"Data: {jira.url.rstrip('/')}" in page
     assert f"project = {jira.jql_project}" in page
     assert jira.token not in page and jira.email not in page

@@ -294,3 +294,21 @@ def test_report_writes_the_html_file_and_an_unwritable_path_is_one_error_line(
     assert blocked.returncode == 2
     assert blocked.stderr.startswith(f"error: cannot write {sample_file / 'report.html'}")
     assert len(blocked.stderr.strip().splitlines()) == 1
+
+
+def test_report_names_the_workspace_it_was_made_for(
+    data_dir: Path, sample_file: Path, tmp_path: Path
+) -> None:
+    from data.workspaces import create_workspace
+
+    create_workspace(data_dir, "Team Pay")
+    common = ("report", "--input", str(sample_file), "--period", "30d", "--now", NOW)
+    named, shown = tmp_path / "named.html", tmp_path / "shown.html"
+    done = run(data_dir, *common, "--workspace", "team pay", "--out", str(named))
+    assert done.returncode == 0, done.stderr
+    assert run(data_dir, *common, "--out", str(shown)).returncode == 0
+    workspace = '<p class="meta" data-role="workspace">Workspace: {}</p>'
+    assert workspace.format("Team Pay") in named.read_text(encoding="utf-8")
+    assert workspace.format("Default") in shown.read_text(encoding="utf-8")
+    unknown = run(data_dir, *common, "--workspace", "Nobody", "--out", str(named))
+    assert unknown.returncode == 2 and "No workspace called 'Nobody'" in unknown.stderr

@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,11 @@ ISSUES = 300
 
 
 def restart() -> None:
-    """What a new process would have: no report, project or dataset in memory."""
+    """What a new process would have: no report, project or dataset in memory (the presets
+    a view warms in the background are done first: a new process has no such thread)."""
+    for thread in threading.enumerate():
+        if thread.name == "warm-presets":
+            thread.join()
     metrics_service.clear_report_cache()
     cache_manager.clear_memory()
     dataset.clear_caches()

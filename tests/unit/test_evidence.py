@@ -23,6 +23,7 @@ from data.evidence import (
     items_for_cli,
     items_to_csv,
     jql_links,
+    lazy_item_list,
 )
 from data.metrics_service import report_for_project
 from data.project import ProjectData
@@ -71,6 +72,27 @@ def test_listed_items_equal_n_and_excluded_counts_for_every_metric_and_week(
             request = {"metric": metric, "week": iso_week(week["week_start"])}
             weekly = item_list(project, settings, request, period, NOW, tz="UTC")
             assert weekly["count"] == week["n"], (metric, week["week_start"])
+
+
+@pytest.mark.parametrize("deployments", ["issues", "fixversions"])
+def test_a_page_described_alone_equals_that_part_of_the_whole_list(
+    project: ProjectData, deployments: str
+) -> None:
+    settings = {**_settings(deployments), "jira": {"url": "https://jira.example.net"}}
+    site = ProjectData(project.issues, project.statuses, project.fields, source="jira")
+    keys = [raw["key"] for raw in project.issues[::7]] + ["NOPE-1"]
+    requests = [{"metric": metric} for metric in ALL_METRICS]
+    requests += [{"metric": "deployment_frequency", "excluded": "not_production"}]
+    requests += [{"title": "Picked", "keys": keys}]
+    for request in requests:
+        whole = item_list(site, settings, request, "90d", NOW, tz="UTC")
+        for part in (slice(0, 3), slice(5, 9), slice(len(whole["items"]) - 2, None)):
+            lazy = lazy_item_list(site, settings, request, "90d", NOW, tz="UTC")
+            assert lazy.count == whole["count"]
+            assert lazy.rows(part) == whole["items"][part], (request, part)
+        assert lazy.header["jira"] == whole["jira"]
+        issues = [item for item in whole["items"] if item["type"] != "Version"]
+        assert bool(whole["jira"]["links"]) == bool(issues)
 
 
 def test_change_failure_items_say_which_rule_failed_each_deployment(
