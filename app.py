@@ -177,13 +177,13 @@ def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     """Resolve the data directory and the workspace, load its settings and set up logging
     (once, for any command). Returns the data directory, the workspace's folder, its settings."""
     from configuration.logging_config import setup_logging
-    from data.persistence import (
+    from data.storage.persistence import (
         SettingsError,
         load_settings,
         load_settings_for_repair,
         sweep_leftovers,
     )
-    from data.workspaces import find_workspace, list_workspaces
+    from data.storage.workspaces import find_workspace, list_workspaces
 
     data_root = data_dir(getattr(args, "data_dir", None))
     secure_data_dir(data_root)
@@ -233,11 +233,11 @@ def run_metrics(
     from configuration.settings import jira_configured
 
     if args.all_workspaces:
-        from data.comparison import comparison_for_cli
+        from data.services.comparison import comparison_for_cli
 
         print(comparison_for_cli(data_root, **source_options(args), output=args.format))
         return 0
-    from data.metrics_service import metrics_report_for_cli
+    from data.services.metrics_service import metrics_report_for_cli
 
     if not args.input and not jira_configured(settings):
         print(SAMPLE_NOTE, file=sys.stderr)
@@ -255,9 +255,9 @@ def run_report(
     """`report`: write the self-contained HTML report of a period (the page's "Download
     report") for the workspace `--workspace` names (else the one the dashboard shows), with
     the numbers `metrics` prints for the same options."""
-    from data.persistence import atomic_write_bytes
-    from data.shared_report import shared_report_for_cli
-    from data.workspaces import find_workspace
+    from data.services.shared_report import shared_report_for_cli
+    from data.storage.persistence import atomic_write_bytes
+    from data.storage.workspaces import find_workspace
     from ui.html_report import report_html
 
     started = time.perf_counter()
@@ -278,7 +278,7 @@ def run_report(
 
 def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`items`: print the items behind one figure, as the page's item panel lists them."""
-    from data.evidence import items_for_cli
+    from data.engine.evidence import items_for_cli
 
     items = items_for_cli(
         root,
@@ -295,7 +295,7 @@ def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) ->
 
 def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`quality`: print the data-quality report."""
-    from data.quality import quality_for_cli
+    from data.engine.quality import quality_for_cli
 
     report = quality_for_cli(
         root,
@@ -311,7 +311,7 @@ def run_quality(args: argparse.Namespace, root: Path, settings: dict[str, Any]) 
 
 def run_sample(args: argparse.Namespace) -> int:
     """`sample`: write a deterministic sample project."""
-    from data.sample_project import write_sample
+    from data.jira.sample_project import write_sample
 
     count = write_sample(Path(args.out), issues=args.issues, seed=args.seed)
     print(f"wrote {count} issues to {args.out}")
@@ -324,11 +324,11 @@ def run_fetch(
     """`fetch`: fetch into the cache and print one summary line (with `--all-workspaces`, one
     line per workspace)."""
     if args.all_workspaces:
-        from data.workspace_updates import update_all_for_cli
+        from data.services.workspace_updates import update_all_for_cli
 
         print(update_all_for_cli(data_root))
         return 0
-    from data.fetcher import fetch_for_cli
+    from data.jira.fetcher import fetch_for_cli
 
     print(
         fetch_for_cli(
@@ -348,7 +348,7 @@ def run_fetch(
 def warm_first_view(root: Path) -> None:
     """Load and normalize the project the page will show while the first browser connects,
     so that the first view costs a metric computation, not a project load."""
-    from data.metrics_service import report_for_view
+    from data.services.metrics_service import report_for_view
 
     # nothing to show yet (e.g. JIRA configured, not fetched): the page says so itself
     with contextlib.suppress(UserError):
@@ -357,7 +357,7 @@ def warm_first_view(root: Path) -> None:
 
 def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`forecast`: print a Monte Carlo forecast with its track record."""
-    from data.forecast_service import forecast_for_cli
+    from data.services.forecast_service import forecast_for_cli
 
     print(
         forecast_for_cli(
@@ -381,7 +381,7 @@ def run_forecast(args: argparse.Namespace, root: Path, settings: dict[str, Any])
 def run_workspaces(args: argparse.Namespace, data_root: Path) -> int:
     """`workspaces`: list every workspace with its source and when it was last updated, or
     export one (`--export NAME --out FILE`) or import one (`--import FILE`)."""
-    from data.workspace_views import workspace_transfer_for_cli, workspaces_for_cli
+    from data.services.workspace_views import workspace_transfer_for_cli, workspaces_for_cli
 
     if args.export or args.import_file:
         transfer = workspace_transfer_for_cli(
@@ -404,7 +404,7 @@ def serve(args: argparse.Namespace, data_root: Path, settings: dict[str, Any]) -
 
     from callbacks.dashboard_app import create_app
     from callbacks.request_guard import check_bind, guard_server
-    from data.workspaces import active_root, switch_workspace
+    from data.storage.workspaces import active_root, switch_workspace
 
     if getattr(args, "workspace", None):
         switch_workspace(data_root, args.workspace)

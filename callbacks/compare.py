@@ -1,7 +1,7 @@
 """Callbacks of the Compare view: open it (or re-sort it) for the period on screen, and open a
 workspace's card from a cell.
 
-`show` calls `data.comparison.comparison_for_shown` once and hands the result to
+`show` calls `data.services.comparison.comparison_for_shown` once and hands the result to
 `ui.compare_view.compare_view`. A cell's click only picks that workspace in the switcher (whose
 callback switches and recomputes) and names the card to scroll to.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, no_update
 
-from data.comparison import comparison_for_shown
 from data.errors import UserError
 from data.performance_utils import timed
+from data.services.comparison import comparison_for_shown
 from ui.compare_view import compare_view
 
 log = logging.getLogger(__name__)

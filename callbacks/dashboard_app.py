@@ -1,7 +1,7 @@
 """The Dash application: page layout, local assets, and every page area's callbacks.
 
 `create_app(root)` is what `python app.py` serves; `root` is the data directory, and every
-callback works on the workspace the header's switcher shows (`data.workspaces.active_root`).
+callback works on the workspace the header's switcher shows (`data.storage.workspaces.active_root`).
 For tests and demos the clock can be fixed: pass `now=` or set `FLOWDASH_NOW` to an ISO 8601
 instant (e.g. `2024-05-31T00:00:00+00:00`);
 "Last N days" then ends at that instant, exactly as `python app.py metrics --now ...` does.
@@ -29,8 +29,8 @@ import callbacks.update
 import callbacks.workspaces
 from callbacks.http_delivery import enable_fast_delivery
 from data.errors import UserError
-from data.workspace_views import workspace_summaries
-from data.workspaces import active_root
+from data.services.workspace_views import workspace_summaries
+from data.storage.workspaces import active_root
 from ui.layout import page_layout
 from ui.period_url import period_from_search, search_from_url
 

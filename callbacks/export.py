@@ -16,11 +16,11 @@ import dash
 from dash import Input, Output, State, ctx
 
 from data.errors import UserError
-from data.export import export_filename, report_to_csv, report_to_json
-from data.metrics_service import report_for_shown
 from data.performance_utils import timed
-from data.shared_report import shared_report_for_view
-from data.workspaces import active_root
+from data.services.export import export_filename, report_to_csv, report_to_json
+from data.services.metrics_service import report_for_shown
+from data.services.shared_report import shared_report_for_view
+from data.storage.workspaces import active_root
 from ui.html_report import report_filename, report_html
 
 log = logging.getLogger(__name__)

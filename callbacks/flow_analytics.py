@@ -16,15 +16,15 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from data.analytics_service import (
+from data.errors import UserError
+from data.performance_utils import timed
+from data.services.analytics_service import (
     analytics_for_view,
     items_for_view,
     save_service_level,
     saved_service_level,
 )
-from data.errors import UserError
-from data.performance_utils import timed
-from data.workspaces import active_root
+from data.storage.workspaces import active_root
 from ui.flow_analytics import (
     CFD_PICK,
     CHARTS,

@@ -1,6 +1,6 @@
 """Callbacks of the Forecast section: options in, one data call, a forecast on screen.
 
-Each reads the form, calls one function of `data.forecast_service`, times it and hands the
+Each reads the form, calls one function of `data.services.forecast_service`, times it and hands the
 result to `ui.forecast_panel`. A `UserError` (a date in the past, N = 0, an unknown epic, no
 completions in the history window) shows in the form's alert and keeps the last forecast on
 screen.
@@ -17,13 +17,13 @@ import dash
 from dash import Input, Output, State, no_update
 
 from data.errors import UserError
-from data.forecast_service import (
+from data.performance_utils import timed
+from data.services.forecast_service import (
     forecast_for_view,
     forecast_form_values,
     save_forecast_settings,
 )
-from data.performance_utils import timed
-from data.workspaces import active_root
+from data.storage.workspaces import active_root
 from ui.forecast_panel import forecast_result
 
 log = logging.getLogger(__name__)

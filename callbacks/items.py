@@ -16,9 +16,9 @@ from dash import ALL, Input, Output, State, ctx
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
-from data.item_view import item_view, items_csv_for_view
 from data.performance_utils import timed
-from data.workspaces import active_root
+from data.services.item_view import item_view, items_csv_for_view
+from data.storage.workspaces import active_root
 from ui.item_panel import (
     OPEN_ITEMS,
     first_page,

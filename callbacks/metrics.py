@@ -24,9 +24,9 @@ from dash import Input, Output, State, no_update
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
-from data.metrics_service import NoJiraDataYet, page_view, report_for_shown
 from data.performance_utils import timed
-from data.workspaces import active_root
+from data.services.metrics_service import NoJiraDataYet, page_view, report_for_shown
+from data.storage.workspaces import active_root
 from ui.charts import chart_configs, trend_figures, trend_table
 from ui.layout import PageView, kept_numbers_text, metrics_view, no_data_view
 from ui.period_url import PERIOD_SYNC_JS, controls_for, period_from_search

@@ -13,10 +13,10 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx
 
+from data.engine.quality import quality_for_view
 from data.errors import UserError
 from data.performance_utils import timed
-from data.quality import quality_for_view
-from data.workspaces import active_root
+from data.storage.workspaces import active_root
 from ui.quality_view import QUALITY_ITEMS, badge_color, quality_body, quality_keys
 
 log = logging.getLogger(__name__)

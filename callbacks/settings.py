@@ -1,7 +1,7 @@
 """Callbacks of the settings panel and the field-mapping dialog.
 
-Each reads its inputs, calls one function of `data.settings_service`, times it, and hands the
-plain result to a `ui/` builder. Saving settings writes a new value into the `data-version`
+Each reads its inputs, calls one function of `data.services.settings_service`, times it, and hands
+the plain result to a `ui/` builder. Saving settings writes a new value into the `data-version`
 store so that the dashboard recomputes; no save starts a fetch.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, no_update
 
-from data import settings_service
 from data.errors import UserError
 from data.performance_utils import timed
-from data.workspaces import active_root
+from data.services import settings_service
+from data.storage.workspaces import active_root
 from ui.mapping_dialog import mapping_dialog_body, mapping_form
 from ui.settings_panel import mappings_saved_view, message_view, test_result_view, warnings_view
 

@@ -1,6 +1,6 @@
 """Callbacks of "Update data": start, poll progress, cancel, show fetch statistics.
 
-The fetch runs in a thread of the server process (`data.fetcher`); the page polls
+The fetch runs in a thread of the server process (`data.jira.fetcher`); the page polls
 `update_progress(root)` every 500 ms through the `update-poll` interval, which is enabled only
 while a fetch runs. When the fetch ends the poll writes a new value into `data-version` (the
 dashboard recomputes) and stops. A second click, or a second tab, gets "already running" and
@@ -18,11 +18,11 @@ from typing import Any
 import dash
 from dash import Input, Output, no_update
 
-from data import fetcher
 from data.errors import UserError
+from data.jira import fetcher
 from data.performance_utils import timed
-from data.persistence import load_settings
-from data.workspaces import active_root
+from data.storage.persistence import load_settings
+from data.storage.workspaces import active_root
 from ui.update_bar import (
     FINISHED,
     RUNNING,

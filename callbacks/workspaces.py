@@ -1,7 +1,7 @@
 """Callbacks of the workspace switcher: open the dialog, apply an action, switch, export and
 import.
 
-`apply` calls `data.workspace_views.workspace_action` once and hands its result to
+`apply` calls `data.services.workspace_views.workspace_action` once and hands its result to
 `ui.workspace_switcher.result_view`; any change writes a new `data-version`, so every card,
 chart and panel recomputes for the workspace now shown.
 """
@@ -16,8 +16,8 @@ import dash
 from dash import Input, Output, State, no_update
 
 from data.performance_utils import timed
-from data.workspace_updates import start_update_all_view, update_all_status
-from data.workspace_views import export_action, import_action, workspace_action
+from data.services.workspace_updates import start_update_all_view, update_all_status
+from data.services.workspace_views import export_action, import_action, workspace_action
 from ui.workspace_switcher import dialog_view, result_view, update_all_view, workspace_options
 
 BUTTONS = {

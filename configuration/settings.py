@@ -1,8 +1,8 @@
 """Application settings: defaults, the data directory, and where each runtime file lives.
 
 Settings are a plain dict (saved as `settings.json` in the data directory by
-`data.persistence`). Every key has a default here; a saved file only overrides what it holds,
-so adding a setting never breaks an old file. Environment variables override both.
+`data.storage.persistence`). Every key has a default here; a saved file only overrides what it
+holds, so adding a setting never breaks an old file. Environment variables override both.
 """
 
 from __future__ import annotations

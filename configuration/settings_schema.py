@@ -95,7 +95,7 @@ class ServerSettings(_Section):
 class ForecastSettings(_Section):
     history_weeks: int = Field(ge=1, le=104)
     seed: int = Field(ge=0)
-    working_days: list[str]  # names checked by data.forecast_options
+    working_days: list[str]  # names checked by data.engine.forecast_options
     flow_types: list[str]
 
 

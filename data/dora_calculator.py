@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from data.dataset import (
+from data.engine.dataset import (
     CANCELED,
     NEGATIVE,
     NO_COMMIT_DATE,
@@ -18,7 +18,7 @@ from data.dataset import (
     OK,
     Dataset,
 )
-from data.statistics import MS_DAY, counted, duration_values, r2, r4
+from data.engine.statistics import MS_DAY, counted, duration_values, r2, r4
 
 Result = tuple[dict[str, Any], int, dict[str, int], dict[str, int]]
 

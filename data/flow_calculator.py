@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from configuration.metric_defaults import DISTRIBUTION_REFERENCE
-from data.dataset import CANCELED_LOAD, NEGATIVE, OK, Dataset
 from data.dora_calculator import Result, window
-from data.field_mapper import ACTIVE, WAITING
-from data.periods import week_ends_in
-from data.statistics import MS_DAY, counted, duration_values, r2, r4
+from data.engine.dataset import CANCELED_LOAD, NEGATIVE, OK, Dataset
+from data.engine.field_mapper import ACTIVE, WAITING
+from data.engine.periods import week_ends_in
+from data.engine.statistics import MS_DAY, counted, duration_values, r2, r4
 
 
 def _completed(ds: Dataset, start: int, end: int) -> tuple[slice, np.ndarray, int]:

@@ -1174,8 +1174,8 @@ def fast_report(
 ) -> dict[str, Any]:
     """The fast engine's report for the same inputs as `reference_report`."""
     from configuration.settings import default_settings
-    from data.metrics_service import report_for_project
-    from data.project import ProjectData
+    from data.services.metrics_service import report_for_project
+    from data.storage.project_data import ProjectData
 
     settings = default_settings()
     settings["mappings"].update(mappings or {})

@@ -1,6 +1,6 @@
 """The "Flow analytics" section: cycle-time scatter, flow-time histogram, aging work in
 progress (chart and table), cumulative flow, time in state and blocked time, built from the
-plain result of `data.analytics_service.analytics_for_view`.
+plain result of `data.services.analytics_service.analytics_for_view`.
 
 Component ids (the contract with `callbacks/flow_analytics.py` and the browser tests):
 `fa-scatter`, `fa-histogram`, `fa-aging`, `fa-aging-table`, `fa-cfd`, `fa-time-in-state`,

@@ -3,8 +3,8 @@
 Everything is inlined (styles, the report's data, the chart script and plotly.js from the
 installed plotly package); fonts are the reader's system fonts, so nothing is fetched when the
 file is opened. The page is composed of section builders (`SECTIONS`), each taking the shared
-report (`data.shared_report`: `report`, `context`, `statistics`, `analytics`, `quality`) and
-returning HTML text; a new section is one more function. Printed (or saved as PDF) it keeps
+report (`data.services.shared_report`: `report`, `context`, `statistics`, `analytics`, `quality`)
+and returning HTML text; a new section is one more function. Printed (or saved as PDF) it keeps
 each card and chart whole: charts have a fixed width that fits an A4 page and never break
 across pages.
 

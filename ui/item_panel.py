@@ -11,7 +11,7 @@ allow_duplicate=True)` (with `prevent_initial_call=True`) either
 
 The panel (`#item-panel`, an Offcanvas) then lists them: a table (`#item-table`) that sorts
 by any column (header click), filters by text (`#item-filter`, any column) and pages 100 rows
-at a time, all on the server (`data/item_view.py`), so a long list opens as fast as a short
+at a time, all on the server (`data/services/item_view.py`), so a long list opens as fast as a short
 one; `#item-csv` downloads every matching row as CSV. Also the "Open in JIRA" links
 (`[data-role=jql-link]`), the count (`[data-role=item-count]`) and how many rows match the
 filter (`#item-matching`).
@@ -153,7 +153,7 @@ def first_page(trigger: str, page: int | None) -> int:
 
 
 def item_table(view: dict[str, Any]) -> dash_table.DataTable:
-    """The first page of a view (`data.item_view.item_view`) as a table sorted and paged on
+    """The first page of a view (`data.services.item_view.item_view`) as a table sorted and paged on
     the server."""
     columns = []
     for name in view["columns"]:
@@ -182,7 +182,7 @@ def item_table(view: dict[str, Any]) -> dash_table.DataTable:
 
 
 def item_panel_body(view: dict[str, Any]) -> list[Any]:
-    """The panel's content for the first page of a view (`data.item_view.item_view`)."""
+    """The panel's content for the first page of a view (`data.services.item_view.item_view`)."""
     return [
         html.Div(
             [

@@ -162,8 +162,9 @@ class PageView:
 
 
 def metrics_view(view: dict[str, Any], shown: dict[str, str], duration_ms: float) -> PageView:
-    """The page view of `data.metrics_service.page_view`'s result for the period in `shown`;
-    a period outside the data shows why instead of cards (the charts show its empty weeks)."""
+    """The page view of `data.services.metrics_service.page_view`'s result for the period in
+    `shown`; a period outside the data shows why instead of cards (the charts show its empty
+    weeks)."""
     report = view["report"]
     outside = view.get("outside")
     return PageView(
@@ -228,7 +229,7 @@ def page_layout(
 ) -> html.Div:
     """The whole page, showing `period` (from the URL's `search`); `view` is its first
     computation (None: the first callback computes it); `today` sets the default range;
-    `workspaces` fill the switcher (`data.workspace_views.workspace_summaries`)."""
+    `workspaces` fill the switcher (`data.services.workspace_views.workspace_summaries`)."""
     view = view or PageView(cards=None, figures=trend_figures(None))
     return html.Div(
         [

@@ -1,7 +1,7 @@
 """The field-mapping dialog: which fields, statuses and types mean what to the metrics.
 
-Built from the plain model of `data.settings_service.mapping_dialog_model`. Every control has
-a pattern-matching id so that one callback reads the whole form:
+Built from the plain model of `data.services.settings_service.mapping_dialog_model`. Every control
+has a pattern-matching id so that one callback reads the whole form:
 `{"type": "mapping", "key": <mapping key>}` (field selects, name lists, switches, zone),
 `{"type": "status-state", "name": <status>}` and `{"type": "type-flow", "name": <issue type>}`.
 Static ids: `mapping-dialog` (the modal), `mapping-body`, `mapping-save`, `mapping-cancel`,

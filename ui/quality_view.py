@@ -87,7 +87,7 @@ def _rule_row(rule: dict[str, Any]) -> html.Tr:
 
 
 def quality_body(report: dict[str, Any]) -> list[Any]:
-    """The panel's content for a report of `data.quality.quality_report`."""
+    """The panel's content for a report of `data.engine.quality.quality_report`."""
     header = html.Tr(
         [html.Th(name) for name in ("Problem", "Items", "Affects", "Find in JIRA", "")]
     )

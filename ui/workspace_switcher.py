@@ -74,7 +74,8 @@ def current_slug(rows: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def workspace_switcher(rows: Sequence[Mapping[str, Any]]) -> html.Div:
-    """The header's switcher, filled with `rows` (`data.workspace_views.workspace_summaries`)."""
+    """The header's switcher, filled with `rows`
+    (`data.services.workspace_views.workspace_summaries`)."""
     button = {"size": "sm", "color": "secondary", "outline": True}
     return html.Div(
         [

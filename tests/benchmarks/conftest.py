@@ -4,7 +4,7 @@
 `cached_issues(n)` are the same issues as the app stores them: `jira_parser.lean_issue` over
 the fields the mappings need, exactly as the fetcher applies it to every page.
 `sample_cache(n)` is a data folder holding them in a real issue cache file, written by
-`data.cache_manager`; `sample_project(n)` is the ProjectData its reader hands the engine.
+`data.storage.cache_manager`; `sample_project(n)` is the ProjectData its reader hands the engine.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from configuration.settings import default_settings
-from data.cache_manager import IssueCache, clear_memory, fields_for_mappings, load_project
-from data.jira_parser import lean_issue
-from data.project import ProjectData
-from data.sample_project import fields, generate_issues, statuses
+from data.jira.jira_parser import lean_issue
+from data.jira.sample_project import fields, generate_issues, statuses
+from data.storage.cache_manager import IssueCache, fields_for_mappings, load_project
+from data.storage.cache_memory import clear_memory
+from data.storage.project_data import ProjectData
 
 #: `BENCHMARKS=quick` (CI): every benchmark runs once on a small project, so that none of
 #: them rots; the size-bound targets are then not judged. The README's figures come from full

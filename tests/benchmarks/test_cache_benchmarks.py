@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import default_settings
-from data.cache_manager import IssueCache, cache_status, clear_memory, load_project
-from data.sample_project import fields, statuses
+from data.jira.sample_project import fields, statuses
+from data.storage.cache_manager import IssueCache, cache_status, load_project
+from data.storage.cache_memory import clear_memory
 from tests.benchmarks.conftest import bench_rounds, bench_sizes
 
 pytestmark = pytest.mark.skipif(

@@ -7,7 +7,7 @@ Targets (issue "Calculation performance"): all nine metrics on a normalized data
 at 5,000 issues under 50 MB above the idle footprint.
 Data: the sample generator's issues (about 8 status transitions each) as the app caches them
 (`jira_parser.lean_issue`, as the fetcher applies it), written and read by
-`data.cache_manager`. Each benchmark records CPU time (median/min, `extra_info`) beside
+`data.storage.cache_manager`. Each benchmark records CPU time (median/min, `extra_info`) beside
 pytest-benchmark's wall time.
 """
 
@@ -26,13 +26,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from data import dataset as dataset_module
-from data import metrics_service
-from data.cache_manager import clear_memory, load_project
-from data.dataset import build_dataset
-from data.metrics_service import METRIC_KEYS, report_for_project
-from data.project import ProjectData
-from data.sample_project import statuses
+from data.engine import dataset as dataset_module
+from data.engine.dataset import build_dataset
+from data.jira.sample_project import statuses
+from data.services import metrics_service
+from data.services.metrics_service import METRIC_KEYS, report_for_project
+from data.storage.cache_manager import load_project
+from data.storage.cache_memory import clear_memory
+from data.storage.project_data import ProjectData
 from tests.benchmarks.conftest import (
     BENCH_NOW,
     BENCH_SETTINGS,

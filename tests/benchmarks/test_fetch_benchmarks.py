@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from data.cache_manager import IssueCache, clear_memory
-from data.fetcher import fetch_project
+from data.jira.fetcher import fetch_project
+from data.storage.cache_manager import IssueCache
+from data.storage.cache_memory import clear_memory
 from tests.benchmarks.conftest import bench_rounds, bench_sizes, bench_warmup, judged
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import settings_for

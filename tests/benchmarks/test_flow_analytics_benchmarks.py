@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from data import dataset as dataset_module
-from data import flow_analytics
-from data.dataset import Dataset, build_dataset
-from data.field_mapper import full_mappings
-from data.periods import parse_period
-from data.project import ProjectData
+from data.engine import dataset as dataset_module
+from data.engine import flow_analytics
+from data.engine.dataset import Dataset, build_dataset
+from data.engine.field_mapper import full_mappings
+from data.engine.periods import parse_period
+from data.storage.project_data import ProjectData
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS
 from tests.benchmarks.test_calculation_benchmarks import measured
 from ui.flow_analytics import aging_table, analytics_figures

@@ -3,7 +3,7 @@
 Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_forecast_benchmarks.py
 Targets (issue 14): 10,000 trials over a 12-week window within 50 ms; the track record over
 a year of history within 1 s. Data: the daily throughput of the 5,000-issue benchmark sample
-(completed flow items per day in UTC), as `data.forecast_service` derives it from the
+(completed flow items per day in UTC), as `data.services.forecast_service` derives it from the
 normalized dataset; the year of history before the benchmark's "now".
 """
 
@@ -15,13 +15,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from data import forecast
-from data.dataset import build_dataset
-from data.field_mapper import full_mappings
-from data.forecast_options import forecast_options
-from data.forecast_service import forecast_for_project, throughput_series
-from data.periods import resolve_time_zone
-from data.project import ProjectData
+from data.engine import forecast
+from data.engine.dataset import build_dataset
+from data.engine.field_mapper import full_mappings
+from data.engine.forecast_options import forecast_options
+from data.engine.periods import resolve_time_zone
+from data.services.forecast_service import forecast_for_project, throughput_series
+from data.storage.project_data import ProjectData
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS, judged
 
 pytestmark = pytest.mark.skipif(

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from data.cache_manager import IssueCache
-from data.persistence import load_settings, save_settings
-from data.sample_project import fields, generate_issues, statuses
+from data.jira.sample_project import fields, generate_issues, statuses
+from data.storage.cache_manager import IssueCache
+from data.storage.persistence import load_settings, save_settings
 from tests.benchmarks.conftest import judged
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 

@@ -2,9 +2,9 @@
 
 The project is a JIRA cache of the benchmark's sample issues, written through the real
 issue cache; settings name that site. One round = one new `{"title", "keys"}` request of every
-key (a new title each round, so no kept list answers it), through `data.item_view.item_view`
-as the panel's callback calls it: the count, the JIRA links and the first page of 100 rows.
-The first sort then describes every row once: timed too, for the record.
+key (a new title each round, so no kept list answers it), through
+`data.services.item_view.item_view` as the panel's callback calls it: the count, the JIRA links and
+the first page of 100 rows. The first sort then describes every row once: timed too, for the record.
 Run: BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_item_view_benchmark.py
 """
 
@@ -19,10 +19,11 @@ from time import perf_counter
 
 import pytest
 
-from data.cache_manager import IssueCache, clear_memory
-from data.item_view import PAGE_SIZE, item_view
-from data.persistence import save_settings
-from data.sample_project import fields, statuses
+from data.jira.sample_project import fields, statuses
+from data.services.item_view import PAGE_SIZE, item_view
+from data.storage.cache_manager import IssueCache
+from data.storage.cache_memory import clear_memory
+from data.storage.persistence import save_settings
 from tests.benchmarks.conftest import (
     BENCH_NOW,
     BENCH_SETTINGS,

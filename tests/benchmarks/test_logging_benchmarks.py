@@ -71,7 +71,7 @@ def test_setup_with_200_old_log_files_to_delete_under_100ms(benchmark, tmp_path:
 
 def record() -> logging.LogRecord:
     found = logging.LogRecord(
-        "data.jira_client",
+        "data.jira.jira_client",
         logging.INFO,
         __file__,
         1,
@@ -97,7 +97,7 @@ def test_filter_cost_of_one_info_line_under_50us(benchmark):
 def test_one_info_line_through_every_handler(benchmark, tmp_path: Path):
     setup_logging(settings(), tmp_path)
     root = logging.getLogger()
-    log = logging.getLogger("data.jira_client")
+    log = logging.getLogger("data.jira.jira_client")
 
     def line() -> None:
         log.info(

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from configuration.settings import cache_dir
-from data import dataset as dataset_module
-from data import flow_analytics, metrics_service
-from data.cache_manager import clear_memory
-from data.persistence import atomic_write_bytes
-from data.shared_report import shared_report_for_cli
+from data.engine import dataset as dataset_module
+from data.engine import flow_analytics
+from data.services import metrics_service
+from data.services.shared_report import shared_report_for_cli
+from data.storage.cache_memory import clear_memory
+from data.storage.persistence import atomic_write_bytes
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS, judged
 from tests.benchmarks.test_calculation_benchmarks import measured
 from ui.html_report import report_html

@@ -42,9 +42,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from configuration.settings import default_settings
-from data import cache_manager, dataset, metrics_service
-from data.fetcher import fetch_project
-from data.persistence import load_settings, save_settings
+from data.engine import dataset
+from data.jira.fetcher import fetch_project
+from data.services import metrics_service
+from data.storage import cache_memory
+from data.storage.persistence import load_settings, save_settings
 from tests.benchmarks.conftest import bench_sizes
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 from tests.jira_emulator import JiraEmulator
@@ -70,7 +72,7 @@ class Lookups:
 
     @classmethod
     def of_this_process(cls, root: Path) -> Lookups:
-        session = cache_manager.session_cache_stats(root)
+        session = cache_memory.session_cache_stats(root)
         issue, metric = session["issue_cache"], session["metric_cache"]
         reports = metrics_service.report_cache_stats()
         assert reports["misses"] == metric["misses"], "every computed report was looked up on disk"
@@ -96,7 +98,7 @@ def hit_rate(counts: Counter[str]) -> tuple[int, int, float, float]:
 
 def restart_memory() -> None:
     """What a new server process starts with: nothing in memory."""
-    cache_manager.clear_memory()
+    cache_memory.clear_memory()
     metrics_service.clear_report_cache()
     dataset.clear_caches()
 

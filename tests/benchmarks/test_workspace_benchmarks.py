@@ -22,14 +22,15 @@ import pytest
 from playwright.sync_api import Page
 
 from configuration.settings import default_settings
-from data import dataset as dataset_module
-from data import metrics_service
-from data import workspaces as store
-from data.cache_manager import IssueCache, clear_memory
-from data.comparison import compare_workspaces
-from data.metrics_service import prepare_dataset
-from data.persistence import save_settings
-from data.sample_project import fields, generate_issues, statuses
+from data.engine import dataset as dataset_module
+from data.jira.sample_project import fields, generate_issues, statuses
+from data.services import metrics_service
+from data.services.comparison import compare_workspaces
+from data.services.metrics_service import prepare_dataset
+from data.storage import workspaces as store
+from data.storage.cache_manager import IssueCache
+from data.storage.cache_memory import clear_memory
+from data.storage.persistence import save_settings
 from tests.benchmarks.conftest import bench_rounds, bench_sizes, judged
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 

@@ -97,7 +97,7 @@ def console_errors(page: Page) -> ConsoleLog:
 @pytest.fixture(scope="session")
 def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample project (1,500 issues, seed 42, today) written as a search response."""
-    from data.sample_project import write_sample
+    from data.jira.sample_project import write_sample
 
     path = tmp_path_factory.mktemp("sample") / "sample.json"
     write_sample(path, issues=1500, seed=42)

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from configuration.metric_defaults import ALL_METRICS
-from data.metrics_service import NO_JIRA_DATA
-from data.persistence import load_settings, save_settings
+from data.services.metrics_service import NO_JIRA_DATA
+from data.storage.persistence import load_settings, save_settings
 from tests.browser.conftest import DashboardPage, sample_now
 from ui.cards import DEFINITIONS
 from ui.formatting import (

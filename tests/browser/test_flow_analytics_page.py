@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from data.analytics_service import analytics_for_view, items_for_view
-from data.persistence import load_settings
+from data.services.analytics_service import analytics_for_view, items_for_view
+from data.storage.persistence import load_settings
 from tests.browser.conftest import DashboardPage
 
 pytestmark = pytest.mark.browser

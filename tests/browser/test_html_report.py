@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from configuration.metric_defaults import ALL_METRICS
-from data.analytics_service import analytics_for_view
-from data.workspaces import create_workspace, switch_workspace
+from data.services.analytics_service import analytics_for_view
+from data.storage.workspaces import create_workspace, switch_workspace
 from tests.browser.conftest import PROJECT, ConsoleLog, DashboardPage, sample_now
 from ui.flow_analytics import CHARTS
 from ui.formatting import format_number, format_value, partial_week

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, expect
 
-from data.evidence import SAMPLE_NOTE
+from data.engine.evidence import SAMPLE_NOTE
 from tests.browser.conftest import PROJECT, DashboardPage, sample_now
 from ui.item_panel import iso_week_of
 

@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from configuration.metric_defaults import ALL_METRICS
-from data.fetcher import CONNECT_FIRST, fetch_project
-from data.metrics_service import NO_JIRA_DATA
-from data.persistence import load_settings, save_settings
+from data.jira.fetcher import CONNECT_FIRST, fetch_project
+from data.services.metrics_service import NO_JIRA_DATA
+from data.storage.persistence import load_settings, save_settings
 from tests.browser.conftest import ConsoleLog, DashboardPage, Served, sample_now, serve
 from tests.browser.test_settings_and_update import (
     TOKEN,

@@ -19,10 +19,10 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from configuration.settings import settings_path
-from data.cache_manager import IssueCache
-from data.fetcher import fetch_project
-from data.metrics_service import report_for_view
-from data.persistence import load_settings, save_settings
+from data.jira.fetcher import fetch_project
+from data.services.metrics_service import report_for_view
+from data.storage.cache_manager import IssueCache
+from data.storage.persistence import load_settings, save_settings
 from tests.browser.conftest import ConsoleLog, Served, sample_now, serve
 from tests.jira_emulator import JiraEmulator
 from ui.formatting import format_value

@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 
 from configuration.metric_defaults import ALL_METRICS
 from configuration.settings import default_settings
-from data import workspaces as store
-from data.metrics_service import report_for_view
-from data.persistence import load_settings, save_settings
+from data.services.metrics_service import report_for_view
+from data.storage import workspaces as store
+from data.storage.persistence import load_settings, save_settings
 from tests.browser.conftest import PROJECT, DashboardPage
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT, settings_for

@@ -13,20 +13,14 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import PROJECT_ROOT, default_settings
-from data.cache_manager import (
-    FetchInProgressError,
-    IssueCache,
-    clear_memory,
-    fetch_lock,
-    is_fetch_running,
-    load_project,
-    project_cache_stats,
-)
+from data.storage.cache_manager import IssueCache, load_project
+from data.storage.cache_memory import clear_memory, project_cache_stats
+from data.storage.locks import FetchInProgressError, fetch_lock, is_fetch_running
 
 HOLDER_SCRIPT = """
 import sys
 from pathlib import Path
-from data.cache_manager import fetch_lock
+from data.storage.locks import fetch_lock
 
 lock = fetch_lock(Path(sys.argv[1]))
 assert lock.try_acquire()
@@ -250,10 +244,11 @@ def test_concurrent_first_loads_share_one_file_read(data_dir: Path):
 
 
 def test_a_child_forked_during_a_parse_has_free_locks_and_gc_on(data_dir: Path):
-    from data import cache_manager, gc_pause
+    from data import gc_pause
+    from data.storage import locks
 
     # another thread of the parent is between the two halves of acquire() and parsing
-    half_taken = cache_manager._thread_lock_for(fetch_lock(data_dir).path)
+    half_taken = locks._thread_lock_for(fetch_lock(data_dir).path)
     half_taken.acquire()
     read, write = os.pipe()
     try:

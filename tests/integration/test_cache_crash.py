@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import PROJECT_ROOT
-from data.cache_manager import IssueCache
+from data.storage.cache_manager import IssueCache
 
 pytestmark = pytest.mark.slow
 

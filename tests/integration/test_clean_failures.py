@@ -17,10 +17,10 @@ import pytest
 
 import app
 from configuration.settings import cache_dir, settings_path
-from data.cache_manager import CacheError
-from data.fetcher import fetch_project
-from data.persistence import atomic_write_bytes, save_settings, sweep_leftovers
-from data.sample_project import write_sample
+from data.jira.fetcher import fetch_project
+from data.jira.sample_project import write_sample
+from data.storage.cache_file import CacheError
+from data.storage.persistence import atomic_write_bytes, save_settings, sweep_leftovers
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT
 from tests.jira_emulator.fixtures import settings_for as emulator_settings

@@ -110,8 +110,8 @@ def test_missing_token_variable_says_which_variable_to_set(data_dir, jira):
 
 def test_the_page_cannot_start_a_second_fetch_while_the_cli_fetches(data_dir, jira):
     from configuration.settings import default_settings
-    from data.cache_manager import is_fetch_running
-    from data.fetcher import start_update, wait_for_update
+    from data.jira.fetcher import start_update, wait_for_update
+    from data.storage.locks import is_fetch_running
 
     jira.set_faults(slow_seconds=0.2)
     cli = subprocess.Popen(

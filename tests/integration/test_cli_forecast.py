@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from data.sample_project import generate_issues, write_sample
+from data.jira.sample_project import generate_issues, write_sample
 from tests.issue_builder import issue
 from tests.jira_emulator import JiraEmulator
 

@@ -228,7 +228,7 @@ def test_metrics_on_a_written_sample_know_every_status_category(
 def test_metrics_without_jira_computes_the_sample_project_as_the_page_and_says_so(
     data_dir: Path,
 ) -> None:
-    from data.metrics_service import report_for_view
+    from data.services.metrics_service import report_for_view
 
     done = run(data_dir, "metrics", "--period", "30d", "--now", NOW)
     assert done.returncode == 0, done.stderr
@@ -299,7 +299,7 @@ def test_report_writes_the_html_file_and_an_unwritable_path_is_one_error_line(
 def test_report_names_the_workspace_it_was_made_for(
     data_dir: Path, sample_file: Path, tmp_path: Path
 ) -> None:
-    from data.workspaces import create_workspace
+    from data.storage.workspaces import create_workspace
 
     create_workspace(data_dir, "Team Pay")
     common = ("report", "--input", str(sample_file), "--period", "30d", "--now", NOW)

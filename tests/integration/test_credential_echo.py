@@ -18,7 +18,7 @@ import pytest
 
 from configuration.sensitive_data_filter import forget_secrets
 from data.errors import UserError
-from data.settings_service import check_connection_form
+from data.services.settings_service import check_connection_form
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 EMAIL = "me@example.com"

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from configuration.metric_defaults import default_mappings
-from data.cache_manager import IssueCache, fields_for_mappings, load_project
-from data.dataset import build_dataset, clear_caches
-from data.fetcher import (
+from data.engine.dataset import build_dataset, clear_caches
+from data.jira.fetcher import (
     cancel_update,
     fetch_project,
     incremental_jql,
@@ -20,9 +19,10 @@ from data.fetcher import (
     update_progress,
     wait_for_update,
 )
-from data.jira_parser import lean_issue
-from data.project import ProjectData
-from data.sample_project import statuses as jira_statuses
+from data.jira.jira_parser import lean_issue
+from data.jira.sample_project import statuses as jira_statuses
+from data.storage.cache_manager import IssueCache, fields_for_mappings, load_project
+from data.storage.project_data import ProjectData
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT
 from tests.jira_emulator.fixtures import settings_for as emulator_settings
@@ -214,7 +214,7 @@ def test_flag_changes_are_fetched_into_the_cache_and_read_as_blocked_time(data_d
 
 def _fetch_while_another_runs(data_dir: Path, jira: JiraEmulator, first: dict, second: dict):
     """Start a fetch with `first`, then one with `second` while it runs; both summaries."""
-    from data.cache_manager import is_fetch_running
+    from data.storage.locks import is_fetch_running
 
     jira.set_faults(slow_seconds=0.05)
     results: dict = {}

@@ -12,10 +12,9 @@ import orjson
 import pytest
 
 from configuration.settings import cache_dir, default_settings
-from data.cache_manager import IssueCache, fields_for_mappings
 from data.errors import UserError
-from data.fetcher import Progress, _site_file, fetch_project
-from data.jira_client import (
+from data.jira.fetcher import Progress, _site_file, fetch_project
+from data.jira.jira_client import (
     JiraAuthError,
     JiraPermissionError,
     JiraQueryError,
@@ -25,7 +24,8 @@ from data.jira_client import (
     JiraTimeoutError,
     JiraTLSError,
 )
-from data.jira_parser import lean_issue
+from data.jira.jira_parser import lean_issue
+from data.storage.cache_manager import IssueCache, fields_for_mappings
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT
 from tests.jira_emulator.fixtures import settings_for as emulator_settings

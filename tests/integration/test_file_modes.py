@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from configuration.settings import make_private_dir, secure_data_dir
-from data.persistence import atomic_write_bytes
+from data.storage.persistence import atomic_write_bytes
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 
@@ -19,7 +19,7 @@ def mode(path: Path) -> int:
 
 
 def test_a_command_leaves_private_logs_and_folders(tmp_path: Path) -> None:
-    from data.sample_project import write_sample
+    from data.jira.sample_project import write_sample
 
     sample_file = tmp_path / "sample.json"
     write_sample(sample_file, issues=60, seed=1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from data.cache_manager import IssueCache, load_project
-from data.evidence import item_list
-from data.fetcher import fetch_project
+from data.engine.evidence import item_list
+from data.jira.fetcher import fetch_project
+from data.storage.cache_manager import IssueCache, load_project
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import FAST_LIMIT, settings_for
 

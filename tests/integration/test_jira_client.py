@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from data.fetcher import incremental_jql
-from data.jira_client import (
+from data.jira.fetcher import incremental_jql
+from data.jira.jira_client import (
     CLOUD,
     DATACENTER,
     JiraAuthError,

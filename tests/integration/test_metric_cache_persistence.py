@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 
-from data import cache_manager, dataset, metrics_service
-from data.cache_manager import IssueCache, load_project, metric_cache_for
-from data.metrics_service import report_for_project
-from data.persistence import load_settings, save_settings
-from data.sample_project import fields, generate_issues, statuses
+from data.engine import dataset
+from data.jira.sample_project import fields, generate_issues, statuses
+from data.services import metrics_service
+from data.services.metrics_service import report_for_project
+from data.storage import cache_memory
+from data.storage.cache_manager import IssueCache, load_project
+from data.storage.cache_memory import metric_cache_for
+from data.storage.persistence import load_settings, save_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -34,7 +37,7 @@ def restart() -> None:
         if thread.name == "warm-presets":
             thread.join()
     metrics_service.clear_report_cache()
-    cache_manager.clear_memory()
+    cache_memory.clear_memory()
     dataset.clear_caches()
 
 
@@ -145,7 +148,7 @@ def test_changed_data_misses_the_stored_report(data_dir: Path, jira_settings: di
 
 
 def test_project_without_version_is_not_stored(data_dir: Path):
-    from data.project import ProjectData
+    from data.storage.project_data import ProjectData
 
     project = ProjectData(
         issues=generate_issues(50, 5, now=NOW), statuses=statuses(), fields=fields(), source="file"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import default_settings
-from data.fetcher import fetch_project
-from data.jira_client import JiraClient, JiraRateLimitedError
+from data.jira.fetcher import fetch_project
+from data.jira.jira_client import JiraClient, JiraRateLimitedError
 from data.rate_limiter import TokenBucket
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import settings_for

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from data.cache_manager import cache_status, fetch_lock
-from data.fetcher import fetch_project, refresh_if_stale, update_progress, wait_for_update
+from data.jira.fetcher import fetch_project, refresh_if_stale, update_progress, wait_for_update
+from data.storage.cache_manager import cache_status
+from data.storage.locks import fetch_lock
 from tests.integration.test_fetch import settings_for
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator.fixtures import cloud_jira  # noqa: F401 - fixture

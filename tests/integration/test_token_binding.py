@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import default_settings, jira_token
-from data import fetcher
-from data.persistence import load_settings, save_settings
+from data.jira import fetcher
+from data.storage.persistence import load_settings, save_settings
 from tests.served_dashboard import ServedDashboard, served_dashboard
 
 SAVED_TOKEN = "Zq8sAVEDtoken-4f1c9e77b2d04a55"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from data import workspaces as store
-from data.cache_manager import IssueCache
-from data.fetcher import fetch_project, start_update, update_progress, wait_for_update
-from data.persistence import save_settings
-from data.workspace_updates import run_times, start_update_all, wait_for_all
+from data.jira.fetcher import fetch_project, start_update, update_progress, wait_for_update
+from data.services.workspace_updates import run_times, start_update_all, wait_for_all
+from data.storage import workspaces as store
+from data.storage.cache_manager import IssueCache
+from data.storage.persistence import save_settings
 from tests.integration.test_cli_fetch import connection_flags, run_app
 from tests.integration.test_fetch import assert_cache_equals_emulator, settings_for
 from tests.jira_emulator import JiraEmulator

@@ -1,7 +1,7 @@
 """The JIRA emulator: a real, threaded HTTP server on 127.0.0.1 speaking JIRA's REST API.
 
 Every test and benchmark that talks to "JIRA" talks to this, serving the sample project from
-`data.sample_project`. Two flavors:
+`data.jira.sample_project`. Two flavors:
 
 - **cloud**: `GET|POST /rest/api/3/search/jql` (`nextPageToken` / `isLast`, no `total`; only
   `id` unless `fields` is given; `expand=changelog` cuts histories to the newest 40 while

@@ -23,9 +23,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 
-from data.sample_project import fields as sample_fields
-from data.sample_project import generate_issues
-from data.sample_project import statuses as sample_statuses
+from data.jira.sample_project import fields as sample_fields
+from data.jira.sample_project import generate_issues
+from data.jira.sample_project import statuses as sample_statuses
 from tests.jira_emulator.jql import JqlError, Query, parse_jql, sort_key
 from tests.jira_emulator.store import IssueStore, Record
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from data.sample_project import format_timestamp, statuses
+from data.jira.sample_project import format_timestamp, statuses
 
 MINUTE = 60_000
 

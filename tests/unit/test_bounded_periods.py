@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from data.engine.periods import MAX_PERIOD_DAYS, parse_period
 from data.errors import UserError
-from data.jira_parser import MAX_INPUT_BYTES
-from data.periods import MAX_PERIOD_DAYS, parse_period
+from data.jira.jira_parser import MAX_INPUT_BYTES
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")

@@ -19,24 +19,24 @@ import orjson
 import pytest
 
 from configuration.settings import PROJECT_ROOT, cache_dir, default_settings
-from data.cache_manager import (
-    SCHEMA_VERSION,
+from data.services.project import current_project
+from data.storage.cache_file import SCHEMA_VERSION, CacheError
+from data.storage.cache_manager import (
     SYSTEM_FIELDS,
-    CacheError,
     IssueCache,
-    MetricCache,
     cache_status,
-    clear_memory,
     fields_for_mappings,
     is_stale,
     issue_cache_key,
     load_project,
+)
+from data.storage.cache_memory import (
+    clear_memory,
     metric_cache_for,
-    metric_cache_key,
     project_cache_stats,
     session_cache_stats,
 )
-from data.project import current_project
+from data.storage.metric_cache import MetricCache, metric_cache_key
 
 SITE = "https://example.atlassian.net"
 JQL = "project = DEMO ORDER BY created"
@@ -266,7 +266,7 @@ def test_bad_file_is_set_aside_logged_and_replaced_by_the_next_commit(
     cache.path.write_bytes(bad)
     clear_memory()  # found by a new process (this one would serve the copy it validated)
 
-    with caplog.at_level(logging.WARNING, logger="data.cache_manager"):
+    with caplog.at_level(logging.WARNING, logger="data.storage.cache_manager"):
         assert cache.load() is None
 
     aside = list(cache.path.parent.glob(f"{cache.path.name}.corrupt-*"))
@@ -493,7 +493,7 @@ def test_a_commit_in_this_process_needs_no_reread(data_dir: Path, settings: dict
 NO_CHANGE_SYNC = """
 import sys
 from pathlib import Path
-from data.cache_manager import IssueCache
+from data.storage.cache_manager import IssueCache
 
 cache = IssueCache.for_query(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].split(","))
 with cache.begin_update("incremental") as update:
@@ -640,7 +640,7 @@ def test_corrupt_metric_entry_is_a_miss_and_is_removed(data_dir: Path, caplog):
     entry = cache_dir(data_dir) / "metrics" / f"{key}.json"
     entry.write_bytes(b'{"key": "')
     fresh = MetricCache(data_dir)
-    with caplog.at_level(logging.WARNING, logger="data.cache_manager"):
+    with caplog.at_level(logging.WARNING, logger="data.storage.cache_manager"):
         assert fresh.get(key) is None
     assert not entry.exists()
     assert "unreadable" in caplog.text
@@ -750,7 +750,7 @@ def test_a_metric_result_that_cannot_be_stored_is_still_served(data_dir: Path, c
     (cache_dir(data_dir) / "metrics").write_text("not a folder")
     cache = MetricCache(data_dir)
     key = metric_cache_key("v1", "m1", "30d")
-    with caplog.at_level(logging.WARNING, logger="data.cache_manager"):
+    with caplog.at_level(logging.WARNING, logger="data.storage.cache_manager"):
         cache.put(key, {"n": 3})
     assert "metric result not stored" in caplog.text
     assert cache.get(key) == {"n": 3}

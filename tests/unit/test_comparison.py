@@ -12,16 +12,16 @@ import orjson
 import pytest
 
 from configuration.settings import default_settings
-from data import workspaces as store
-from data.comparison import (
+from data.errors import UserError
+from data.services.comparison import (
     compare_workspaces,
     comparison_for_cli,
     comparison_for_shown,
     sorted_entries,
 )
-from data.errors import UserError
-from data.metrics_service import report_for_view
-from data.persistence import save_settings
+from data.services.metrics_service import report_for_view
+from data.storage import workspaces as store
+from data.storage.persistence import save_settings
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

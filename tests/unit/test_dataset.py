@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from configuration.metric_defaults import default_mappings
-from data import dataset as dataset_module
-from data.dataset import build_dataset
-from data.issue_table import changelog_order
-from data.project import ProjectData
+from data.engine import dataset as dataset_module
+from data.engine.dataset import build_dataset
+from data.engine.issue_table import changelog_order
+from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, link, statuses
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -258,8 +258,8 @@ def test_the_same_project_object_returns_the_same_dataset_without_work() -> None
 
 
 def test_sample_project_dataset_has_every_population() -> None:
-    from data.sample_project import generate_issues
-    from data.sample_project import statuses as sample_statuses
+    from data.jira.sample_project import generate_issues
+    from data.jira.sample_project import statuses as sample_statuses
 
     issues = generate_issues(300, 3, now=datetime(2024, 6, 1, tzinfo=UTC))
     ds = build_dataset(ProjectData(issues, sample_statuses()), default_mappings(), UTC_ZONE)
@@ -283,10 +283,10 @@ def test_changelog_order_is_issue_time_history_id_position_then_states(wide: boo
 
 
 def test_normalizing_in_blocks_gives_the_table_of_one_block(monkeypatch) -> None:
-    from data import issue_table
-    from data.field_mapper import FieldMapper
-    from data.sample_project import generate_issues
-    from data.sample_project import statuses as sample_statuses
+    from data.engine import issue_table
+    from data.engine.field_mapper import FieldMapper
+    from data.jira.sample_project import generate_issues
+    from data.jira.sample_project import statuses as sample_statuses
 
     issues = generate_issues(500, 11, now=datetime(2024, 6, 1, tzinfo=UTC))
 

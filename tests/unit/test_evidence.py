@@ -12,9 +12,7 @@ import pytest
 
 from configuration.metric_defaults import ALL_METRICS
 from configuration.settings import default_settings
-from data import sample_project as sample
-from data.errors import UserError
-from data.evidence import (
+from data.engine.evidence import (
     MAX_URL_CHARS,
     REASONS,
     SAMPLE_NOTE,
@@ -25,8 +23,10 @@ from data.evidence import (
     jql_links,
     lazy_item_list,
 )
-from data.metrics_service import report_for_project
-from data.project import ProjectData
+from data.errors import UserError
+from data.jira import sample_project as sample
+from data.services.metrics_service import report_for_project
+from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, link, statuses, version
 from tests.unit.test_dora_metrics import deployment, t
 from tests.unit.test_flow_metrics import done_story, item

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from data.export import CSV_HEADER, export_filename, report_to_csv, report_to_json
+from data.services.export import CSV_HEADER, export_filename, report_to_csv, report_to_json
 from tests.issue_builder import issue, statuses
 from tests.reference_metrics import METRIC_KEYS, reference_report
 

@@ -351,7 +351,7 @@ SAMPLE_NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def sample_issues() -> list[dict]:
-    from data.sample_project import generate_issues
+    from data.jira.sample_project import generate_issues
 
     return generate_issues(1500, 7, now=SAMPLE_NOW)
 
@@ -373,7 +373,7 @@ def test_fast_report_equals_reference_on_the_sample_project(
 
 
 def test_fast_report_equals_reference_when_normalized_in_blocks(sample_issues, monkeypatch) -> None:
-    from data import dataset, issue_table
+    from data.engine import dataset, issue_table
 
     monkeypatch.setattr(issue_table, "BLOCK", 256)  # 1,500 issues in six blocks
     dataset.clear_caches()
@@ -381,7 +381,7 @@ def test_fast_report_equals_reference_when_normalized_in_blocks(sample_issues, m
 
 
 def test_fast_report_equals_reference_on_the_sample_project_with_fields_mapped() -> None:
-    from data.sample_project import fields, generate_issues
+    from data.jira.sample_project import fields, generate_issues
 
     issues = generate_issues(400, 11, now=SAMPLE_NOW)
     names = {f["name"].lower(): f["id"] for f in fields()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from configuration.metric_defaults import default_mappings
-from data.field_mapper import FieldMapper, default_state, mappings_hash, value_texts
+from data.engine.field_mapper import FieldMapper, default_state, mappings_hash, value_texts
 from tests.issue_builder import issue, statuses
 
 

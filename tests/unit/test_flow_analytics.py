@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from configuration.metric_defaults import default_mappings
-from data import dataset as dataset_module
-from data import flow_analytics
-from data.analytics_service import save_service_level, service_level
-from data.dataset import Dataset, build_dataset
+from data.engine import dataset as dataset_module
+from data.engine import flow_analytics
+from data.engine.dataset import Dataset, build_dataset
+from data.engine.flow_analytics import flow_analytics as analytics
+from data.engine.flow_analytics import selected_keys
+from data.engine.periods import parse_period
 from data.errors import UserError
-from data.flow_analytics import flow_analytics as analytics
-from data.flow_analytics import selected_keys
 from data.flow_calculator import flow_load
-from data.periods import parse_period
-from data.persistence import load_settings
-from data.project import ProjectData
+from data.services.analytics_service import save_service_level, service_level
+from data.storage.persistence import load_settings
+from data.storage.project_data import ProjectData
 from tests.issue_builder import flag_history, issue, statuses
 
 UTC_ZONE = ZoneInfo("UTC")

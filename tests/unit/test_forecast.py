@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.forecast import (
+from data.engine.forecast import (
     LIKELIHOODS,
     TRIALS,
     days_needed,

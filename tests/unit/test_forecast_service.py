@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 
 from configuration.settings import default_settings
-from data.dataset import build_dataset
+from data.engine.dataset import build_dataset
+from data.engine.field_mapper import full_mappings
+from data.engine.forecast_items import open_children_in_cache
+from data.engine.forecast_options import forecast_options
+from data.engine.periods import resolve_time_zone
 from data.errors import UserError
-from data.field_mapper import full_mappings
-from data.forecast_items import open_children_in_cache
-from data.forecast_options import forecast_options
-from data.forecast_service import (
+from data.services.forecast_service import (
     HOW_MANY,
     WHEN,
     forecast_for_project,
@@ -28,9 +29,8 @@ from data.forecast_service import (
     save_forecast_settings,
     throughput_series,
 )
-from data.periods import resolve_time_zone
-from data.persistence import load_settings
-from data.project import ProjectData
+from data.storage.persistence import load_settings
+from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, statuses
 
 NOW = datetime(2024, 4, 15, 9, 0, tzinfo=UTC)  # a Monday

@@ -6,7 +6,7 @@ import gc
 import threading
 
 from data.gc_pause import gc_paused
-from data.sample_project import generate_issues
+from data.jira.sample_project import generate_issues
 
 
 def test_pauses_nest_and_collection_comes_back_after_the_outermost():

@@ -16,15 +16,19 @@ import pytest
 
 from configuration.metric_defaults import ALL_METRICS
 from configuration.settings import default_settings
-from data.analytics_service import analytics_for_report, analytics_for_view, save_service_level
-from data.export import csv_rows
-from data.metrics_service import report_for_project
-from data.persistence import load_settings
-from data.project import ProjectData
-from data.quality import quality_report
-from data.sample_project import generate_issues, statuses
-from data.shared_report import share_context, shared_report_for_cli, shared_report_for_view
-from data.workspaces import create_workspace, switch_workspace
+from data.engine.quality import quality_report
+from data.jira.sample_project import generate_issues, statuses
+from data.services.analytics_service import (
+    analytics_for_report,
+    analytics_for_view,
+    save_service_level,
+)
+from data.services.export import csv_rows
+from data.services.metrics_service import report_for_project
+from data.services.shared_report import share_context, shared_report_for_cli, shared_report_for_view
+from data.storage.persistence import load_settings
+from data.storage.project_data import ProjectData
+from data.storage.workspaces import create_workspace, switch_workspace
 from ui.flow_analytics import CHARTS
 from ui.html_report import REPORT_DATA_ID, header_section, report_filename, report_html
 
@@ -47,7 +51,7 @@ def settings() -> dict:
 
 
 def shared_for(project: ProjectData, settings: dict, period: str, now: datetime) -> dict:
-    """What `data.shared_report` hands the page builder, for a project read in memory."""
+    """What `data.services.shared_report` hands the page builder, for a project read in memory."""
     report = report_for_project(project, settings, period, now=now, tz="UTC")
     return {
         "report": report,

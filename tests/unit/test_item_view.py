@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from data.item_view import item_view, items_csv_for_view
+from data.services.item_view import item_view, items_csv_for_view
 
 #: The bundled sample is generated up to today 00:00 UTC: "now" is that instant.
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

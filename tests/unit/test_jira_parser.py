@@ -9,12 +9,10 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-import data.dataset as dataset_module
+import data.engine.dataset as dataset_module
 from configuration.settings import default_settings
-from data import metrics_service
-from data.cache_manager import fields_for_mappings
 from data.errors import UserError
-from data.jira_parser import (
+from data.jira.jira_parser import (
     date_only_end_ms,
     instant_ms,
     issues_from_payload,
@@ -23,10 +21,12 @@ from data.jira_parser import (
     parse_many,
     read_input_file,
 )
-from data.project import ProjectData
-from data.sample_project import fields as sample_fields
-from data.sample_project import generate_issues
-from data.sample_project import statuses as sample_statuses
+from data.jira.sample_project import fields as sample_fields
+from data.jira.sample_project import generate_issues
+from data.jira.sample_project import statuses as sample_statuses
+from data.services import metrics_service
+from data.storage.cache_manager import fields_for_mappings
+from data.storage.project_data import ProjectData
 
 
 def ms(*args: int) -> int:

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from configuration.metric_defaults import default_mappings
-from data.dataset import build_dataset
-from data.jira_parser import issues_from_payload, parse_jira_datetime
-from data.project import ProjectData
+from data.engine.dataset import build_dataset
+from data.jira.jira_parser import issues_from_payload, parse_jira_datetime
+from data.storage.project_data import ProjectData
 from tests.conftest import JIRA_SAMPLES
 from tests.reference_metrics import METRIC_KEYS, fast_report, reference_report
 

@@ -57,13 +57,13 @@ def test_three_json_lines_files_and_a_console_are_installed(tmp_path: Path):
 
 def test_every_entry_has_timestamp_with_offset_level_logger_message_and_extras(tmp_path: Path):
     setup_logging(settings(), tmp_path)
-    logging.getLogger("data.fetcher").info(
+    logging.getLogger("data.jira.fetcher").info(
         "fetch done", extra={"operation": "fetch", "issues": 12, "duration_ms": 3.5}
     )
 
     entry = lines(tmp_path / "app.log")[-1]
     assert entry["level"] == "INFO"
-    assert entry["logger"] == "data.fetcher"
+    assert entry["logger"] == "data.jira.fetcher"
     assert entry["message"] == "fetch done"
     assert (entry["operation"], entry["issues"], entry["duration_ms"]) == ("fetch", 12, 3.5)
     stamp = entry["timestamp"]

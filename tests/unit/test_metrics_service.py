@@ -13,12 +13,12 @@ import pytest
 
 from configuration.metric_defaults import DORA_METRICS
 from configuration.settings import default_settings
-from data import dataset as dataset_module
-from data import metrics_service
+from data.engine import dataset as dataset_module
 from data.errors import UserError
-from data.metrics_service import METRIC_KEYS, metrics_report_for_cli, report_for_project
-from data.persistence import save_settings
-from data.project import ProjectData
+from data.services import metrics_service
+from data.services.metrics_service import METRIC_KEYS, metrics_report_for_cli, report_for_project
+from data.storage.persistence import save_settings
+from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, search_response, statuses
 
 NOW = datetime(2024, 1, 31, 12, tzinfo=UTC)

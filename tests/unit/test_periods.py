@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from data.errors import UserError
-from data.periods import (
+from data.engine.periods import (
     parse_now,
     parse_period,
     resolve_time_zone,
     week_ends_in,
     weeks_for_period,
 )
+from data.errors import UserError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC_ZONE = ZoneInfo("UTC")

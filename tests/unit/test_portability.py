@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import tzlocal
 
-from data.periods import resolve_time_zone
+from data.engine.periods import resolve_time_zone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,8 @@ def test_cache_manager_imports_and_settings_save_without_fork_hooks_or_fchmod(tm
         import os, stat, sys
         from pathlib import Path
         del os.fork, os.register_at_fork, os.fchmod  # as on Windows (fchmod: before 3.13)
-        import data.cache_manager
-        from data.persistence import load_settings, save_settings
+        import data.storage.cache_manager
+        from data.storage.persistence import load_settings, save_settings
         root = Path(sys.argv[1])
         settings = load_settings(root)
         settings["jira"]["token"] = "s3cret"
@@ -52,7 +52,7 @@ def test_zones_resolve_from_the_tzdata_package_without_system_zone_files(tmp_pat
         """
         import zoneinfo
         zoneinfo.reset_tzpath(to=[])  # no /usr/share/zoneinfo, as on Windows
-        from data.periods import resolve_time_zone
+        from data.engine.periods import resolve_time_zone
         print(resolve_time_zone("UTC").key, resolve_time_zone("Europe/Berlin").key)
         """,
         tmp_path,

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from configuration.settings import default_settings
-from data.project import ProjectData
-from data.quality import RULES, badge_text, quality_for_cli, quality_report
+from data.engine.quality import RULES, badge_text, quality_for_cli, quality_report
+from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, link, statuses, version
 
 T = "2024-03-{:02d}T09:00:00.000+0000"

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from data.errors import UserError
-from data.sample_project import (
+from data.jira.sample_project import (
     fields,
     format_timestamp,
     generate_issues,
@@ -492,9 +492,9 @@ def test_a_rework_chance_outside_0_to_1_is_a_user_error(rework: float) -> None:
 def test_sample_has_rework_deployments_by_label_link_and_hotfix_version(
     issues: list[dict[str, Any]],
 ) -> None:
-    from data.metrics_service import report_for_project
-    from data.project import ProjectData
-    from data.sample_project import statuses
+    from data.jira.sample_project import statuses
+    from data.services.metrics_service import report_for_project
+    from data.storage.project_data import ProjectData
 
     deployments = [i for i in issues if type_name(i) == "Deployment"]
     labelled = [d for d in deployments if {"hotfix", "rollback"} & set(d["fields"]["labels"])]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import default_settings, settings_path
-from data.persistence import SettingsError, load_settings, load_settings_for_repair
-from data.settings_service import panel_model, save_connection_form
+from data.services.settings_service import panel_model, save_connection_form
+from data.storage.persistence import SettingsError, load_settings, load_settings_for_repair
 
 BROKEN = [
     ({"jira": "oops"}, "jira:"),

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from configuration.settings import default_settings, settings_path
-from data import sample_project
 from data.errors import UserError
-from data.persistence import load_settings, save_settings
-from data.settings_service import (
+from data.jira import sample_project
+from data.services.settings_service import (
     NO_FIELD,
     NOT_FLOW,
     SettingsFormError,
@@ -30,6 +29,7 @@ from data.settings_service import (
     status_rows,
     unavailable_metrics,
 )
+from data.storage.persistence import load_settings, save_settings
 from tests.conftest import JIRA_SAMPLES
 from tests.jira_emulator import JiraEmulator
 from tests.jira_emulator import fixtures as emulator
@@ -482,7 +482,7 @@ def test_without_jira_no_field_ever_needs_fetching(data_dir: Path):
 
 
 def test_connection_form_saves_the_tls_check_choice_and_absent_keeps_it(tmp_path) -> None:
-    from data.settings_service import connection_form_values, merge_connection_form
+    from data.services.settings_service import connection_form_values, merge_connection_form
 
     form = {
         "url": "https://jira.example.net",
@@ -499,7 +499,7 @@ def test_connection_form_saves_the_tls_check_choice_and_absent_keeps_it(tmp_path
 
 
 def test_resolution_names_keep_jiras_casing_in_the_dialog(data_dir: Path):
-    from data.settings_service import display_name
+    from data.services.settings_service import display_name
 
     assert display_name("won't fix") == "Won't Fix"
     assert display_name("cannot reproduce") == "Cannot Reproduce"
@@ -509,8 +509,8 @@ def test_resolution_names_keep_jiras_casing_in_the_dialog(data_dir: Path):
 
 def test_unmapped_custom_fields_are_offered_for_the_mapping_their_name_suggests():
     from configuration.metric_defaults import default_mappings
-    from data.sample_project import fields
-    from data.settings_service import field_offers
+    from data.jira.sample_project import fields
+    from data.services.settings_service import field_offers
 
     offers = {o["key"]: o for o in field_offers(default_mappings(), fields())}
     assert offers["environment_field"]["field_id"] == "customfield_10050"
@@ -527,8 +527,8 @@ def test_unmapped_custom_fields_are_offered_for_the_mapping_their_name_suggests(
 
 def test_a_mapped_field_or_mapping_is_not_offered_again():
     from configuration.metric_defaults import default_mappings
-    from data.sample_project import fields
-    from data.settings_service import field_offers
+    from data.jira.sample_project import fields
+    from data.services.settings_service import field_offers
 
     mappings = {**default_mappings(), "environment_field": "customfield_10050"}
     assert "environment_field" not in {o["key"] for o in field_offers(mappings, fields())}

@@ -8,11 +8,11 @@ import pytest
 
 from configuration.settings import token_fits
 from configuration.site_url import safe_url, site_url
-from data.cache_manager import issue_cache_key
-from data.jira_client import JiraSiteNotFoundError, normalize_site_url
-from data.persistence import load_settings
+from data.jira.jira_client import JiraSiteNotFoundError, normalize_site_url
 from data.rate_limiter import site_key
-from data.settings_service import save_connection_form
+from data.services.settings_service import save_connection_form
+from data.storage.cache_manager import issue_cache_key
+from data.storage.persistence import load_settings
 
 SPELLINGS = [
     "https://acme.atlassian.net",

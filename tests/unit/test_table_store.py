@@ -16,14 +16,15 @@ import numpy as np
 import pytest
 
 from configuration.settings import default_settings
-from data import dataset as dataset_module
-from data.cache_manager import IssueCache, clear_memory, load_project
-from data.dataset import build_dataset
-from data.issue_table import IssueTable
-from data.metrics_service import report_for_project
-from data.sample_project import fields as sample_fields
-from data.sample_project import generate_issues, statuses
-from data.table_store import load_table, save_table
+from data.engine import dataset as dataset_module
+from data.engine.dataset import build_dataset
+from data.engine.issue_table import IssueTable
+from data.jira.sample_project import fields as sample_fields
+from data.jira.sample_project import generate_issues, statuses
+from data.services.metrics_service import report_for_project
+from data.storage.cache_manager import IssueCache, load_project
+from data.storage.cache_memory import clear_memory
+from data.storage.table_store import load_table, save_table
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -163,7 +164,7 @@ def test_a_table_with_inconsistent_columns_is_not_used(tmp_path: Path, data_dir,
 
 
 def test_the_sample_project_keeps_no_table(settings) -> None:
-    from data.project import sample_project
+    from data.services.project import sample_project
 
     project = sample_project(NOW)
     assert project.table_file is None
@@ -174,7 +175,7 @@ def test_the_sample_project_keeps_no_table(settings) -> None:
 def test_a_table_kept_under_an_earlier_format_is_normalized_again(
     data_dir: Path, settings: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data import table_store
+    from data.storage import table_store
 
     current = table_store.TABLE_FORMAT
     monkeypatch.setattr(table_store, "TABLE_FORMAT", current - 1)  # as an older release wrote
@@ -188,10 +189,10 @@ def test_a_table_kept_under_an_earlier_format_is_normalized_again(
 def test_a_report_stored_under_an_earlier_format_is_not_served(
     data_dir: Path, settings: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data import metrics_service
-    from data.cache_manager import metric_cache_for
-    from data.field_mapper import full_mappings, mappings_hash
-    from data.periods import parse_period
+    from data.engine.field_mapper import full_mappings, mappings_hash
+    from data.engine.periods import parse_period
+    from data.services import metrics_service
+    from data.storage.cache_memory import metric_cache_for
 
     project = load_project(data_dir, settings)
     digest = mappings_hash(full_mappings(settings["mappings"]))

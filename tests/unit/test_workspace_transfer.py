@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from configuration.settings import default_settings
-from data import workspaces as store
-from data.persistence import load_settings, save_settings
-from data.workspace_transfer import export_workspace, import_upload, import_workspace
-from data.workspace_views import import_action
+from data.services.workspace_views import import_action
+from data.storage import workspaces as store
+from data.storage.persistence import load_settings, save_settings
+from data.storage.workspace_transfer import export_workspace, import_upload, import_workspace
 
 SECRET = "ATATT-export-never-0007"
 SITE = "https://acme.atlassian.net"

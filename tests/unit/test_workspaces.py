@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from configuration.settings import default_settings
-from data import workspaces as store
-from data.persistence import load_settings, save_settings
-from data.workspace_views import workspace_action, workspaces_for_cli
+from data.services.workspace_views import workspace_action, workspaces_for_cli
+from data.storage import workspaces as store
+from data.storage.persistence import load_settings, save_settings
 
 
 def test_a_data_directory_without_a_registry_is_the_one_default_workspace(data_dir):
