@@ -30,6 +30,7 @@ from ui.flow_analytics import (
     CHARTS,
     CLICK_GRAPHS,
     aging_table,
+    analytics_configs,
     analytics_figures,
     selection_from_click,
     service_level_values,
@@ -46,6 +47,7 @@ def register(app: dash.Dash, root: Path) -> None:
 
     @app.callback(
         [Output(graph_id, "figure") for graph_id in GRAPH_IDS],
+        [Output(graph_id, "config") for graph_id in GRAPH_IDS],
         Output("fa-aging-table", "children"),
         Output("fa-summary", "children"),
         Output("sle-days", "value"),
@@ -72,6 +74,7 @@ def register(app: dash.Dash, root: Path) -> None:
             raise dash.exceptions.PreventUpdate from None
         return [
             *analytics_figures(result),
+            *analytics_configs(result),
             aging_table(result),
             summary_line(result),
             *service_level_values(result["sle_setting"]),

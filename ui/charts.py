@@ -7,6 +7,7 @@ chart named after the metric and the period (`chart_config`).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -214,6 +215,11 @@ def image_filename(key: str, period: dict[str, Any] | None) -> str:
     """The PNG name of a chart: `<metric>_<first day>_<last day>` (Plotly adds `.png`)."""
     days = period_days(period or {})
     return key if days is None else f"{key}_{days[0].isoformat()}_{days[1].isoformat()}"
+
+
+def chart_name(title: str) -> str:
+    """A chart title as a file name: "Cycle-time scatter" -> "cycle_time_scatter"."""
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
 
 
 def chart_config(key: str, period: dict[str, Any] | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from ui.charts import GRAPH_CONFIG, TYPE_COLORS
+from ui.charts import GRAPH_CONFIG, TYPE_COLORS, chart_config, chart_name
 from ui.formatting import ordered_types
 
 #: The charts of the section: (id, title, definition shown in the tooltip).
@@ -447,6 +447,12 @@ def analytics_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
         time_in_state_figure(result),
         blocked_figure(result),
     ]
+
+
+def analytics_configs(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One graph config per chart, in `CHARTS` order: the camera saves a PNG named after the
+    chart and the period's days, as the trend charts do."""
+    return [chart_config(chart_name(title), result.get("window")) for _, title, _ in CHARTS]
 
 
 def service_level_values(sle: dict[str, Any]) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from configuration.metric_defaults import ALL_METRICS, DORA_METRICS, FLOW_METRICS
 from ui.cards import DEFINITIONS, TITLES, sparkline_points, sparkline_svg, sparkline_title
-from ui.charts import image_filename, trend_figure
+from ui.charts import chart_name, image_filename, trend_figure
 from ui.flow_analytics import CHARTS, analytics_figures, summary_line
 from ui.formatting import (
     format_counts,
@@ -339,11 +339,6 @@ def flow_trends_section(shared: Shared) -> str:
 _CLICK_SENTENCE = re.compile(r"\s*Click [^.]*\.")
 
 
-def _png_name(title: str) -> str:
-    """ "Cycle-time scatter" -> "cycle_time_scatter"."""
-    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
-
-
 def _aging_table(aging: dict[str, Any]) -> str:
     """The aging items, oldest first, as the page's table lists them; rows past the 85th
     percentile marked."""
@@ -384,7 +379,7 @@ def flow_analytics_section(shared: Shared) -> str:
             _chart_html(
                 graph_id,
                 figure,
-                image_filename(_png_name(title), period),
+                image_filename(chart_name(title), period),
                 _CLICK_SENTENCE.sub("", definition),
                 height=ANALYTICS_HEIGHT,
             )

@@ -79,16 +79,22 @@ def _analytics(
 ) -> dict[str, Any]:
     """The charts of `[start, end)` with the saved service level (one place for both views)."""
     sle_days, sle_percent = service_level(settings)
+    zone = resolve_time_zone(dataset.time_zone)
     result = flow_analytics(
         dataset,
         start,
         end,
-        resolve_time_zone(dataset.time_zone),
+        zone,
         sle_days=sle_days,
         sle_percent=sle_percent,
     )
     return {
         "period": label,
+        # the window as a report's period holds it (ISO instants in the zone): chart names
+        "window": {
+            "start": datetime.fromtimestamp(start / 1000, zone).isoformat(),
+            "end": datetime.fromtimestamp(end / 1000, zone).isoformat(),
+        },
         "issues": dataset.issues,
         "sle_setting": {"days": sle_days, "percent": sle_percent},
         **result,

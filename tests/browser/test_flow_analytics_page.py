@@ -7,6 +7,8 @@ The app runs in-process on the bundled sample project with "now" fixed at today 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +79,27 @@ def test_charts_show_the_counts_of_the_cli_report(dash_page: DashboardPage, cli_
     assert [trace["y"][-1] for trace in reversed(cfd)] == [
         band["counts"][-1] for band in expected["cfd"]["bands"]
     ]
+    assert not dash_page.console.errors
+
+
+def test_each_analytics_chart_downloads_a_png_named_after_it_and_the_period(
+    dash_page: DashboardPage, cli_report
+) -> None:
+    page = dash_page.page
+    wait_for_charts(page)
+    period = cli_report("30d")["period"]
+    first = period["start"][:10]
+    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    for graph_id, name in (("fa-scatter", "cycle_time_scatter"), ("fa-cfd", "cumulative_flow")):
+        graph = page.locator(f"#{graph_id} .js-plotly-plot")
+        graph.hover()
+        buttons = graph.locator(".modebar-btn")
+        expect(buttons).to_have_count(1)
+        with page.expect_download(timeout=30_000) as download:
+            buttons.first.click()
+        saved = download.value
+        assert saved.suggested_filename == f"{name}_{first}_{last}.png"
+        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not dash_page.console.errors
 
 
