@@ -202,49 +202,55 @@ def _changes(ds: Dataset, start: int, end: int, reason: str | None) -> Selection
 
 
 def _incidents(ds: Dataset, start: int, end: int, reason: str | None) -> Selection:
+    """Incidents resolved in the window with their detected time (or those left out or
+    flagged for `reason`), as `recovery_time` counts."""
     inc = ds.incidents
-    part = window(inc.resolved, start, end)
-    codes = inc.code[part]
-    wanted = {
-        None: codes == OK,
-        "canceled": codes == CANCELED,
-        "negative": codes == NEGATIVE,
-    }.get(reason)
-    if wanted is None:
-        return _empty()
-    resolved, recovery = inc.resolved[part][wanted], inc.recovery[part][wanted]
-    measured = np.isin(codes[wanted], (OK, NEGATIVE))
-    return Selection(
-        inc.rows[part][wanted],
-        {
-            "resolved": resolved,
-            "detected": np.where(measured, resolved - recovery, NONE),
-            "duration_ms": np.where(measured, recovery, NONE),
-        },
-    )
+    return _resolved_incidents(ds, start, end, reason, inc.code, inc.recovery, "detected", ())
 
 
 def _failed_incidents(ds: Dataset, start: int, end: int, reason: str | None) -> Selection:
     """Incidents resolved in the window that failed a deployment, with that deployment's time
     (or those left out or flagged for `reason`), as `failed_deployment_recovery_time` counts."""
     inc = ds.incidents
+    return _resolved_incidents(
+        ds,
+        start,
+        end,
+        reason,
+        inc.failed_code,
+        inc.failed_recovery,
+        "failed_deployment",
+        (("no_failed_deployment", NO_FAILED_DEPLOYMENT),),
+    )
+
+
+def _resolved_incidents(
+    ds: Dataset,
+    start: int,
+    end: int,
+    reason: str | None,
+    all_codes: np.ndarray,
+    all_recovery: np.ndarray,
+    start_column: str,
+    other_reasons: tuple[tuple[str, int], ...],
+) -> Selection:
+    """The incidents resolved in `[start, end)` whose code matches `reason` (None: counted),
+    with the recovery's start (`start_column`: resolved minus `all_recovery`) and duration."""
+    inc = ds.incidents
     part = window(inc.resolved, start, end)
-    codes = inc.failed_code[part]
-    wanted = {
-        None: codes == OK,
-        "canceled": codes == CANCELED,
-        "negative": codes == NEGATIVE,
-        "no_failed_deployment": codes == NO_FAILED_DEPLOYMENT,
-    }.get(reason)
-    if wanted is None:
+    codes = all_codes[part]
+    reasons: dict[str | None, int] = {None: OK, "canceled": CANCELED, "negative": NEGATIVE}
+    reasons.update(other_reasons)
+    if reason not in reasons:
         return _empty()
-    resolved, recovery = inc.resolved[part][wanted], inc.failed_recovery[part][wanted]
+    wanted = codes == reasons[reason]
+    resolved, recovery = inc.resolved[part][wanted], all_recovery[part][wanted]
     measured = np.isin(codes[wanted], (OK, NEGATIVE))
     return Selection(
         inc.rows[part][wanted],
         {
             "resolved": resolved,
-            "failed_deployment": np.where(measured, resolved - recovery, NONE),
+            start_column: np.where(measured, resolved - recovery, NONE),
             "duration_ms": np.where(measured, recovery, NONE),
         },
     )
