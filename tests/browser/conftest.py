@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,26 @@ from configuration.metric_defaults import ALL_METRICS
 expect.set_options(timeout=15_000)
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
+
+
+def period_days_of(report: dict[str, Any]) -> str:
+    """`<first day>_<last day>` of a report's half-open period, as chart PNG names end."""
+    period = report["period"]
+    last = datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)
+    return f"{period['start'][:10]}_{last.date().isoformat()}"
+
+
+def downloaded_png_name(page: Page, chart: Locator) -> str:
+    """Click the only toolbar button of a Plotly chart (the camera) and return the name of
+    the PNG it downloads, checking the file is a PNG."""
+    chart.hover()
+    buttons = chart.locator(".modebar-btn")
+    expect(buttons).to_have_count(1)
+    with page.expect_download(timeout=30_000) as download:
+        buttons.first.click()
+    saved = download.value
+    assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return saved.suggested_filename
 
 
 def sample_now() -> datetime:

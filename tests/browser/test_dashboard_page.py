@@ -7,8 +7,7 @@ period. Each test also asserts the browser console stayed free of errors.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from playwright.sync_api import expect
 from configuration.metric_defaults import ALL_METRICS
 from data.services.metrics_service import NO_JIRA_DATA
 from data.storage.persistence import load_settings, save_settings
-from tests.browser.conftest import DashboardPage, sample_now
+from tests.browser.conftest import DashboardPage, downloaded_png_name, period_days_of, sample_now
 from ui.cards import DEFINITIONS
 from ui.formatting import (
     INSUFFICIENT_DATA,
@@ -249,20 +248,11 @@ def test_jira_configured_without_data_yet_says_to_click_update_data(
 def test_each_chart_toolbar_has_only_the_camera_and_downloads_a_png_named_after_metric_and_period(
     dash_page: DashboardPage, cli_report
 ):
-    period = cli_report("30d")["period"]
-    first = period["start"][:10]
-    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    days = period_days_of(cli_report("30d"))
     for key in ("change_failure_rate", "deployment_rework_rate"):
         graph = dash_page.page.locator(f"#trend-{key} .js-plotly-plot")
         expect(graph.locator(".xtick")).not_to_have_count(0, timeout=30_000)
-        graph.hover()
-        buttons = graph.locator(".modebar-btn")
-        expect(buttons).to_have_count(1)
-        with dash_page.page.expect_download(timeout=30_000) as download:
-            buttons.first.click()
-        saved = download.value
-        assert saved.suggested_filename == f"{key}_{first}_{last}.png"
-        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert downloaded_png_name(dash_page.page, graph) == f"{key}_{days}.png"
     assert dash_page.console.errors == []
 
 

@@ -7,8 +7,6 @@ The app runs in-process on the bundled sample project with "now" fixed at today 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from data.services.analytics_service import analytics_for_view, items_for_view
 from data.storage.persistence import load_settings
-from tests.browser.conftest import DashboardPage
+from tests.browser.conftest import DashboardPage, downloaded_png_name, period_days_of
 
 pytestmark = pytest.mark.browser
 
@@ -87,19 +85,10 @@ def test_each_analytics_chart_downloads_a_png_named_after_it_and_the_period(
 ) -> None:
     page = dash_page.page
     wait_for_charts(page)
-    period = cli_report("30d")["period"]
-    first = period["start"][:10]
-    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    days = period_days_of(cli_report("30d"))
     for graph_id, name in (("fa-scatter", "cycle_time_scatter"), ("fa-cfd", "cumulative_flow")):
-        graph = page.locator(f"#{graph_id} .js-plotly-plot")
-        graph.hover()
-        buttons = graph.locator(".modebar-btn")
-        expect(buttons).to_have_count(1)
-        with page.expect_download(timeout=30_000) as download:
-            buttons.first.click()
-        saved = download.value
-        assert saved.suggested_filename == f"{name}_{first}_{last}.png"
-        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        chart = page.locator(f"#{graph_id} .js-plotly-plot")
+        assert downloaded_png_name(page, chart) == f"{name}_{days}.png"
     assert not dash_page.console.errors
 
 

@@ -23,7 +23,14 @@ from playwright.sync_api import Page, expect
 from configuration.metric_defaults import ALL_METRICS
 from data.services.analytics_service import analytics_for_view
 from data.storage.workspaces import create_workspace, switch_workspace
-from tests.browser.conftest import PROJECT, ConsoleLog, DashboardPage, sample_now
+from tests.browser.conftest import (
+    PROJECT,
+    ConsoleLog,
+    DashboardPage,
+    downloaded_png_name,
+    period_days_of,
+    sample_now,
+)
 from ui.flow_analytics import CHARTS
 from ui.formatting import format_number, format_value, partial_week
 
@@ -227,9 +234,7 @@ def test_each_report_chart_downloads_a_png_named_after_it_and_the_period(
 ):
     out = tmp_path / "report.html"
     write_report(data_dir, sample_file, out, "30d")
-    period = cli_report("30d")["period"]
-    first = period["start"][:10]
-    last = (datetime.fromisoformat(period["end"]) - timedelta(milliseconds=1)).date().isoformat()
+    days = period_days_of(cli_report("30d"))
     open_offline(page, out)
 
     for name, stem in (
@@ -237,14 +242,7 @@ def test_each_report_chart_downloads_a_png_named_after_it_and_the_period(
         ("fa-scatter", "cycle_time_scatter"),
     ):
         chart = page.locator(f'[data-figure="{name}"] .js-plotly-plot')
-        chart.hover()
-        buttons = chart.locator(".modebar-btn")
-        expect(buttons).to_have_count(1)
-        with page.expect_download(timeout=30_000) as download:
-            buttons.first.click()
-        saved = download.value
-        assert saved.suggested_filename == f"{stem}_{first}_{last}.png"
-        assert Path(saved.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert downloaded_png_name(page, chart) == f"{stem}_{days}.png"
 
 
 def test_download_report_names_the_workspace_the_page_shows(dash_page: DashboardPage, tmp_path):
