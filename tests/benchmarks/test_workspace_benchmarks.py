@@ -120,16 +120,20 @@ def test_comparison_of_ten_workspaces_cold(benchmark, ten_workspaces: Path, stor
 
 #: Pick a workspace in the switcher and resolve with the ms until its issue count is shown.
 SWITCH_JS = """
-([slug, text]) => new Promise((resolve) => {
-  const info = document.querySelector('#dataset-info');
+([slug, text]) => new Promise((resolve, reject) => {
   const start = performance.now();
+  const shown = () => (document.querySelector('#dataset-info') || {}).innerText || '';
   const observer = new MutationObserver(() => {
-    if (!info.innerText.startsWith(text)) { return; }
+    if (!shown().includes('· ' + text + ' ·')) { return; }
     observer.disconnect();
     resolve(performance.now() - start);
   });
   observer.observe(document.querySelector('.app-main'),
                    {subtree: true, childList: true, characterData: true});
+  setTimeout(() => {
+    observer.disconnect();
+    reject(new Error(`no "${text}" after 30 s; the data line says "${shown()}"`));
+  }, 30000);
   const select = document.querySelector('#workspace-select');
   const setter = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
   setter.call(select, slug);
