@@ -26,13 +26,13 @@ from callbacks.dashboard_app import create_app
 from configuration.metric_defaults import ALL_METRICS
 
 
-
 @pytest.fixture(autouse=True)
 def patient_expectations() -> None:
     """Playwright's 5 s default for `expect` is short for a 2-core machine whose other core
     runs the server's computations; a real failure still fails, only later (set per test:
     pytest-playwright resets it)."""
     expect.set_options(timeout=15_000)
+
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
 
