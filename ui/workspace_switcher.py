@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import dcc, html, no_update
 
 #: What each action's dialog says and whether it asks for a name.
 DIALOGS: dict[str, tuple[str, str, bool, str]] = {
@@ -170,13 +170,17 @@ def dialog_view(
 
 
 def result_view(result: Mapping[str, Any]) -> tuple[Any, ...]:
-    """After an action: the options, the current workspace, the message and its colour."""
+    """After an action: the options, the current workspace, the message and its colour (a
+    message of None keeps the one on the page)."""
     rows = result["workspaces"]
     error = result.get("error")
+    message = result.get("message", "")
+    if message is None and not error:
+        return workspace_options(rows), result["current"], no_update, no_update
     return (
         workspace_options(rows),
         result["current"],
-        error or result.get("message", ""),
+        error or message,
         "small text-danger" if error else "small text-muted",
     )
 

@@ -105,10 +105,15 @@ def workspace_action(
     data_root: Path, action: str | None, which: str | None, name: str | None = None
 ) -> dict[str, Any]:
     """Apply one switcher action and return `{"workspaces": rows, "current": slug,
-    "message": text, "error": text | None}`; a refused action changes nothing and says why."""
-    message, error = "", None
+    "message": text | None, "error": text | None}`; a refused action changes nothing and says
+    why. Choosing the workspace already shown (the switcher following an import, a create or
+    a duplicate) changes nothing: its message is None, so the page keeps the one it has."""
+    message: str | None = ""
+    error = None
     try:
-        if action == "switch" and which:
+        if action == "switch" and which and store.find_workspace(data_root, which).current:
+            message = None
+        elif action == "switch" and which:
             message = f"Showing {store.switch_workspace(data_root, which).name}."
         elif action == "create":
             made = store.create_workspace(data_root, name or "")
@@ -137,7 +142,7 @@ def import_action(data_root: Path, contents: str | None, filename: str | None) -
     from data.storage.workspace_transfer import import_upload
 
     try:
-        made = import_upload(data_root, contents, filename)
+        made = store.switch_workspace(data_root, import_upload(data_root, contents, filename).slug)
     except UserError as exc:
         result = workspace_action(data_root, None, None)
         return {**result, "error": str(exc)}
