@@ -10,7 +10,7 @@ allow_duplicate=True)` (with `prevent_initial_call=True`) either
 - `{"title": <str>, "keys": [<issue keys>]}`: an explicit list of issues.
 
 The panel (`#item-panel`, an Offcanvas) then lists them: a table (`#item-table`) that sorts
-by any column (header click), filters by text (`#item-filter`, any column) and pages 100 rows
+by any column (header click), filters by text (`#item-filter`, any column) and pages 25 rows
 at a time, all on the server (`data/services/item_view.py`), so a long list opens as fast as a short
 one; `#item-csv` downloads every matching row as CSV. Also the "Open in JIRA" links
 (`[data-role=jql-link]`), the count (`[data-role=item-count]`) and how many rows match the

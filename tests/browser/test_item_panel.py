@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from data.engine.evidence import SAMPLE_NOTE
+from data.services.item_view import PAGE_SIZE
 from tests.browser.conftest import PROJECT, DashboardPage, sample_now
 from ui.item_panel import iso_week_of
 
@@ -142,7 +143,7 @@ def test_clicking_a_trend_chart_point_lists_that_weeks_items(dash_page: Dashboar
 
 def test_the_table_sorts_filters_and_downloads_as_csv(dash_page: DashboardPage, cli_items):
     expected = cli_items("--metric", "flow_time", "--period", "90d")
-    assert expected["count"] > 100  # more than one page
+    assert expected["count"] > PAGE_SIZE  # more than one page
     dash_page.choose_period("Last 90 days")
     dash_page.card("flow_time").locator("[data-role=figure]").click()
     assert_panel_lists(dash_page, expected)
@@ -164,7 +165,7 @@ def test_the_table_sorts_filters_and_downloads_as_csv(dash_page: DashboardPage, 
     table.locator("#item-filter").press("Enter")
     expect(table.locator("#item-matching")).to_have_text(f"{len(matching):,} match")
     cells = table.locator("td[data-dash-column=summary]")
-    expect(cells).to_have_count(min(len(matching), 100))
+    expect(cells).to_have_count(min(len(matching), PAGE_SIZE))
     assert all(word.lower() in text.lower() for text in cells.all_inner_texts())
     # the download holds every matching row (all pages), in the table's order
     with dash_page.page.expect_download() as download:

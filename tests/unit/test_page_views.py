@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ui.cards import few_data_caveat
 from ui.charts import trend_figure, trend_table
 from ui.formatting import partial_week
@@ -73,11 +75,21 @@ def test_trend_table_has_one_row_per_week_and_a_column_per_trace():
             {"name": "p85", "x": ["2024-05-20", "2024-05-27"], "y": [12.345, 3]},
         ]
     }
-    table = trend_table(figure)
-    head, body = table.children
-    assert [th.children for th in head.children.children] == ["Week of", "median", "p85"]
-    rows = [[cell.children for cell in row.children] for row in body.children]
-    assert rows == [["2024-05-20", "1.23", "12.3"], ["2024-05-27", "–", "3"]]
+    markup = trend_table(figure).markup
+    cells = re.findall(r"<t([hd])[^>]*>([^<]*)</t[hd]>", markup)
+    assert cells == [
+        ("h", "Week of"), ("h", "median"), ("h", "p85"),
+        ("h", "2024-05-20"), ("d", "1.23"), ("d", "12.3"),
+        ("h", "2024-05-27"), ("d", "–"), ("d", "3"),
+    ]  # fmt: skip
+    assert markup.count("<tr>") == 3
+
+
+def test_trend_table_escapes_the_names_it_shows():
+    figure = {"data": [{"name": "<b>Won't Fix</b>", "x": ["2024-05-20"], "y": [1]}]}
+    markup = trend_table(figure).markup
+    assert "<b>" not in markup
+    assert "&lt;b&gt;Won&#x27;t Fix&lt;/b&gt;" in markup
 
 
 def test_each_duration_card_speaks_in_its_headlines_unit_only():
