@@ -31,6 +31,8 @@ REVALIDATE_CACHE = "no-cache"
 ALGORITHMS = ["br", "gzip"]
 #: Brotli quality: 5 compresses Plotly to about a fifth in well under a second, once.
 BROTLI_QUALITY = 5
+#: Smaller responses go as they are: compressing them saves nothing (flask-compress's default).
+MIN_COMPRESSED_BYTES = 500
 
 
 def is_static(path: str) -> bool:
@@ -88,6 +90,7 @@ def enable_fast_delivery(server: Flask) -> None:
     server.config.update(
         COMPRESS_ALGORITHM=ALGORITHMS,
         COMPRESS_BR_LEVEL=BROTLI_QUALITY,
+        COMPRESS_MIN_SIZE=MIN_COMPRESSED_BYTES,
         COMPRESS_CACHE_BACKEND=StaticCompressedCache,
         COMPRESS_CACHE_KEY=_cache_key,
     )

@@ -1,7 +1,8 @@
 """Callbacks of the item panel: a click on a figure becomes a request, a request a list.
 
-Figures (cards, sparkline weeks, "Excluded:"/"Flagged:" reasons) and trend chart points write
-a request to the `item-request` store (see `ui/item_panel.py` for the contract other page
+Figures on the cards (headlines, sparkline weeks, "Excluded:"/"Flagged:" reasons) write their
+request to the `item-request` store in the browser (`assets/open_items.js`); trend chart points
+write one here. Both go to the store (see `ui/item_panel.py` for the contract other page
 areas use too); `show_items` lists the request's items for the period on screen.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, ctx
+from dash import Input, Output, State, ctx
 
 from configuration.metric_defaults import ALL_METRICS
 from data.errors import UserError
@@ -20,13 +21,11 @@ from data.performance_utils import timed
 from data.services.item_view import item_view, items_csv_for_view
 from data.storage.workspaces import active_root
 from ui.item_panel import (
-    OPEN_ITEMS,
     first_page,
     item_panel_body,
     item_panel_error,
     matching_text,
     request_for_point,
-    request_for_target,
     table_rows,
 )
 
@@ -35,16 +34,6 @@ log = logging.getLogger(__name__)
 
 def register(app: dash.Dash, root: Path) -> None:
     """Register the item panel's callbacks; `root` is the data directory the page shows."""
-
-    @app.callback(
-        Output("item-request", "data", allow_duplicate=True),
-        Input({"type": OPEN_ITEMS, "metric": ALL, "reason": ALL, "week": ALL}, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def open_figure(_clicks: list[int | None]) -> dict[str, Any]:
-        if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0].get("value"):
-            raise dash.exceptions.PreventUpdate  # targets drawn anew, not clicked
-        return request_for_target(dict(ctx.triggered_id))
 
     @app.callback(
         Output("item-request", "data", allow_duplicate=True),

@@ -25,7 +25,8 @@ from ui.formatting import (
     ordered_types,
     partial_week,
 )
-from ui.item_panel import open_items_id
+from ui.html_block import HtmlBlock, static_markup
+from ui.item_panel import open_items_attrs
 
 #: Short definitions (from METRICS.md) shown in each card's tooltip.
 DEFINITIONS: dict[str, str] = {
@@ -269,10 +270,10 @@ def sparkline(
         return None
     weeks = [
         html.Button(
-            id=open_items_id(metric_key, week=week["week_start"]),
             className="spark-week",
             title=f"Items of the week of {week['week_start']}",
-            n_clicks=0,
+            type="button",
+            **open_items_attrs(metric_key, week=week["week_start"]),
             **_attrs(role="spark-week", week=week["week_start"]),
         )
         for week in metric["weekly"]
@@ -306,10 +307,10 @@ def _reason_links(metric_key: str, label: str, counts: dict[str, int], role: str
         parts.append(
             html.Span(
                 f"{format_reason(reason)} {count:,}",
-                id=open_items_id(metric_key, reason=reason),
                 className="item-link",
-                n_clicks=0,
                 role="button",
+                tabIndex=0,
+                **open_items_attrs(metric_key, reason=reason),
                 title="List these items",
                 **_attrs(reason=reason),
             )
@@ -452,10 +453,10 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
         title_row,
         html.Div(  # the figure: a click lists the items it comes from
             figure,
-            id=open_items_id(key),
             className="figure-target",
-            n_clicks=0,
             role="button",
+            tabIndex=0,
+            **open_items_attrs(key),
             title="List the items behind this figure",
             **_attrs(role="figure"),
         ),
@@ -480,7 +481,6 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
         body.append(_reason_links(key, "Excluded", metric["excluded"], "excluded"))
     if metric.get("notes"):
         body.append(_reason_links(key, "Flagged", metric["notes"], "notes"))
-    body.append(dbc.Tooltip(DEFINITIONS.get(key, ""), target=tip_id, placement="top"))
     return html.Div(
         html.Div(body, className="card-body"),
         className=f"card metric-card h-100 status-{status.replace('_', '-')}",
@@ -489,7 +489,8 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
 
 
 def metric_cards(report: dict[str, Any]) -> html.Div:
-    """The DORA row (6 cards) and the Flow row (5 cards) of one report."""
+    """The DORA row (6 cards) and the Flow row (5 cards) of one report, as static markup (one
+    component: see `ui/html_block.py`) and the definitions' tooltips."""
 
     def row(keys: tuple[str, ...], title: str, section: str) -> html.Section:
         return html.Section(
@@ -509,7 +510,14 @@ def metric_cards(report: dict[str, Any]) -> html.Div:
             **_attrs(section=section),
         )
 
-    return html.Div([row(DORA_METRICS, "DORA", "dora"), row(FLOW_METRICS, "Flow", "flow")])
+    rows = [row(DORA_METRICS, "DORA", "dora"), row(FLOW_METRICS, "Flow", "flow")]
+    tips = [definition_tooltip(key) for key in (*DORA_METRICS, *FLOW_METRICS)]
+    return html.Div([HtmlBlock(static_markup(rows)), *tips])
+
+
+def definition_tooltip(key: str) -> dbc.Tooltip:
+    """The tooltip of a card's ⓘ button (`tip-<key>`): the metric's definition."""
+    return dbc.Tooltip(DEFINITIONS.get(key, ""), target=f"tip-{key}", placement="top")
 
 
 def no_data_notice(text: str) -> html.Div:

@@ -15,11 +15,14 @@ at a time, all on the server (`data/services/item_view.py`), so a long list open
 one; `#item-csv` downloads every matching row as CSV. Also the "Open in JIRA" links
 (`[data-role=jql-link]`), the count (`[data-role=item-count]`) and how many rows match the
 filter (`#item-matching`).
-Ids of the figures' click targets: `{"type": "open-items", "metric", "reason", "week"}`.
+The figures' click targets on the cards (headline, sparkline week, "Excluded:" reason) are
+static markup (`ui/html_block.py`) carrying their request in a `data-open-items` attribute
+(`open_items_attrs`); `assets/open_items.js` writes it to the store on a click or Enter.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -53,8 +56,6 @@ HEADERS: dict[str, str] = {
 }
 NUMERIC = {"duration_days", "duration_hours", "active_days", "waiting_days", "percent"}
 NUMERIC |= {"story_points"}
-#: The click target id type of figures, sparkline weeks and exclusion lines.
-OPEN_ITEMS = "open-items"
 
 
 def item_panel_layout() -> html.Div:
@@ -76,25 +77,21 @@ def item_panel_layout() -> html.Div:
     )
 
 
-def open_items_id(metric: str, *, reason: str = "", week: str = "") -> dict[str, str]:
-    """The id of a click target that opens the panel on a figure (all keys always present)."""
-    return {"type": OPEN_ITEMS, "metric": metric, "reason": reason, "week": week}
+def open_items_attrs(metric: str, *, reason: str = "", week: str = "") -> dict[str, str]:
+    """The attribute of a click target that opens the panel on a figure: the request of the
+    metric's figure, of one week (its Monday, `week`), or of the items left out for `reason`."""
+    request = {
+        "metric": metric,
+        "week": iso_week_of(week) if week else None,
+        "excluded": reason or None,
+    }
+    return {"data-open-items": json.dumps(request)}
 
 
 def iso_week_of(monday: str) -> str:
     """`2026-11-02` (a week's Monday, as the report's `week_start`) -> `2026-W45`."""
     year, week, _ = date.fromisoformat(monday[:10]).isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def request_for_target(target: dict[str, str]) -> dict[str, Any]:
-    """The panel request of a click target id (`open_items_id`)."""
-    week = target.get("week") or ""
-    return {
-        "metric": target["metric"],
-        "week": iso_week_of(week) if week else None,
-        "excluded": target.get("reason") or None,
-    }
 
 
 def request_for_point(metric: str, click: dict[str, Any] | None) -> dict[str, Any] | None:

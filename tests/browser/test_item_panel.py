@@ -122,6 +122,23 @@ def test_clicking_an_excluded_reason_lists_the_items_left_out(dash_page: Dashboa
     assert dash_page.console.errors == []
 
 
+def test_enter_on_a_focused_figure_or_reason_opens_its_items_after_a_period_change(
+    dash_page: DashboardPage, cli_items
+):
+    dash_page.choose_period("Last 90 days")
+    dash_page.choose_period("Last 30 days")  # the cards drawn anew: targets still answer
+    card = dash_page.card("flow_velocity")
+    card.locator("[data-role=figure]").focus()
+    dash_page.page.keyboard.press("Enter")
+    assert_panel_lists(dash_page, cli_items("--metric", "flow_velocity", "--period", "30d"))
+    close_panel(dash_page)
+    card.locator("[data-role=excluded] [data-reason=canceled]").focus()
+    dash_page.page.keyboard.press(" ")
+    expected = cli_items("--metric", "flow_velocity", "--excluded", "canceled")
+    assert_panel_lists(dash_page, expected)
+    assert dash_page.console.errors == []
+
+
 def test_clicking_a_trend_chart_point_lists_that_weeks_items(dash_page: DashboardPage, cli_items):
     chart = dash_page.page.locator("#trend-flow_time")
     points = chart.locator(".scatterlayer .trace").first.locator(".point")

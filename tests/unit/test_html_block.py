@@ -1,0 +1,81 @@
+"""Static markup for `HtmlBlock`: what a tree of plain elements becomes, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dash_bootstrap_components as dbc
+import pytest
+from dash import html
+
+from configuration.metric_defaults import DORA_METRICS, FLOW_METRICS
+from data.services.metrics_service import report_for_view
+from ui.cards import metric_cards
+from ui.html_block import HtmlBlock, cell, static_markup, table_markup
+from ui.item_panel import open_items_attrs
+
+
+def test_static_markup_keeps_attributes_and_escapes_text():
+    tree = html.Div(
+        [html.Span("<b>Won't Fix</b>", className="reason", **{"data-role": "n"}), 3, None],
+        role="button",
+        tabIndex=0,
+        title='say "hi"',
+        **{"aria-label": "a & b"},
+    )
+    assert static_markup(tree) == (
+        '<div role="button" tabindex="0" title="say &quot;hi&quot;" aria-label="a &amp; b">'
+        '<span class="reason" data-role="n">&lt;b&gt;Won&#x27;t Fix&lt;/b&gt;</span>3</div>'
+    )
+
+
+def test_static_markup_writes_void_elements_and_inline_styles():
+    tree = [html.Img(src="data:x", alt="trend"), html.Div(style={"left": "5%", "marginTop": 0})]
+    assert static_markup(tree) == (
+        '<img alt="trend" src="data:x"><div style="left: 5%; margin-top: 0"></div>'
+    )
+
+
+def test_static_markup_refuses_components_with_behaviour():
+    with pytest.raises(ValueError, match="Tooltip"):
+        static_markup(html.Div(dbc.Tooltip("tip", target="x")))
+    with pytest.raises(ValueError, match="pattern-matching id"):
+        static_markup(html.Button(id={"type": "open", "index": 1}))
+
+
+def test_table_markup_has_a_header_row_and_the_rows_attributes():
+    markup = table_markup(
+        ["item", "age"],
+        [([cell("td", "A-1"), cell("td", "2.5", class_="text-end")], {"data_key": "A-1"})],
+        class_="table",
+    )
+    assert markup == (
+        '<table class="table"><thead><tr><th scope="col">item</th><th scope="col">age</th>'
+        '</tr></thead><tbody><tr data-key="A-1"><td>A-1</td><td class="text-end">2.5</td>'
+        "</tr></tbody></table>"
+    )
+
+
+def test_open_items_attribute_holds_the_panels_request():
+    assert json.loads(open_items_attrs("flow_time")["data-open-items"]) == {
+        "metric": "flow_time",
+        "week": None,
+        "excluded": None,
+    }
+    request = json.loads(open_items_attrs("flow_time", week="2026-11-02")["data-open-items"])
+    assert request["week"] == "2026-W45"
+    request = json.loads(open_items_attrs("flow_time", reason="canceled")["data-open-items"])
+    assert request["excluded"] == "canceled"
+
+
+def test_the_cards_are_one_block_beside_their_definition_tooltips(data_dir: Path):
+    report = report_for_view(data_dir, "30d", datetime.now(UTC))
+    block, *tips = metric_cards(report).children
+    assert isinstance(block, HtmlBlock)
+    keys = re.findall(r'<div class="card metric-card[^>]* data-metric="([a-z_]+)"', block.markup)
+    assert keys == [*DORA_METRICS, *FLOW_METRICS]
+    assert [tip.target for tip in tips] == [f"tip-{key}" for key in keys]
+    assert all(f'id="tip-{key}"' in block.markup for key in keys)
