@@ -26,7 +26,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from configuration.settings import (
     DATA_DIR_ENV,
@@ -37,6 +37,9 @@ from configuration.settings import (
     settings_path,
 )
 from data.errors import UserError
+
+if TYPE_CHECKING:
+    from data.services.source_options import SourceOptions
 
 log = logging.getLogger("app")
 
@@ -213,16 +216,18 @@ def start_up(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     return data_root, root, settings
 
 
-def source_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The `--input`, `--period`, `--now`, `--tz` and `--deployments` options as the keyword
-    arguments of the headless commands in `data/` (which never see an argparse.Namespace)."""
-    return {
-        "input_file": args.input,
-        "period": args.period,
-        "now": args.now,
-        "tz": args.tz,
-        "deployments": args.deployments,
-    }
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    """The `--input`, `--period`, `--now`, `--tz` and `--deployments` options as the one
+    `SourceOptions` the headless commands in `data/` take (they never see an argparse.Namespace)."""
+    from data.services.source_options import SourceOptions
+
+    return SourceOptions(
+        input_file=args.input,
+        period=args.period,
+        now=args.now,
+        tz=args.tz,
+        deployments=args.deployments,
+    )
 
 
 def run_metrics(
@@ -235,7 +240,7 @@ def run_metrics(
     if args.all_workspaces:
         from data.services.comparison import comparison_for_cli
 
-        print(comparison_for_cli(data_root, **source_options(args), output=args.format))
+        print(comparison_for_cli(data_root, source_options(args), output=args.format))
         return 0
     from data.services.metrics_service import metrics_report_for_cli
 
@@ -243,7 +248,7 @@ def run_metrics(
         print(SAMPLE_NOTE, file=sys.stderr)
     print(
         metrics_report_for_cli(
-            root, settings, **source_options(args), tiers=args.tiers, output=args.format
+            root, settings, source_options(args), tiers=args.tiers, output=args.format
         )
     )
     return 0
@@ -263,7 +268,7 @@ def run_report(
     started = time.perf_counter()
     space = find_workspace(data_root, getattr(args, "workspace", None))
     shared = shared_report_for_cli(
-        root, settings, **source_options(args), tiers=args.tiers, workspace=space.name
+        root, settings, source_options(args), tiers=args.tiers, workspace=space.name
     )
     content = report_html(shared).encode("utf-8")
     out = Path(args.out)
@@ -278,15 +283,15 @@ def run_report(
 
 def run_items(args: argparse.Namespace, root: Path, settings: dict[str, Any]) -> int:
     """`items`: print the items behind one figure, as the page's item panel lists them."""
-    from data.engine.evidence import items_for_cli
+    from data.services.item_view import items_for_cli
 
     items = items_for_cli(
         root,
         settings,
+        source_options(args),
         metric=args.metric,
         week=args.week,
         excluded=args.excluded,
-        **source_options(args),
         output=args.format,
     )
     print(items, end="")

@@ -7,7 +7,8 @@ rows a user reads: key and link, summary, type, flow type, state now, the instan
 used and the measured duration; for change failure rate, which rule failed the deployment.
 
 `lazy_item_list` is the one entry point for the page's item panel and `python app.py items`
-(`item_list`: the same, every item described).
+(`item_list`: the same, every item described; `data/services/item_view.py` calls it for
+both).
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import orjson
 
 from configuration.metric_defaults import ALL_METRICS
 from data.dora_calculator import DEPLOYMENTS_LEFT_OUT, window
@@ -44,7 +43,6 @@ from data.engine.periods import (
     Period,
     Week,
     iso_text,
-    parse_now,
     parse_period,
     resolve_time_zone,
     weeks_for_period,
@@ -52,7 +50,7 @@ from data.engine.periods import (
 from data.engine.statistics import MS_DAY, MS_HOUR, r4
 from data.errors import UserError
 from data.flow_calculator import just_before
-from data.services.metrics_service import DEPLOYMENT_SOURCES, LABELS, cli_project, clock_now
+from data.services.metrics_service import DEPLOYMENT_SOURCES, LABELS
 from data.storage.project_data import ProjectData
 
 #: The longest "Open in JIRA" URL; a longer key list is split over several links.
@@ -709,38 +707,3 @@ def items_to_csv(answer: dict[str, Any]) -> str:
     for item in answer["items"]:
         writer.writerow(["" if item.get(name) is None else item.get(name) for name in columns])
     return out.getvalue()
-
-
-def items_for_cli(
-    root: Path,
-    settings: dict[str, Any],
-    *,
-    metric: str,
-    week: str | None = None,
-    excluded: str | None = None,
-    input_file: str | None = None,
-    period: str = "30d",
-    now: str | None = None,
-    tz: str | None = None,
-    deployments: str | None = None,
-    output: str = "json",
-) -> str:
-    """`python app.py items`: the rows the item panel lists for `metric` (one `week`, or the
-    items `excluded` for a reason), as JSON or CSV (`output`)."""
-    zone = resolve_time_zone(tz or settings.get("time_zone"))
-    moment = parse_now(now, zone) or clock_now()
-    parse_period(period, moment, zone)  # a bad period fails before any read
-    project = cli_project(root, settings, input_file)
-    request = {"metric": metric, "week": week, "excluded": excluded}
-    answer = item_list(
-        project,
-        settings,
-        request,
-        period,
-        moment,
-        tz=zone.key,
-        deployment_source=deployments,
-    )
-    if output == "csv":
-        return items_to_csv(answer)
-    return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -23,6 +23,7 @@ from data.errors import UserError
 from data.services.export import CSV_HEADER, csv_rows
 from data.services.metrics_service import NO_JIRA_DATA, report_for_project
 from data.services.project import current_project
+from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
 from data.storage.workspaces import list_workspaces
 
@@ -114,27 +115,19 @@ def comparison_to_csv(result: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def comparison_for_cli(
-    data_root: Path,
-    *,
-    input_file: str | None = None,
-    period: str = "30d",
-    now: str | None = None,
-    tz: str | None = None,
-    deployments: str | None = None,
-    output: str = "json",
-) -> str:
+def comparison_for_cli(data_root: Path, source: SourceOptions, *, output: str = "json") -> str:
     """`python app.py metrics --all-workspaces`: every workspace's report, as JSON or CSV
-    (`output`). `input_file` and `deployments` are refused: they would not apply to every
-    workspace."""
-    if input_file:
+    (`output`). `source.input_file` and `source.deployments` are refused: they would not apply
+    to every workspace."""
+    if source.input_file:
         raise UserError("--all-workspaces reads every workspace's data; leave out --input.")
-    if deployments:
+    if source.deployments:
         raise UserError(
             "--all-workspaces uses each workspace's own deployment source; leave out --deployments."
         )
-    moment = parse_now(now, resolve_time_zone(tz))  # no offset: --tz, else the machine's
-    result = compare_workspaces(data_root, period, moment, tz=tz)
+    zone = resolve_time_zone(source.tz)  # no offset: --tz, else the machine's
+    moment = parse_now(source.now, zone)
+    result = compare_workspaces(data_root, source.period, moment, tz=source.tz)
     if output == "csv":
         return comparison_to_csv(result)
     return orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()

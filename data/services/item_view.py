@@ -17,10 +17,12 @@ from typing import Any
 
 import orjson
 
-from data.engine.evidence import ItemList, items_to_csv, lazy_item_list
+from data.engine.evidence import ItemList, item_list, items_to_csv, lazy_item_list
 from data.engine.field_mapper import full_mappings, mappings_hash
-from data.services.metrics_service import clock_now
+from data.engine.periods import parse_now, parse_period, resolve_time_zone
+from data.services.metrics_service import cli_project, clock_now
 from data.services.project import current_project
+from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
 
 #: Rows per page: 25 keep the panel quick to open (the browser mounts every row of the page).
@@ -145,3 +147,38 @@ def items_csv_for_view(
         "content": items_to_csv({**answer, "items": rows}),
         "filename": f"flowdash-items-{name}.csv",
     }
+
+
+def items_for_cli(
+    root: Path,
+    settings: dict[str, Any],
+    source: SourceOptions,
+    *,
+    metric: str,
+    week: str | None = None,
+    excluded: str | None = None,
+    output: str = "json",
+) -> str:
+    """`python app.py items`: the rows the item panel lists for `metric` (one `week`, or the
+    items `excluded` for a reason), as JSON or CSV (`output`), from the data `source` names.
+
+    It lives here, not beside `item_list` in `data/engine/evidence.py`, because it takes the
+    services' `SourceOptions` and reads the project through the services' `cli_project`: the
+    engine must not import the services above it (the layers run one way)."""
+    zone = resolve_time_zone(source.tz or settings.get("time_zone"))
+    moment = parse_now(source.now, zone) or clock_now()
+    parse_period(source.period, moment, zone)  # a bad period fails before any read
+    project = cli_project(root, settings, source.input_file)
+    request = {"metric": metric, "week": week, "excluded": excluded}
+    answer = item_list(
+        project,
+        settings,
+        request,
+        source.period,
+        moment,
+        tz=zone.key,
+        deployment_source=source.deployments,
+    )
+    if output == "csv":
+        return items_to_csv(answer)
+    return orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode() + "\n"

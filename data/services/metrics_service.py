@@ -44,6 +44,7 @@ from data.errors import UserError
 from data.lru import LRU
 from data.performance_utils import counting_lookups, timed, uncounted
 from data.services.project import current_project
+from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
 from data.storage.project_data import ProjectData
 
@@ -531,12 +532,8 @@ def clear_report_cache() -> None:
 def metrics_report_for_cli(
     root: Path,
     settings: dict[str, Any],
+    source: SourceOptions,
     *,
-    input_file: str | None = None,
-    period: str = "30d",
-    now: str | None = None,
-    tz: str | None = None,
-    deployments: str | None = None,
     tiers: str | None = None,
     output: str = "json",
 ) -> str:
@@ -544,47 +541,35 @@ def metrics_report_for_cli(
     (`output`)."""
     from data.services.export import report_to_csv, report_to_json
 
-    report = cli_report(
-        root,
-        settings,
-        input_file=input_file,
-        period=period,
-        now=now,
-        tz=tz,
-        deployments=deployments,
-        tiers=tiers,
-    )
+    report = cli_report(root, settings, source, tiers=tiers)
     return report_to_csv(report) if output == "csv" else report_to_json(report)
 
 
 def cli_report(
     root: Path,
     settings: dict[str, Any],
+    source: SourceOptions,
     *,
-    input_file: str | None = None,
-    period: str = "30d",
-    now: str | None = None,
-    tz: str | None = None,
-    deployments: str | None = None,
     tiers: str | None = None,
     project: ProjectData | None = None,
 ) -> dict[str, Any]:
-    """The report the command-line options choose (`--input` or the cache, `--period`, `--now`
-    as ISO text, `--tz`, `--deployments`, `--tiers`): what `metrics` prints and `report`
-    writes. A caller that has read the project already (`cli_project`) passes it."""
-    zone = resolve_time_zone(tz or settings.get("time_zone"))
-    moment = parse_now(now, zone)
-    parse_period(period, moment or clock_now(), zone)  # a bad period fails before any read
+    """The report the command-line options choose (`source`: `--input` or the cache,
+    `--period`, `--now` as ISO text, `--tz`, `--deployments`; and `--tiers`): what `metrics`
+    prints and `report` writes. A caller that has read the project already (`cli_project`)
+    passes it."""
+    zone = resolve_time_zone(source.tz or settings.get("time_zone"))
+    moment = parse_now(source.now, zone)
+    parse_period(source.period, moment or clock_now(), zone)  # a bad period fails before any read
     if project is None:
-        project = cli_project(root, settings, input_file)
+        project = cli_project(root, settings, source.input_file)
     return report_for_project(
         project,
         settings,
-        period,
+        source.period,
         now=moment,
         tz=zone.key,
-        deployment_source=deployments,
-        root=None if input_file else root,
+        deployment_source=source.deployments,
+        root=None if source.input_file else root,
         tier_year=tiers,
     )
 

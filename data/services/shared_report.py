@@ -23,6 +23,7 @@ from data.services.analytics_service import analytics_for_report
 from data.services.export import csv_rows
 from data.services.metrics_service import cli_project, cli_report, report_for_shown
 from data.services.project import current_project
+from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
 from data.storage.workspaces import find_workspace
 
@@ -80,35 +81,21 @@ def shared_report_for_view(data_root: Path, shown: Any) -> dict[str, Any]:
 def shared_report_for_cli(
     root: Path,
     settings: dict[str, Any],
+    source: SourceOptions,
     *,
-    input_file: str | None = None,
-    period: str = "30d",
-    now: str | None = None,
-    tz: str | None = None,
-    deployments: str | None = None,
     tiers: str | None = None,
     workspace: str,
 ) -> dict[str, Any]:
     """The report the options choose, as `app.py metrics` computes it for the workspace at
     `root` (called `workspace`), its context, its statistics as rows, the flow analytics of
     its period and the project's data-quality report (`app.py quality`'s)."""
-    project = cli_project(root, settings, input_file)
-    report = cli_report(
-        root,
-        settings,
-        input_file=input_file,
-        period=period,
-        now=now,
-        tz=tz,
-        deployments=deployments,
-        tiers=tiers,
-        project=project,
-    )
+    project = cli_project(root, settings, source.input_file)
+    report = cli_report(root, settings, source, tiers=tiers, project=project)
     context = share_context(
-        settings, report["dataset"]["source"], workspace=workspace, input_file=input_file
+        settings, report["dataset"]["source"], workspace=workspace, input_file=source.input_file
     )
     quality = quality_report(
-        project, settings, tz=report["period"]["time_zone"], deployment_source=deployments
+        project, settings, tz=report["period"]["time_zone"], deployment_source=source.deployments
     )
     return {
         "report": report,

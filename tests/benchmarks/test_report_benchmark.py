@@ -14,7 +14,6 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ from data.engine import dataset as dataset_module
 from data.engine import flow_analytics
 from data.services import metrics_service
 from data.services.shared_report import shared_report_for_cli
+from data.services.source_options import SourceOptions
 from data.storage.cache_memory import clear_memory
 from data.storage.persistence import atomic_write_bytes
 from tests.benchmarks.conftest import BENCH_NOW, BENCH_SETTINGS, judged
@@ -34,8 +34,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 SIZE = 5_000
-#: the keyword arguments `app.py report --period 90d --now ... --tz UTC` passes
-OPTIONS: dict[str, Any] = {"period": "90d", "now": BENCH_NOW.isoformat(), "tz": "UTC"}
+#: the source options `app.py report --period 90d --now ... --tz UTC` passes
+OPTIONS = SourceOptions(period="90d", now=BENCH_NOW.isoformat(), tz="UTC")
 
 
 def cold_state(root: Path) -> None:
@@ -57,7 +57,7 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 
     def write() -> int:
         content = report_html(
-            shared_report_for_cli(root, BENCH_SETTINGS, **OPTIONS, workspace="Default")
+            shared_report_for_cli(root, BENCH_SETTINGS, OPTIONS, workspace="Default")
         ).encode()
         atomic_write_bytes(out, content, durable=False)
         return len(content)
@@ -73,9 +73,7 @@ def test_html_report_for_5000_issues_from_the_cache_to_the_file(
 def test_html_page_and_write_alone_for_5000_issues(
     benchmark, sample_cache: Callable[[int], Path], tmp_path: Path
 ) -> None:
-    shared = shared_report_for_cli(
-        sample_cache(SIZE), BENCH_SETTINGS, **OPTIONS, workspace="Default"
-    )
+    shared = shared_report_for_cli(sample_cache(SIZE), BENCH_SETTINGS, OPTIONS, workspace="Default")
     out = tmp_path / "report.html"
 
     def write() -> None:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
+
+import pytest
+
+from app import build_parser, source_options
+from data.services.source_options import SourceOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_MODULES = sorted((ROOT / "data").rglob("*.py"))
@@ -33,3 +39,22 @@ def test_no_data_function_takes_the_parsed_command_line() -> None:
                 if any(param.arg == "args" for param in params):
                     taking.append(f"{path.relative_to(ROOT).as_posix()}:{node.name}")
     assert taking == []
+
+
+def test_app_passes_the_source_options_as_one_frozen_dataclass() -> None:
+    """`app.py` turns the parsed command line into the `SourceOptions` the services take."""
+    args = build_parser().parse_args(
+        ["items", "--metric", "flow_time", "--input", "f.json", "--period", "7d", "--now",
+         "2024-01-31T12:00:00+00:00", "--tz", "UTC", "--deployments", "fixversions"]
+    )  # fmt: skip
+    source = source_options(args)
+    assert source == SourceOptions(
+        input_file="f.json",
+        period="7d",
+        now="2024-01-31T12:00:00+00:00",
+        tz="UTC",
+        deployments="fixversions",
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        source.period = "30d"  # type: ignore[misc]
+    assert source_options(build_parser().parse_args(["metrics"])) == SourceOptions()

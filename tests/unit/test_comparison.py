@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from data.services.comparison import (
     sorted_entries,
 )
 from data.services.metrics_service import report_for_view
+from data.services.source_options import SourceOptions
 from data.storage import workspaces as store
 from data.storage.persistence import save_settings
 
@@ -88,15 +90,13 @@ def test_the_page_store_is_checked_before_any_work(three):
         comparison_for_shown(three, {"period": "100000d", "now": NOW.isoformat()})
 
 
-def cli_args(**changes: Any) -> dict[str, Any]:
-    """The keyword arguments `app.py metrics --all-workspaces` passes, with `changes`."""
-    args = {"input_file": None, "deployments": None, "tz": None, "now": NOW.isoformat(),
-            "period": "30d", "output": "json"}  # fmt: skip
-    return {**args, **changes}
+def cli_source(**changes: Any) -> SourceOptions:
+    """The source options `app.py metrics --all-workspaces` passes, with `changes`."""
+    return replace(SourceOptions(now=NOW.isoformat()), **changes)
 
 
 def test_cli_json_holds_every_workspace_report(three):
-    result = orjson.loads(comparison_for_cli(three, **cli_args()))
+    result = orjson.loads(comparison_for_cli(three, cli_source()))
     assert result["period"] == "30d"
     expected = compare_workspaces(three, "30d", NOW)
     assert [e["report"] for e in result["workspaces"]] == [
@@ -105,7 +105,7 @@ def test_cli_json_holds_every_workspace_report(three):
 
 
 def test_cli_csv_prefixes_the_metrics_csv_with_the_workspace(three):
-    rows = list(csv.DictReader(io.StringIO(comparison_for_cli(three, **cli_args(output="csv")))))
+    rows = list(csv.DictReader(io.StringIO(comparison_for_cli(three, cli_source(), output="csv"))))
     assert {row["workspace"] for row in rows} == {"Default", "Empty", "Releases"}
     (empty,) = [row for row in rows if row["workspace"] == "Empty"]
     assert empty["status"] == "no_data" and empty["metric"] == ""
@@ -115,6 +115,6 @@ def test_cli_csv_prefixes_the_metrics_csv_with_the_workspace(three):
 
 def test_cli_refuses_options_that_would_not_apply_to_every_workspace(three):
     with pytest.raises(UserError, match="leave out --input"):
-        comparison_for_cli(three, **cli_args(input_file="x.json"))
+        comparison_for_cli(three, cli_source(input_file="x.json"))
     with pytest.raises(UserError, match="leave out --deployments"):
-        comparison_for_cli(three, **cli_args(deployments="issues"))
+        comparison_for_cli(three, cli_source(deployments="issues"))

@@ -18,14 +18,15 @@ from data.engine.evidence import (
     SAMPLE_NOTE,
     iso_week,
     item_list,
-    items_for_cli,
     items_to_csv,
     jql_links,
     lazy_item_list,
 )
 from data.errors import UserError
 from data.jira import sample_project as sample
+from data.services.item_view import items_for_cli
 from data.services.metrics_service import report_for_project
+from data.services.source_options import SourceOptions
 from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, link, statuses, version
 from tests.unit.test_dora_metrics import deployment, t
@@ -245,10 +246,7 @@ def test_cli_items_csv_has_the_same_rows_as_json(project: ProjectData, tmp_path,
         return items_for_cli(
             data_dir,
             _settings(),
-            input_file=str(path),
-            period="30d",
-            now=NOW.isoformat(),
-            tz="UTC",
+            SourceOptions(input_file=str(path), period="30d", now=NOW.isoformat(), tz="UTC"),
             output=fmt,
             metric="recovery_time",
         )

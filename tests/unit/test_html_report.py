@@ -26,6 +26,7 @@ from data.services.analytics_service import (
 from data.services.export import csv_rows
 from data.services.metrics_service import report_for_project
 from data.services.shared_report import share_context, shared_report_for_cli, shared_report_for_view
+from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
 from data.storage.project_data import ProjectData
 from data.storage.workspaces import create_workspace, switch_workspace
@@ -177,7 +178,10 @@ def test_cli_report_holds_the_flow_analytics_the_page_shows_for_the_same_period(
 ) -> None:
     now = today() - timedelta(days=1)
     shared = shared_report_for_cli(
-        data_dir, load_settings(data_dir), period="90d", now=now.isoformat(), workspace="Default"
+        data_dir,
+        load_settings(data_dir),
+        SourceOptions(period="90d", now=now.isoformat()),
+        workspace="Default",
     )
 
     expected = analytics_for_view(data_dir, "90d", now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from data.engine import dataset as dataset_module
 from data.errors import UserError
 from data.services import metrics_service
 from data.services.metrics_service import METRIC_KEYS, metrics_report_for_cli, report_for_project
+from data.services.source_options import SourceOptions
 from data.storage.persistence import save_settings
 from data.storage.project_data import ProjectData
 from tests.issue_builder import issue, search_response, statuses
@@ -203,24 +205,15 @@ def test_every_metric_logs_its_name_period_n_and_duration(
     assert any(getattr(r, "operation", "") == "normalize" for r in caplog.records)
 
 
-def cli_args(**overrides: Any) -> dict[str, Any]:
-    """The keyword arguments `app.py metrics` passes, with `overrides`."""
-    values: dict[str, Any] = {
-        "input_file": None,
-        "period": "30d",
-        "now": "2024-01-31T12:00:00+00:00",
-        "tz": "UTC",
-        "deployments": None,
-        "output": "json",
-    }
-    values.update(overrides)
-    return values
+def cli_source(**overrides: Any) -> SourceOptions:
+    """The source options `app.py metrics` passes, with `overrides`."""
+    return replace(SourceOptions(now="2024-01-31T12:00:00+00:00", tz="UTC"), **overrides)
 
 
 def test_cli_reads_an_input_file_and_prints_json(tmp_path: Path) -> None:
     path = tmp_path / "issues.json"
     path.write_bytes(orjson.dumps(search_response(small_project().issues)))
-    printed = metrics_report_for_cli(tmp_path, settings(), **cli_args(input_file=str(path)))
+    printed = metrics_report_for_cli(tmp_path, settings(), cli_source(input_file=str(path)))
     report = orjson.loads(printed)
     assert report["flow_velocity"]["values"]["total"] == 12
     assert report["period"]["end"] == "2024-01-31T12:00:00+00:00"
@@ -230,7 +223,7 @@ def test_cli_csv_has_one_row_per_statistic(tmp_path: Path) -> None:
     path = tmp_path / "issues.json"
     path.write_bytes(orjson.dumps(small_project().issues))
     printed = metrics_report_for_cli(
-        tmp_path, settings(), **cli_args(input_file=str(path), output="csv")
+        tmp_path, settings(), cli_source(input_file=str(path)), output="csv"
     )
     assert printed.splitlines()[0].startswith("metric,statistic,value")
     assert any(line.startswith("flow_velocity,total,12") for line in printed.splitlines())
@@ -240,7 +233,7 @@ def test_cli_with_jira_configured_but_no_cache_says_to_fetch_first(tmp_path: Pat
     configured = settings()
     configured["jira"] = {**configured["jira"], "url": "https://x.example", "jql": "project = X"}
     with pytest.raises(UserError, match="no cached data"):
-        metrics_report_for_cli(tmp_path, configured, **cli_args())
+        metrics_report_for_cli(tmp_path, configured, cli_source())
 
 
 @pytest.mark.parametrize(
@@ -257,7 +250,7 @@ def test_cli_bad_arguments_are_one_line_user_errors(
     if overrides.get("input_file"):
         overrides["input_file"] = str(tmp_path / overrides["input_file"])
     with pytest.raises(UserError, match=message) as error:
-        metrics_report_for_cli(tmp_path, settings(), **cli_args(**overrides))
+        metrics_report_for_cli(tmp_path, settings(), cli_source(**overrides))
     assert "\n" not in str(error.value)
 
 
