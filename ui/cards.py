@@ -419,13 +419,12 @@ def metric_card(key: str, metric: dict[str, Any], period: dict[str, Any] | None 
     status = metric.get("status", "ok")
     tier = metric.get("tier")
     values = metric.get("values") or {}
-    tip_id = f"tip-{key}"
     title_row = html.Div(
         [
             html.Span(metric.get("label") or TITLES.get(key, key), className="card-title-text"),
             html.Button(
                 "i",
-                id=tip_id,
+                id=tip_id(key),
                 type="button",
                 className="info-icon",
                 **_attrs(role="info"),
@@ -515,9 +514,14 @@ def metric_cards(report: dict[str, Any]) -> html.Div:
     return html.Div([HtmlBlock(static_markup(rows)), *tips])
 
 
+def tip_id(key: str) -> str:
+    """The id of a card's ⓘ button, the target of its definition's tooltip."""
+    return f"tip-{key}"
+
+
 def definition_tooltip(key: str) -> dbc.Tooltip:
-    """The tooltip of a card's ⓘ button (`tip-<key>`): the metric's definition."""
-    return dbc.Tooltip(DEFINITIONS.get(key, ""), target=f"tip-{key}", placement="top")
+    """The tooltip of a card's ⓘ button: the metric's definition."""
+    return dbc.Tooltip(DEFINITIONS.get(key, ""), target=tip_id(key), placement="top")
 
 
 def no_data_notice(text: str) -> html.Div:

@@ -16,7 +16,7 @@ from dash import dcc, html
 from configuration.metric_defaults import ALL_METRICS
 from ui.cards import TITLES
 from ui.formatting import format_number, ordered_types, partial_week, period_days
-from ui.html_block import HtmlBlock, cell, table_markup
+from ui.html_block import HtmlBlock, static_markup
 
 TYPE_COLORS: dict[str, str] = {
     "Feature": "#2563eb",
@@ -194,19 +194,23 @@ def _trend_figure(key: str, metric: dict[str, Any]) -> dict[str, Any]:
 
 def trend_table(figure: dict[str, Any]) -> HtmlBlock:
     """The figure's numbers as a table (its text alternative): one row per week, one column
-    per trace, values as the chart's hover shows them."""
+    per trace, values as the chart's hover shows them; static markup (`ui/html_block.py`)."""
     traces = figure.get("data") or []
     weeks = traces[0].get("x", []) if traces else []
+    header = html.Tr(
+        [html.Th("Week of", scope="col")]
+        + [html.Th(trace.get("name", ""), scope="col") for trace in traces]
+    )
     rows = []
     for index, week in enumerate(weeks):
-        cells = [cell("th", str(week)[:10], scope="row")]
+        cells = [html.Th(str(week)[:10], scope="row")]
         for trace in traces:
             ys = trace.get("y") or []
             value = ys[index] if index < len(ys) else None
-            cells.append(cell("td", "–" if value is None else format_number(value)))
-        rows.append((cells, {}))
-    head = ["Week of"] + [trace.get("name", "") for trace in traces]
-    return HtmlBlock(table_markup(head, rows, class_="table table-sm"))
+            cells.append(html.Td("–" if value is None else format_number(value)))
+        rows.append(html.Tr(cells))
+    table = html.Table([html.Thead(header), html.Tbody(rows)], className="table table-sm")
+    return HtmlBlock(static_markup(table))
 
 
 def image_filename(key: str, period: dict[str, Any] | None) -> str:

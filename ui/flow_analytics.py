@@ -18,7 +18,7 @@ from dash import dcc, html
 
 from ui.charts import GRAPH_CONFIG, TYPE_COLORS, chart_config, chart_name
 from ui.formatting import ordered_types
-from ui.html_block import HtmlBlock, cell, table_markup
+from ui.html_block import HtmlBlock, static_markup
 
 #: The charts of the section: (id, title, definition shown in the tooltip).
 CHARTS: tuple[tuple[str, str, str], ...] = (
@@ -286,24 +286,36 @@ def aging_table(result: dict[str, Any]) -> Any:
     if not rows:
         return html.P("No item is Active or Waiting at the period's end.", className="text-muted")
     body = [
-        (
+        html.Tr(
             [
-                cell("td", row["key"]),
-                cell("td", row["status"]),
-                cell("td", row["state"]),
-                cell("td", row["flow_type"]),
-                cell("td", f"{row['age_days']:.1f}", class_="text-end"),
+                html.Td(row["key"]),
+                html.Td(row["status"]),
+                html.Td(row["state"]),
+                html.Td(row["flow_type"]),
+                html.Td(f"{row['age_days']:.1f}", className="text-end"),
             ],
-            {"class_": "table-danger" if row["past_p85"] else None, "data_key": row["key"]},
+            className="table-danger" if row["past_p85"] else None,
+            **{"data-key": row["key"]},
         )
         for row in rows
     ]
-    head = ["item", "status", "state", "flow type", "age (days)"]
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("item"),
+                html.Th("status"),
+                html.Th("state"),
+                html.Th("flow type"),
+                html.Th("age (days)", className="text-end"),
+            ]
+        )
+    )
+    table = html.Table([head, html.Tbody(body)], className="table table-sm table-hover mb-0")
     note = []
     if aging["n"] > len(rows):
         note = [html.P(f"The {len(rows)} oldest of {aging['n']:,} items.", className="small")]
     return html.Div(
-        [*note, HtmlBlock(table_markup(head, body, class_="table table-sm table-hover mb-0"))],
+        [*note, HtmlBlock(static_markup(table))],  # one component (ui/html_block.py)
         className="aging-table",
         tabIndex="0",  # scrollable: reachable by keyboard (WCAG 2.1.1)
         role="region",

@@ -1,9 +1,9 @@
-"""Static markup as one page component: the tables that are a chart's text alternative.
+"""Static markup as one page component: the cards, and the tables of the charts.
 
-A table of 13 weeks by 4 columns is about 70 Dash components; the page held some 800 of them
-in such tables, and Dash's renderer pays for every component on the page at every update
-(opening the item panel, switching workspace, the first view). `HtmlBlock` is one component
-whose markup the server builds; every text in it goes through `escape`, so JIRA text (a
+Dash's renderer pays for every component on the page at every update (opening the item
+panel, switching workspace, the first view): the cards were some 370 components, the charts'
+tables some 800. `HtmlBlock` is one component holding markup that `static_markup` writes on
+the server from a tree of plain `dash.html` elements, escaping every text, so JIRA text (a
 summary, a status name) cannot add markup. The browser side is `assets/html_block.js`; a
 hand-written component, because the one library for raw HTML in Dash
 (dash-dangerously-set-inner-html) is unmaintained and ten lines do the same.
@@ -12,7 +12,6 @@ hand-written component, because the one library for raw HTML in Dash
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any, ClassVar
 
@@ -27,48 +26,12 @@ class HtmlBlock(Component):  # type: ignore[misc]
     _namespace = "flowdash"
     _type = "HtmlBlock"
 
-    def __init__(self, markup: str, id: str | None = None, className: str | None = None) -> None:
-        self._prop_names = ["id", "markup", "className"]
+    def __init__(self, markup: str) -> None:
+        self._prop_names = ["markup"]
         self._valid_wildcard_attributes: list[str] = []
-        self.available_properties = list(self._prop_names)
+        self.available_properties = ["markup"]
         self.available_wildcard_properties: list[str] = []
-        props: dict[str, Any] = {"markup": markup}
-        if id is not None:
-            props["id"] = id
-        if className is not None:
-            props["className"] = className
-        super().__init__(**props)
-
-
-def attributes(**values: Any) -> str:
-    """` name="value"` for each value that is not None, escaped; `class_` is written `class`
-    and `data_key` `data-key`."""
-    return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{escape(str(value))}"'
-        for name, value in values.items()
-        if value is not None
-    )
-
-
-def cell(tag: str, text: Any, **attrs: Any) -> str:
-    """One `<td>` or `<th>` holding `text`, escaped."""
-    return f"<{tag}{attributes(**attrs)}>{escape(str(text))}</{tag}>"
-
-
-def table_markup(
-    head: Sequence[str],
-    rows: Iterable[tuple[Sequence[str], dict[str, Any]]],
-    **attrs: Any,
-) -> str:
-    """A `<table>`: `head` as column headers, each row as its cells (built with `cell`) and
-    its own attributes."""
-    header = "".join(cell("th", name, scope="col") for name in head)
-    body = "".join(
-        f"<tr{attributes(**row_attrs)}>{''.join(cells)}</tr>" for cells, row_attrs in rows
-    )
-    return (
-        f"<table{attributes(**attrs)}><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
-    )
+        super().__init__(markup=markup)
 
 
 #: Elements without content or closing tag.

@@ -77,15 +77,19 @@ def item_panel_layout() -> html.Div:
     )
 
 
-def open_items_attrs(metric: str, *, reason: str = "", week: str = "") -> dict[str, str]:
-    """The attribute of a click target that opens the panel on a figure: the request of the
-    metric's figure, of one week (its Monday, `week`), or of the items left out for `reason`."""
-    request = {
+def figure_request(metric: str, *, week: str = "", reason: str = "") -> dict[str, Any]:
+    """The panel request of a metric's figure, of one week of it (the week's Monday, `week`),
+    or of its items left out for `reason`."""
+    return {
         "metric": metric,
         "week": iso_week_of(week) if week else None,
         "excluded": reason or None,
     }
-    return {"data-open-items": json.dumps(request)}
+
+
+def open_items_attrs(metric: str, *, week: str = "", reason: str = "") -> dict[str, str]:
+    """The attribute of a click target on a card that opens the panel (`figure_request`)."""
+    return {"data-open-items": json.dumps(figure_request(metric, week=week, reason=reason))}
 
 
 def iso_week_of(monday: str) -> str:
@@ -99,7 +103,7 @@ def request_for_point(metric: str, click: dict[str, Any] | None) -> dict[str, An
     points = (click or {}).get("points") or []
     if not points or not points[0].get("x"):
         return None
-    return {"metric": metric, "week": iso_week_of(str(points[0]["x"])), "excluded": None}
+    return figure_request(metric, week=str(points[0]["x"]))
 
 
 def _cell(item: dict[str, Any], name: str) -> Any:

@@ -14,7 +14,8 @@ from dash import html
 from configuration.metric_defaults import DORA_METRICS, FLOW_METRICS
 from data.services.metrics_service import report_for_view
 from ui.cards import metric_cards
-from ui.html_block import HtmlBlock, cell, static_markup, table_markup
+from ui.flow_analytics import aging_table
+from ui.html_block import HtmlBlock, static_markup
 from ui.item_panel import open_items_attrs
 
 
@@ -46,16 +47,17 @@ def test_static_markup_refuses_components_with_behaviour():
         static_markup(html.Button(id={"type": "open", "index": 1}))
 
 
-def test_table_markup_has_a_header_row_and_the_rows_attributes():
-    markup = table_markup(
-        ["item", "age"],
-        [([cell("td", "A-1"), cell("td", "2.5", class_="text-end")], {"data_key": "A-1"})],
-        class_="table",
-    )
-    assert markup == (
-        '<table class="table"><thead><tr><th scope="col">item</th><th scope="col">age</th>'
-        '</tr></thead><tbody><tr data-key="A-1"><td>A-1</td><td class="text-end">2.5</td>'
-        "</tr></tbody></table>"
+def test_the_aging_table_is_one_block_marking_the_rows_past_p85():
+    row = {"key": "A-1", "status": "In Progress", "state": "Active", "flow_type": "Feature"}
+    result = {"aging": {"n": 1, "table": [{**row, "age_days": 2.5, "past_p85": True}]}}
+    block = aging_table(result).children[0]
+    assert isinstance(block, HtmlBlock)
+    assert block.markup == (
+        '<table class="table table-sm table-hover mb-0"><thead><tr><th>item</th>'
+        "<th>status</th><th>state</th><th>flow type</th>"
+        '<th class="text-end">age (days)</th></tr></thead><tbody>'
+        '<tr class="table-danger" data-key="A-1"><td>A-1</td><td>In Progress</td>'
+        '<td>Active</td><td>Feature</td><td class="text-end">2.5</td></tr></tbody></table>'
     )
 
 
