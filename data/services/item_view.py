@@ -19,8 +19,7 @@ import orjson
 
 from data.engine.evidence import ItemList, item_list, items_to_csv, lazy_item_list
 from data.engine.field_mapper import full_mappings, mappings_hash
-from data.engine.periods import parse_now, parse_period, resolve_time_zone
-from data.services.metrics_service import cli_project, clock_now
+from data.services.metrics_service import cli_clock, cli_project, clock_now
 from data.services.project import current_project
 from data.services.source_options import SourceOptions
 from data.storage.persistence import load_settings
@@ -165,9 +164,8 @@ def items_for_cli(
     It lives here, not beside `item_list` in `data/engine/evidence.py`, because it takes the
     services' `SourceOptions` and reads the project through the services' `cli_project`: the
     engine must not import the services above it (the layers run one way)."""
-    zone = resolve_time_zone(source.tz or settings.get("time_zone"))
-    moment = parse_now(source.now, zone) or clock_now()
-    parse_period(source.period, moment, zone)  # a bad period fails before any read
+    zone, now = cli_clock(settings, source)
+    moment = now or clock_now()
     project = cli_project(root, settings, source.input_file)
     request = {"metric": metric, "week": week, "excluded": excluded}
     answer = item_list(

@@ -545,6 +545,16 @@ def metrics_report_for_cli(
     return report_to_csv(report) if output == "csv" else report_to_json(report)
 
 
+def cli_clock(settings: dict[str, Any], source: SourceOptions) -> tuple[ZoneInfo, datetime | None]:
+    """The zone (`--tz`, else the settings') and the `--now` instant (None: the clock) of a
+    headless command, once its `--period` is known to be valid: a bad period fails before any
+    read."""
+    zone = resolve_time_zone(source.tz or settings.get("time_zone"))
+    moment = parse_now(source.now, zone)
+    parse_period(source.period, moment or clock_now(), zone)
+    return zone, moment
+
+
 def cli_report(
     root: Path,
     settings: dict[str, Any],
@@ -557,9 +567,7 @@ def cli_report(
     `--period`, `--now` as ISO text, `--tz`, `--deployments`; and `--tiers`): what `metrics`
     prints and `report` writes. A caller that has read the project already (`cli_project`)
     passes it."""
-    zone = resolve_time_zone(source.tz or settings.get("time_zone"))
-    moment = parse_now(source.now, zone)
-    parse_period(source.period, moment or clock_now(), zone)  # a bad period fails before any read
+    zone, moment = cli_clock(settings, source)
     if project is None:
         project = cli_project(root, settings, source.input_file)
     return report_for_project(
